@@ -1,0 +1,43 @@
+"""Shared test set-up: headless Qt, temporary QSettings, and the ../shared recordings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Before any Qt import: tests never need a screen.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+def shared_files(subdir: str, *suffixes: str) -> list[Path]:
+    """Recordings under ../shared/data/<subdir> (empty when that folder is absent)."""
+    folder = SHARED_DATA / subdir
+    if not folder.is_dir():
+        return []
+    wanted = {s.lower() for s in suffixes}
+    return sorted(p for p in folder.iterdir() if not wanted or p.suffix.lower() in wanted)
+
+
+def shared_params(subdir: str, *suffixes: str):
+    """pytest params over shared recordings, or one param skipped with the reason."""
+    files = shared_files(subdir, *suffixes)
+    if not files:
+        return [pytest.param(None, marks=pytest.mark.skip(
+            reason=f"../shared/data/{subdir} is not present on this machine"))]
+    return [pytest.param(p, id=p.name) for p in files]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """QSettings, caches and demo data go to a temporary folder, never the user's."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("TRACEMARK_USER_DIR", str(home))
+    yield

@@ -1,0 +1,33 @@
+"""Proxy readers for recordings, and the trace cache file. No Qt here.
+
+``open_recording(path)`` returns a reader that satisfies the protocol documented in
+:mod:`tracemark.io_backends.protocol`.
+"""
+
+from .errors import (
+    CorruptRecordingError,
+    MissingDependencyError,
+    RecordingClosedError,
+    RecordingError,
+    TruncatedRecordingError,
+    UnsupportedFormatError,
+    UnsupportedVariantError,
+)
+from .protocol import BaseRecording, Event, RecordingHeader, StreamHeader
+from .registry import open_recording, sniff_format
+
+__all__ = [
+    "BaseRecording",
+    "CorruptRecordingError",
+    "Event",
+    "MissingDependencyError",
+    "RecordingClosedError",
+    "RecordingError",
+    "RecordingHeader",
+    "StreamHeader",
+    "TruncatedRecordingError",
+    "UnsupportedFormatError",
+    "UnsupportedVariantError",
+    "open_recording",
+    "sniff_format",
+]

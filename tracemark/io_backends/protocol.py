@@ -1,0 +1,293 @@
+"""The one reader protocol every recording backend satisfies.
+
+This docstring is the contract. ``tests/test_reader_conformance.py`` checks it,
+parametrised over every backend.
+
+A *recording* is one file (TRC, NWB, EDF/BDF, or anything python-neo reads). It holds
+one or more *streams*; a stream is a block of channels that share one sampling clock,
+so a read returns a rectangular array. Files with several sampling rates (EDF with
+per-signal rates, NWB with several series, neo files with several signal streams)
+expose one stream per clock: nothing is dropped.
+
+Header (immutable, parsed once on open)
+    ``Recording.header`` is a frozen :class:`RecordingHeader`: path, format name,
+    start date-time (timezone-aware when the file says so, else naive, ``None`` when
+    the file does not record it), and a tuple of :class:`StreamHeader`. A stream header
+    holds the channel names, units, per-channel sampling rate, sample count, duration,
+    start offset within the recording, and the per-channel ``gains``/``offsets`` that
+    turn raw integers into physical units: ``physical = raw * gain + offset``.
+    Arrays in a header are read-only.
+
+Reads
+    ``read(start_s, stop_s, channels=None, stream=0)`` returns float32, shape
+    ``(n_samples, n_channels)``, in the stream's physical units, for the samples whose
+    time falls in ``[start_s, stop_s)`` on the recording's time axis (seconds from the
+    start of the recording; a stream that starts later has ``start_offset_s > 0``).
+    ``read_samples(i_start, i_stop, ...)`` is the same by sample index and
+    ``read_raw(i_start, i_stop, ...)`` returns the stored values unscaled, in
+    ``StreamHeader.raw_dtype``. Requests past either end are clipped, so the result
+    may be shorter than asked, or empty; it is never padded. ``channels`` is a
+    sequence of channel indexes in any order (repeats allowed) or ``None`` for all;
+    an index out of range raises ``IndexError``.
+
+    Reads are position-independent (no hidden cursor) and safe to call from several
+    threads at once. A read costs what it returns, never the file's length: a window
+    near the end of a long file costs what one at the start does. Readers never cache
+    samples; caching is the viewer's explicit policy.
+
+Events
+    ``events()`` returns a tuple of :class:`Event` (time in seconds on the recording
+    time axis, duration in seconds, label, source), sorted by time. ``source`` says
+    where the event came from in the file (``"trigger"``, ``"note"``,
+    ``"annotation"``, ``"epochs"``, ...), so a user can pick one kind.
+
+Lifetime
+    Opening parses the header only. Files are always opened read-only. ``close()``
+    releases every handle and is idempotent; a ``Recording`` is a context manager.
+    Reading after close raises :class:`~tracemark.io_backends.errors.RecordingClosedError`.
+
+Backends subclass :class:`BaseRecording` and implement ``_read_raw_block`` (and
+``_read_physical_block`` when their data are not plain ``raw * gain + offset``); the
+base class owns clipping, channel validation, scaling and the context manager.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from .errors import RecordingClosedError
+
+ChannelSelection = Sequence[int] | None
+
+
+def _frozen_array(values, dtype) -> np.ndarray:
+    array = np.array(values, dtype=dtype)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event or annotation: when, how long, what, and where in the file it came from."""
+
+    time_s: float
+    duration_s: float
+    label: str
+    source: str
+
+
+@dataclass(frozen=True)
+class StreamHeader:
+    """Channels that share one sampling clock."""
+
+    stream_id: str
+    name: str
+    sampling_rate: float
+    n_samples: int
+    channel_names: tuple[str, ...]
+    units: tuple[str, ...]
+    gains: np.ndarray = field(repr=False)
+    offsets: np.ndarray = field(repr=False)
+    raw_dtype: np.dtype = np.dtype("float32")
+    start_offset_s: float = 0.0
+    #: False when samples carry their own timestamps (NWB ``timestamps``); then
+    #: ``sampling_rate`` is the mean rate and ``Recording.sample_times`` gives exact times.
+    regular: bool = True
+
+    def __post_init__(self) -> None:
+        n = len(self.channel_names)
+        if len(self.units) != n:
+            raise ValueError(f"{len(self.units)} units for {n} channels")
+        object.__setattr__(self, "gains", _frozen_array(self.gains, np.float64).reshape(n))
+        object.__setattr__(self, "offsets", _frozen_array(self.offsets, np.float64).reshape(n))
+        object.__setattr__(self, "raw_dtype", np.dtype(self.raw_dtype))
+        if not self.sampling_rate > 0:
+            raise ValueError(f"sampling rate must be positive, got {self.sampling_rate}")
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channel_names)
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.sampling_rate
+
+    @property
+    def sampling_rates(self) -> tuple[float, ...]:
+        """Sampling rate per channel (equal within a stream by construction)."""
+        return (self.sampling_rate,) * self.n_channels
+
+    def channel_index(self, name: str) -> int:
+        """Index of the first channel called ``name``; ``KeyError`` when there is none."""
+        try:
+            return self.channel_names.index(name)
+        except ValueError:
+            raise KeyError(f"no channel {name!r} in stream {self.name!r}") from None
+
+
+@dataclass(frozen=True)
+class RecordingHeader:
+    """What a recording holds, parsed once on open."""
+
+    path: Path
+    format_name: str
+    start_datetime: datetime | None
+    streams: tuple[StreamHeader, ...]
+    #: Free-form facts worth showing (subject, device, file version, ...), all strings.
+    details: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def duration_s(self) -> float:
+        return max((s.start_offset_s + s.duration_s for s in self.streams), default=0.0)
+
+    def stream(self, key: int | str) -> StreamHeader:
+        """A stream by position, id or name."""
+        if isinstance(key, int):
+            return self.streams[key]
+        for candidate in self.streams:
+            if key in (candidate.stream_id, candidate.name):
+                return candidate
+        raise KeyError(f"no stream {key!r} in {self.path.name}")
+
+    def stream_index(self, key: int | str) -> int:
+        return self.streams.index(self.stream(key))
+
+
+class BaseRecording:
+    """Shared behaviour of every backend; see the module docstring for the contract."""
+
+    def __init__(self, header: RecordingHeader, events: Sequence[Event] = ()):
+        self._header = header
+        self._events = tuple(sorted(events, key=lambda e: (e.time_s, e.label)))
+        self._closed = False
+        self._close_lock = threading.Lock()
+
+    # -- header and events -------------------------------------------------------------
+    @property
+    def header(self) -> RecordingHeader:
+        return self._header
+
+    @property
+    def path(self) -> Path:
+        return self._header.path
+
+    def events(self) -> tuple[Event, ...]:
+        return self._events
+
+    # -- reads -------------------------------------------------------------------------
+    def read(self, start_s: float, stop_s: float, channels: ChannelSelection = None,
+             stream: int | str = 0) -> np.ndarray:
+        i_start, i_stop = self.sample_range(start_s, stop_s, stream)
+        return self.read_samples(i_start, i_stop, channels, stream)
+
+    def read_samples(self, i_start: int, i_stop: int, channels: ChannelSelection = None,
+                     stream: int | str = 0) -> np.ndarray:
+        index, header, i_start, i_stop, chans = self._prepare(i_start, i_stop, channels, stream)
+        if i_stop <= i_start or len(chans) == 0:
+            return np.empty((max(i_stop - i_start, 0), len(chans)), dtype=np.float32)
+        return self._read_physical_block(index, i_start, i_stop, chans)
+
+    def read_raw(self, i_start: int, i_stop: int, channels: ChannelSelection = None,
+                 stream: int | str = 0) -> np.ndarray:
+        index, header, i_start, i_stop, chans = self._prepare(i_start, i_stop, channels, stream)
+        if i_stop <= i_start or len(chans) == 0:
+            return np.empty((max(i_stop - i_start, 0), len(chans)), dtype=header.raw_dtype)
+        return self._read_raw_block(index, i_start, i_stop, chans)
+
+    def sample_range(self, start_s: float, stop_s: float, stream: int | str = 0) -> tuple[int, int]:
+        """Sample indexes ``[i_start, i_stop)`` whose times fall in ``[start_s, stop_s)``, clipped."""
+        header = self._header.stream(stream)
+        rate, offset = header.sampling_rate, header.start_offset_s
+        i_start = int(np.ceil((start_s - offset) * rate - 1e-9))
+        i_stop = int(np.ceil((stop_s - offset) * rate - 1e-9))
+        return _clip(i_start, header.n_samples), _clip(i_stop, header.n_samples)
+
+    def sample_times(self, i_start: int, i_stop: int, stream: int | str = 0) -> np.ndarray:
+        """Times in seconds (recording time axis) of samples ``[i_start, i_stop)``, clipped."""
+        header = self._header.stream(stream)
+        i_start, i_stop = _clip(i_start, header.n_samples), _clip(i_stop, header.n_samples)
+        return header.start_offset_s + np.arange(i_start, max(i_stop, i_start)) / header.sampling_rate
+
+    # -- what a backend implements ----------------------------------------------------------
+    def _read_raw_block(self, stream_index: int, i_start: int, i_stop: int,
+                        channels: np.ndarray) -> np.ndarray:
+        """Raw values, shape ``(i_stop - i_start, len(channels))``; bounds already checked."""
+        raise NotImplementedError
+
+    def _read_physical_block(self, stream_index: int, i_start: int, i_stop: int,
+                             channels: np.ndarray) -> np.ndarray:
+        header = self._header.streams[stream_index]
+        raw = self._read_raw_block(stream_index, i_start, i_stop, channels)
+        return scale_to_physical(raw, header.gains[channels], header.offsets[channels])
+
+    def _close_handles(self) -> None:
+        """Release the backend's file handles."""
+
+    # -- lifetime -------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._close_handles()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<{type(self).__name__} {self._header.path.name!r} ({state})>"
+
+    def _prepare(self, i_start, i_stop, channels, stream):
+        if self._closed:
+            raise RecordingClosedError(self._header.path, "the recording was closed")
+        index = self._header.stream_index(stream)
+        header = self._header.streams[index]
+        chans = _channel_indexes(channels, header.n_channels)
+        return (index, header, _clip(int(i_start), header.n_samples),
+                _clip(int(i_stop), header.n_samples), chans)
+
+
+def scale_to_physical(raw: np.ndarray, gains: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``raw * gain + offset`` per column, computed in float64 and returned as float32."""
+    out = raw.astype(np.float64)
+    out *= gains
+    out += offsets
+    return out.astype(np.float32)
+
+
+def _clip(i: int, n: int) -> int:
+    return min(max(i, 0), n)
+
+
+def _channel_indexes(channels: ChannelSelection, n_channels: int) -> np.ndarray:
+    if channels is None:
+        return np.arange(n_channels)
+    chans = np.asarray(channels, dtype=np.int64).reshape(-1)
+    bad = chans[(chans < 0) | (chans >= n_channels)]
+    if bad.size:
+        raise IndexError(f"channel index {int(bad[0])} out of range for {n_channels} channels")
+    return chans
+
+
+def contiguous_slice(channels: np.ndarray) -> slice | None:
+    """A slice equal to ``channels`` when they are ascending and contiguous, else None.
+
+    Backends use it so that memmap and h5py reads stay a single strided read.
+    """
+    if channels.size and np.all(np.diff(channels) == 1):
+        return slice(int(channels[0]), int(channels[-1]) + 1)
+    return None

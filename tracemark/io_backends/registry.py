@@ -1,0 +1,79 @@
+"""Choose a backend for a file from its content first and its suffix second.
+
+Content wins because suffixes lie (``.edf`` files that are BDF, NWB files named
+``.h5``). Each backend module exposes ``open_<format>(path, **options)``; they are
+imported on demand so that opening a TRC file never pays for importing pynwb or neo.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+from .errors import RecordingError, UnsupportedFormatError
+from .protocol import BaseRecording
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+BDF_SIGNATURE = b"\xffBIOSEMI"
+EDF_SIGNATURE = b"0       "
+#: Offsets at which HDF5 may place its superblock (after a user block).
+HDF5_SUPERBLOCK_OFFSETS = (0, 512, 1024, 2048)
+
+#: format name -> (module, opener function)
+BACKENDS = {
+    "trc": ("tracemark.io_backends.trc", "open_trc"),
+    "nwb": ("tracemark.io_backends.nwb", "open_nwb"),
+    "edf": ("tracemark.io_backends.edf", "open_edf"),
+    "neo": ("tracemark.io_backends.neo_generic", "open_with_neo"),
+}
+
+SUFFIXES = {".trc": "trc", ".nwb": "nwb", ".edf": "edf", ".bdf": "edf", ".rec": "edf"}
+
+
+def sniff_format(path: str | Path) -> str:
+    """The backend name for ``path``, from its first bytes, then its suffix.
+
+    Raises a ``RecordingError`` when the file is missing, unreadable or empty.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise RecordingError(path, "no such file")
+    if path.is_dir():
+        # Directory-based formats (e.g. Open Ephys, Blackrock sets) are neo's domain.
+        return "neo"
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(2048 + 8)
+    except OSError as exc:
+        raise RecordingError(path, f"cannot be read: {exc.strerror or exc}") from exc
+    if not head:
+        raise UnsupportedFormatError(path, "the file is empty (0 bytes)")
+    if head.startswith(BDF_SIGNATURE) or head.startswith(EDF_SIGNATURE):
+        return "edf"
+    if any(head[o:o + 8] == HDF5_SIGNATURE for o in HDF5_SUPERBLOCK_OFFSETS):
+        return "nwb"
+    if _looks_like_trc(head):
+        return "trc"
+    return SUFFIXES.get(path.suffix.lower(), "neo")
+
+
+def _looks_like_trc(head: bytes) -> bool:
+    # The first 32 bytes of every Micromed TRC hold the title "* MICROMED  Brain-Quick file *".
+    return b"MICROMED" in head[:32]
+
+
+def open_recording(path: str | os.PathLike, *, format: str | None = None, **options) -> BaseRecording:
+    """Open ``path`` read-only with the backend its content calls for.
+
+    ``format`` forces a backend (``"trc"``, ``"nwb"``, ``"edf"``, ``"neo"``). Options are
+    passed to that backend's opener. Raises a ``RecordingError`` subclass naming the file
+    and the problem when it cannot be read.
+    """
+    path = Path(path)
+    name = format or sniff_format(path)
+    if name not in BACKENDS:
+        raise UnsupportedFormatError(path, f"unknown format {name!r}; known: {', '.join(BACKENDS)}")
+    module_name, opener_name = BACKENDS[name]
+    opener = getattr(importlib.import_module(module_name), opener_name)
+    return opener(path, **options)
