@@ -262,7 +262,20 @@ class BaseRecording:
 
 
 def scale_to_physical(raw: np.ndarray, gains: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """``raw * gain + offset`` per column, computed in float64 and returned as float32."""
+    """``raw * gain + offset`` per column, as float32.
+
+    Integers of up to 16 bits are exact in float32, so they are scaled in one fused
+    float32 pass straight out of the (possibly memory-mapped) raw array: this keeps a
+    window read within a small factor of copying its bytes. Wider or floating-point raw
+    values go through float64 so that, e.g., 32-bit TRC codes around a 2**31 ground keep
+    every bit before the offset cancels.
+    """
+    if raw.dtype.kind in "iu" and raw.dtype.itemsize <= 2:
+        out = np.empty(raw.shape, dtype=np.float32)
+        np.multiply(raw, gains.astype(np.float32), out=out, dtype=np.float32)
+        if np.any(offsets):
+            out += offsets.astype(np.float32)
+        return out
     out = raw.astype(np.float64)
     out *= gains
     out += offsets
