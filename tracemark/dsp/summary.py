@@ -1,0 +1,326 @@
+"""Multi-resolution min/max summary of a whole stream, and where its cache files live.
+
+Zooming out to the whole recording must not read the whole file on every frame. A
+:class:`MinMaxPyramid` holds, for a few power-of-two factors (e.g. 64, 512, 4096,
+32768), the min and max of every aligned bin of the stream. It is built once, in the
+background, by streaming the stream through ``read_block`` in chunks (never more than
+one chunk of raw samples in memory); afterwards any zoom level whose factor is a
+multiple of a level's factor is served from the pyramid in microseconds, with exactly
+the values that decimating a full eager load would give (same aligned bins).
+
+Only the finest level is computed from raw samples; the coarser ones are merged from
+it (:func:`tracemark.dsp.decimate.merge_minmax`), which is exact for min/max.
+
+Memory: each level costs ``ceil(n_samples / factor) * n_channels * 8`` bytes, so the
+finest level dominates. For long, wide recordings choose ``base_factor`` with
+:func:`suggest_base_factor` to stay inside a byte budget.
+
+Cache files are ``.npz`` archives in :func:`summary_cache_dir` (the user's cache
+directory, never beside the source recording), named by a hash of an identity string
+(path, size, mtime, stream) so a changed file is never served a stale summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from .decimate import merge_minmax, minmax_decimate
+
+__all__ = [
+    "MinMaxPyramid",
+    "summary_cache_dir",
+    "summary_cache_path",
+    "recording_identity",
+    "suggest_base_factor",
+]
+
+FORMAT_VERSION = 1
+_CHUNK_BYTES = 16 * 1024 * 1024
+
+ReadBlock = Callable[[int, int], np.ndarray]
+
+
+def summary_cache_dir() -> Path:
+    """Folder for summary caches: ``<user cache dir>/tracemark/summaries``.
+
+    Uses ``platformdirs.user_cache_dir`` (which honours ``XDG_CACHE_HOME`` on Linux).
+    The folder is not created here; :meth:`MinMaxPyramid.save` creates it.
+    """
+    return Path(platformdirs.user_cache_dir("tracemark", appauthor=False)) / "summaries"
+
+
+def recording_identity(path: str | os.PathLike, stream: int | str = 0) -> str:
+    """Identity string of one stream of a file: resolved path, size, mtime and stream.
+
+    A cache saved under this identity is rejected when the file is replaced or edited.
+    """
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    return f"{resolved}|{stat.st_size}|{stat.st_mtime_ns}|stream={stream}"
+
+
+def summary_cache_path(identity: str) -> Path:
+    """Cache file for ``identity`` inside :func:`summary_cache_dir`."""
+    digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
+    return summary_cache_dir() / f"{digest}.npz"
+
+
+def suggest_base_factor(
+    n_samples: int, n_channels: int, max_bytes: int = 64 * 1024 * 1024, minimum: int = 64,
+) -> int:
+    """Smallest power-of-two base factor ``>= minimum`` whose pyramid fits in ``max_bytes``.
+
+    With ``level_step >= 2`` the coarser levels add at most as much again as the finest,
+    so the finest level is sized at half the budget.
+    """
+    factor = 1 << max(0, int(minimum) - 1).bit_length()
+    while -(-n_samples // factor) * n_channels * 8 > max_bytes // 2:
+        factor *= 2
+    return factor
+
+
+class MinMaxPyramid:
+    """Min/max of every aligned bin of a stream at a few power-of-two factors.
+
+    ``factors`` ascend; ``levels[i]`` is ``(mins, maxs)``, float32
+    ``(ceil(n_samples / factors[i]), n_channels)``; bin ``k`` of level ``i`` covers
+    samples ``[k * f, (k + 1) * f)`` (the last one is partial when ``n_samples`` is not
+    a multiple of ``f``).
+    """
+
+    def __init__(
+        self,
+        n_samples: int,
+        n_channels: int,
+        factors: Sequence[int],
+        levels: Sequence[tuple[np.ndarray, np.ndarray]],
+        identity: str = "",
+    ) -> None:
+        self.n_samples = int(n_samples)
+        self.n_channels = int(n_channels)
+        self.factors: tuple[int, ...] = tuple(int(f) for f in factors)
+        self.levels: tuple[tuple[np.ndarray, np.ndarray], ...] = tuple(
+            (np.asarray(lo, dtype=np.float32), np.asarray(hi, dtype=np.float32))
+            for lo, hi in levels)
+        #: What the pyramid summarises (see :func:`recording_identity`); saved with it.
+        self.identity = str(identity)
+        self._validate()
+
+    def _validate(self) -> None:
+        if not self.factors or len(self.factors) != len(self.levels):
+            raise ValueError("a pyramid needs one (mins, maxs) level per factor")
+        previous = 0
+        for factor, (mins, maxs) in zip(self.factors, self.levels):
+            if factor & (factor - 1) or factor <= previous:
+                raise ValueError(f"factors must be ascending powers of two: {self.factors}")
+            previous = factor
+            shape = (-(-self.n_samples // factor), self.n_channels)
+            if mins.shape != shape or maxs.shape != shape:
+                raise ValueError(
+                    f"level {factor} has shapes {mins.shape}/{maxs.shape}, expected {shape}")
+
+    @property
+    def nbytes(self) -> int:
+        return sum(lo.nbytes + hi.nbytes for lo, hi in self.levels)
+
+    def __repr__(self) -> str:
+        return (f"MinMaxPyramid(n_samples={self.n_samples}, n_channels={self.n_channels}, "
+                f"factors={self.factors}, {self.nbytes} bytes)")
+
+    # -- building -----------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        read_block: ReadBlock,
+        n_samples: int,
+        n_channels: int,
+        *,
+        base_factor: int = 64,
+        level_step: int = 8,
+        chunk_samples: int | None = None,
+        progress: Callable[[float], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        identity: str = "",
+    ) -> MinMaxPyramid | None:
+        """Stream ``read_block(i_start, i_stop)`` over the whole stream; None if cancelled.
+
+        ``read_block`` returns ``(i_stop - i_start, n_channels)`` physical values.
+        ``chunk_samples`` (default: about 16 MB of float32, rounded to whole base bins)
+        must be a multiple of ``base_factor``. Levels are ``base_factor * level_step**i``
+        up to the coarsest that still has more than one bin. ``progress(fraction)`` is
+        called with non-decreasing values from 0.0 to 1.0; ``cancelled()`` is polled
+        before every chunk.
+        """
+        n_samples, n_channels = int(n_samples), int(n_channels)
+        factors = cls._level_factors(n_samples, base_factor, level_step)
+        chunk = cls._chunk_size(chunk_samples, base_factor, n_channels)
+        n_base = -(-n_samples // base_factor)
+        mins = np.empty((n_base, n_channels), dtype=np.float32)
+        maxs = np.empty((n_base, n_channels), dtype=np.float32)
+        if progress is not None:
+            progress(0.0)
+        for i_start in range(0, n_samples, chunk):
+            if cancelled is not None and cancelled():
+                return None
+            i_stop = min(i_start + chunk, n_samples)
+            block = np.asarray(read_block(i_start, i_stop))
+            if block.shape != (i_stop - i_start, n_channels):
+                raise ValueError(
+                    f"read_block({i_start}, {i_stop}) returned shape {block.shape}, "
+                    f"expected {(i_stop - i_start, n_channels)}")
+            _, lo, hi = minmax_decimate(block, base_factor, i_start)
+            k = i_start // base_factor
+            mins[k:k + lo.shape[0]] = lo
+            maxs[k:k + hi.shape[0]] = hi
+            if progress is not None:
+                progress(i_stop / n_samples)
+        if cancelled is not None and cancelled():
+            return None
+        levels = [(mins, maxs)]
+        for finer, coarser in zip(factors, factors[1:]):
+            starts = np.arange(levels[-1][0].shape[0], dtype=np.int64) * finer
+            _, lo, hi = merge_minmax(starts, *levels[-1], finer, coarser)
+            levels.append((lo, hi))
+        if progress is not None and n_samples == 0:
+            progress(1.0)
+        return cls(n_samples, n_channels, factors, levels, identity=identity)
+
+    @staticmethod
+    def _level_factors(n_samples: int, base_factor: int, level_step: int) -> list[int]:
+        for name, value in (("base_factor", base_factor), ("level_step", level_step)):
+            if int(value) != value or value < 2 or value & (value - 1):
+                raise ValueError(f"{name} must be a power of two >= 2, got {value!r}")
+        if n_samples < 0:
+            raise ValueError(f"n_samples must not be negative, got {n_samples}")
+        factors = [int(base_factor)]
+        while factors[-1] * level_step < n_samples:
+            factors.append(factors[-1] * int(level_step))
+        return factors
+
+    @staticmethod
+    def _chunk_size(chunk_samples: int | None, base_factor: int, n_channels: int) -> int:
+        if chunk_samples is None:
+            rows = _CHUNK_BYTES // (4 * max(1, n_channels))
+            return max(base_factor, rows // base_factor * base_factor)
+        if chunk_samples <= 0 or chunk_samples % base_factor:
+            raise ValueError(
+                f"chunk_samples ({chunk_samples}) must be a positive multiple of "
+                f"base_factor ({base_factor})")
+        return int(chunk_samples)
+
+    # -- querying -----------------------------------------------------------------
+
+    def covers(self, factor: int) -> bool:
+        """Whether :meth:`query` can serve ``factor`` (a multiple of some level's factor)."""
+        return self._level_for(factor) is not None
+
+    def _level_for(self, factor: int) -> int | None:
+        """Index of the coarsest level whose factor divides ``factor`` (fewest bins to merge)."""
+        factor = int(factor)
+        best = None
+        for i, level_factor in enumerate(self.factors):
+            if level_factor <= factor and factor % level_factor == 0:
+                best = i
+        return best
+
+    def query(
+        self,
+        i_start: int,
+        i_stop: int,
+        factor: int,
+        channels: Sequence[int] | np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Min/max of samples ``[i_start, i_stop)`` in bins aligned to ``factor``.
+
+        Same contract as :func:`tracemark.dsp.decimate.minmax_decimate`, served from the
+        coarsest level whose factor ``L`` divides ``factor``. The result is exactly equal
+        to ``minmax_decimate(full[i_start:i_stop], factor, i_start)`` when ``i_start`` and
+        ``i_stop`` are multiples of ``L`` (or ``i_stop == n_samples``). At an unaligned
+        edge the edge bin is computed from whole level bins, so it may include samples
+        outside ``[i_start, i_stop)`` but never outside that output bin; callers that
+        page by whole output bins (see :func:`~tracemark.dsp.decimate.bin_range`) never
+        see the difference.
+        """
+        level = self._level_for(factor)
+        if level is None:
+            raise ValueError(
+                f"factor {factor} is not a multiple of any summary level {self.factors}")
+        i_start = max(0, int(i_start))
+        i_stop = min(self.n_samples, int(i_stop))
+        n_channels = self.n_channels if channels is None else len(channels)
+        if i_stop <= i_start:
+            empty = np.empty((0, n_channels), dtype=np.float32)
+            return np.empty(0, dtype=np.int64), empty, empty.copy()
+        level_factor = self.factors[level]
+        mins, maxs = self.levels[level]
+        k_first = i_start // level_factor
+        k_stop = (i_stop - 1) // level_factor + 1
+        mins, maxs = mins[k_first:k_stop], maxs[k_first:k_stop]
+        if channels is not None:
+            index = np.asarray(channels, dtype=np.intp)
+            mins, maxs = mins[:, index], maxs[:, index]
+        starts = np.arange(k_first, k_stop, dtype=np.int64) * level_factor
+        # merge_minmax always returns new arrays, never views into the levels.
+        return merge_minmax(starts, mins, maxs, level_factor, int(factor))
+
+    # -- persistence --------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike, identity: str | None = None) -> None:
+        """Write the pyramid and its identity to ``path`` (.npz), atomically.
+
+        ``identity`` defaults to :attr:`identity` (set by :meth:`build` or :meth:`load`).
+        The file is written to a temporary name in the same folder and renamed, so a
+        crash never leaves a half-written cache under the final name.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, np.ndarray] = {
+            "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+            "identity": np.array(self.identity if identity is None else identity),
+            "n_samples": np.array(self.n_samples, dtype=np.int64),
+            "n_channels": np.array(self.n_channels, dtype=np.int64),
+            "factors": np.array(self.factors, dtype=np.int64),
+        }
+        for i, (mins, maxs) in enumerate(self.levels):
+            arrays[f"mins_{i}"] = mins
+            arrays[f"maxs_{i}"] = maxs
+        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, **arrays)
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, expected_identity: str) -> MinMaxPyramid | None:
+        """The pyramid saved at ``path``, or None when it is absent, damaged or stale.
+
+        A cache is disposable: any failure to read it, a format version other than
+        this one, or an identity other than ``expected_identity`` means "rebuild", so
+        this never raises for a bad cache file.
+        """
+        try:
+            with np.load(Path(path), allow_pickle=False) as archive:
+                if int(archive["format_version"]) != FORMAT_VERSION:
+                    return None
+                if str(archive["identity"]) != expected_identity:
+                    return None
+                factors = [int(f) for f in archive["factors"]]
+                levels = [(archive[f"mins_{i}"], archive[f"maxs_{i}"])
+                          for i in range(len(factors))]
+                return cls(int(archive["n_samples"]), int(archive["n_channels"]),
+                           factors, levels, identity=expected_identity)
+        # Deliberately broad: zip, zlib, npy-header, key and shape errors all mean the
+        # same thing for a cache, and a cache must never stop a recording from opening.
+        except Exception:
+            return None
