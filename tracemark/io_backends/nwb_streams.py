@@ -1,0 +1,161 @@
+"""Turn one NWB TimeSeries into a Tracemark stream header (names, units, scaling, clock).
+
+Used by :mod:`tracemark.io_backends.nwb` on open; reads attributes, the electrodes
+table and at most two timestamps, never sample data.
+
+Scaling: NWB says ``value = data * conversion [* channel_conversion[ch]] + offset`` in the
+series' ``unit`` (pynwb's ``get_data_in_units``), so ``gains = conversion *
+channel_conversion`` and ``offsets = offset``. Values are presented in the stored unit
+(volts for ElectricalSeries), written as a symbol (``V``, ``A``, ``m``, ``rad``, ``s``)
+when the file spells out a common SI name, so that NWB channels read like EDF/TRC ones.
+
+Channel names: an ElectricalSeries names its channels through its ``electrodes`` region
+of the electrodes table: the ``label`` column when present, else ``"<location> <id>"``,
+else the electrode id. Any other series is one channel named after the series when its
+data are 1-D, else ``"<series>[i]"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .errors import CorruptRecordingError
+from .nwb_layout import Item, text
+from .protocol import StreamHeader
+
+UNIT_SYMBOLS = {
+    "volt": "V", "volts": "V", "v": "V", "millivolts": "mV", "microvolts": "uV",
+    "ampere": "A", "amperes": "A", "amps": "A", "amp": "A",
+    "second": "s", "seconds": "s", "meter": "m", "meters": "m", "metre": "m", "metres": "m",
+    "radian": "rad", "radians": "rad", "degree": "deg", "degrees": "deg",
+    "unknown": "", "no unit": "", "n/a": "",
+}
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """Where a stream's samples and (for irregular streams) timestamps live in the file."""
+
+    header: StreamHeader
+    data_path: str
+    timestamps_path: str | None
+    #: Seconds added to stored times to put them on the recording's time axis.
+    time_shift: float
+
+
+def unit_symbol(unit: str) -> str:
+    return UNIT_SYMBOLS.get(unit.strip().lower(), unit.strip())
+
+
+def describe_signal(h5file: h5py.File, item: Item, name: str, time_shift: float,
+                    file_path: Path) -> StreamSource:
+    """The stream header of the signal series at ``item.path``; typed error when inconsistent."""
+    group = h5file[item.path]
+
+    def fail(problem: str) -> CorruptRecordingError:
+        return CorruptRecordingError(file_path, f"NWB series {item.path}: {problem}")
+
+    data = group.get("data")
+    if not isinstance(data, h5py.Dataset):
+        raise fail("has no 'data' dataset")
+    if data.ndim not in (1, 2):
+        raise fail(f"data has {data.ndim} dimensions, expected time x channels")
+    n_samples = int(data.shape[0])
+    n_channels = 1 if data.ndim == 1 else int(data.shape[1])
+    rate, start, timestamps_path = _clock(group, n_samples, fail)
+    gains = _gains(group, data, n_channels, fail)
+    offset = float(data.attrs.get("offset", 0.0))
+    unit = unit_symbol(text(data.attrs.get("unit", "")))
+    channel_names = _channel_names(h5file, group, item.name, data.ndim, n_channels, fail)
+    header = StreamHeader(
+        stream_id=item.path,
+        name=name,
+        sampling_rate=rate,
+        n_samples=n_samples,
+        channel_names=channel_names,
+        units=(unit,) * n_channels,
+        gains=gains,
+        offsets=np.full(n_channels, offset),
+        raw_dtype=data.dtype,
+        start_offset_s=start + time_shift,
+        regular=timestamps_path is None,
+    )
+    return StreamSource(header, data.name, timestamps_path, time_shift)
+
+
+def _clock(group: h5py.Group, n_samples: int, fail) -> tuple[float, float, str | None]:
+    """(sampling rate, first sample time, timestamps dataset path or None)."""
+    timestamps = group.get("timestamps")
+    if isinstance(timestamps, h5py.Dataset):
+        if timestamps.shape != (n_samples,):
+            raise fail(f"has {n_samples} samples but timestamps of shape {timestamps.shape}")
+        first, last = float(timestamps[0]), float(timestamps[n_samples - 1])
+        span = last - first
+        if not np.isfinite(span) or span < 0:
+            raise fail(f"timestamps are not ascending ({first} .. {last})")
+        # A mean rate lets the viewer size windows; exact times come from sample_times().
+        rate = (n_samples - 1) / span if n_samples > 1 and span > 0 else 1.0
+        return rate, first, timestamps.name
+    starting_time = group.get("starting_time")
+    if not isinstance(starting_time, h5py.Dataset):
+        raise fail("has neither 'timestamps' nor 'starting_time'")
+    rate = float(starting_time.attrs.get("rate", np.nan))
+    if not np.isfinite(rate) or rate <= 0:
+        raise fail(f"starting_time has no valid 'rate' attribute ({rate})")
+    return rate, float(starting_time[()]), None
+
+
+def _gains(group: h5py.Group, data: h5py.Dataset, n_channels: int, fail) -> np.ndarray:
+    conversion = float(data.attrs.get("conversion", 1.0))
+    gains = np.full(n_channels, conversion)
+    channel_conversion = group.get("channel_conversion")
+    if isinstance(channel_conversion, h5py.Dataset):
+        factors = np.asarray(channel_conversion[()], dtype=np.float64).reshape(-1)
+        if factors.shape != (n_channels,):
+            raise fail(f"channel_conversion has {factors.size} values for {n_channels} channels")
+        gains = gains * factors
+    return gains
+
+
+def _channel_names(h5file: h5py.File, group: h5py.Group, series_name: str, ndim: int,
+                   n_channels: int, fail) -> tuple[str, ...]:
+    region = group.get("electrodes")
+    if isinstance(region, h5py.Dataset) and "table" in region.attrs:
+        rows = np.asarray(region[()], dtype=np.int64).reshape(-1)
+        if rows.size != n_channels:
+            raise fail(f"data has {n_channels} channels but {rows.size} electrodes")
+        try:
+            table = h5file[region.attrs["table"]]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise fail(f"its electrodes table cannot be found ({exc})") from exc
+        return _electrode_names(table, rows, fail)
+    if ndim == 1:
+        return (series_name,)
+    return tuple(f"{series_name}[{i}]" for i in range(n_channels))
+
+
+def _electrode_names(table: h5py.Group, rows: np.ndarray, fail) -> tuple[str, ...]:
+    ids = table.get("id")
+    n_rows = ids.shape[0] if isinstance(ids, h5py.Dataset) else None
+    if n_rows is not None and rows.size and (rows.min() < 0 or rows.max() >= n_rows):
+        raise fail(f"electrodes refer to row {int(rows.max())} of a {n_rows}-row table")
+    id_values = ids[()][rows] if n_rows is not None else rows
+    labels = _string_column(table, "label", rows)
+    if labels is not None and all(labels):
+        return tuple(labels)
+    locations = _string_column(table, "location", rows)
+    if locations is not None and all(locations):
+        return tuple(f"{loc} {int(i)}" for loc, i in zip(locations, id_values))
+    return tuple(str(int(i)) for i in id_values)
+
+
+def _string_column(table: h5py.Group, column: str, rows: np.ndarray) -> list[str] | None:
+    dataset = table.get(column)
+    if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 1 or f"{column}_index" in table:
+        return None
+    values = dataset[()]
+    return [text(values[r]).strip() for r in rows]
