@@ -38,6 +38,7 @@ class StreamPlan:
 
     coefficient: int
     columns: np.ndarray  # first column of each channel of the stream, in stream order
+    grounds: np.ndarray  # logic ground of each channel (int64)
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,8 @@ def _streams(electrodes, coefficients, rate_min, n_frames, bytes_per_sample, seg
             units=tuple(_unit_name(int(e["unit"])) for e in chosen),
             gains=gains, offsets=offsets, raw_dtype=np.dtype(f"<u{bytes_per_sample}"),
             start_offset_s=segment_start / (rate_min * int(coefficients.min()))))
-        plans.append(StreamPlan(coefficient=k, columns=first_column[members].astype(np.int64)))
+        plans.append(StreamPlan(coefficient=k, columns=first_column[members].astype(np.int64),
+                                grounds=chosen["logic_ground"].astype(np.int64)))
     return tuple(headers), tuple(plans)
 
 
