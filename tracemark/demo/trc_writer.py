@@ -23,7 +23,8 @@ Quantisation
     (logic_max - logic_min + 1)``. Values outside the physical range are clipped,
     not wrapped; NaN is refused. Logic ranges: 1 byte 0..255 (ground 128), 2 bytes
     0..65535 (ground 32768), 4 bytes 0..2**31-1 (ground 2**30, so int32 and uint32
-    readers agree). Physical ranges are int32 in the file, hence whole numbers.
+    readers agree). Physical ranges are int32 in the file: a fractional range is
+    widened to the enclosing whole numbers, so every value asked for still fits.
 
 Events are given in samples: triggers ``(sample, code)``, notes ``(sample, text)``
 (at most 40 cp1252 bytes), EVENT A/B ``(start_sample, stop_sample)`` (written with
@@ -178,10 +179,12 @@ def _physical_ranges(physical_range, units) -> list[tuple[int, int]]:
         raise ValueError(f"{len(pairs)} physical ranges for {len(units)} channels")
     checked = []
     for low, high in pairs:
-        if low != int(low) or high != int(high) or not -2**31 <= low < high < 2**31:
-            raise ValueError(f"physical range ({low}, {high}) must be whole int32 numbers "
-                             "with min < max")
-        checked.append((int(low), int(high)))
+        # The file stores int32 ranges; widening keeps every value asked for in range.
+        low, high = int(np.floor(low)), int(np.ceil(high))
+        if not -2**31 <= low < high < 2**31:
+            raise ValueError(f"physical range ({low}, {high}) must lie within int32 with "
+                             "min < max")
+        checked.append((low, high))
     return checked
 
 
@@ -317,9 +320,10 @@ def _fixed_header(channels, rate_min, frame_values, zones, start_datetime, surna
                   first_name, laboratory, title) -> bytes:
     fixed = np.zeros((), dtype=L.FIXED_HEADER)
     fixed["title"] = L.TITLE if title is None else _text(title, 32, "title").ljust(32)
-    fixed["laboratory"] = _text(laboratory, 32, "laboratory")
-    fixed["surname"] = _text(surname, 22, "patient surname")
-    fixed["first_name"] = _text(first_name, 20, "patient first name")
+    # Header text fields are space-padded (labels in LABCOD are NUL-padded).
+    fixed["laboratory"] = _text(laboratory, 32, "laboratory").ljust(32)
+    fixed["surname"] = _text(surname, 22, "patient surname").ljust(22)
+    fixed["first_name"] = _text(first_name, 20, "patient first name").ljust(20)
     when = start_datetime or datetime(2000, 1, 1)
     if not 1900 <= when.year <= 2155:
         raise ValueError(f"a TRC date must fall in 1900..2155, got {when.year}")
