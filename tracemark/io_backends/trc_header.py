@@ -294,22 +294,25 @@ def _events(reader, zones, rate, n_samples, segment_start):
         found.append(Event(time_s=(sample + segment_start) / rate,
                            duration_s=duration_samples / rate, label=label, source=source))
 
-    for record in _records(reader, zones, "TRIGGER", L.TRIGGER):
-        sample, code = int(record["sample"]), int(record["code"])
-        if sample == L.UNUSED_TRIGGER_SAMPLE or (sample == 0 and code == 0):
-            continue
-        keep("trigger", sample, 0, str(code))
-    for record in _records(reader, zones, "NOTE", L.NOTE):
+    # Full-size zones hold thousands of mostly unused records: select used ones
+    # with vector masks before touching records one by one.
+    triggers = _records(reader, zones, "TRIGGER", L.TRIGGER)
+    used = (triggers["sample"] != L.UNUSED_TRIGGER_SAMPLE) & (
+        (triggers["sample"] != 0) | (triggers["code"] != 0))
+    for record in triggers[used]:
+        keep("trigger", int(record["sample"]), 0, str(int(record["code"])))
+    notes = _records(reader, zones, "NOTE", L.NOTE)
+    for record in notes[(notes["sample"] != 0) | (notes["text"] != b"")]:
         text = L.decode_text(record["text"])
         if int(record["sample"]) == 0 and not text:
             continue
         keep("note", int(record["sample"]), 0, text)
     for zone, source in (("EVENT A", "event_a"), ("EVENT B", "event_b")):
-        for record in _records(reader, zones, zone, L.EVENT):
-            code, start, stop = (int(record[f]) for f in ("code", "start", "stop"))
-            if code == 0 and start == 0 and stop == 0:
-                continue
-            keep(source, start, max(stop - start, 0), str(code))
+        spans = _records(reader, zones, zone, L.EVENT)
+        used = (spans["code"] != 0) | (spans["start"] != 0) | (spans["stop"] != 0)
+        for record in spans[used]:
+            start, stop = int(record["start"]), int(record["stop"])
+            keep(source, start, max(stop - start, 0), str(int(record["code"])))
     return tuple(found), skipped
 
 
