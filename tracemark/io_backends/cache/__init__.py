@@ -1,0 +1,26 @@
+"""The trace cache file: an HDF5 file of traces cut around events, with typed attributes,
+and a crash-safe, locked, journaled path for editing those attributes.
+
+Layout and encoding: ``docs/cache-format.md``. Modules: :mod:`.schema` (keys, types,
+encoding), :mod:`.layout` (the HDF5 layout and the global index), :mod:`.journal`
+(the fsync'd log that acknowledges edits), :mod:`.lock` (one writer across processes),
+:mod:`.checkpoint` (folding edits into the HDF5 file), :mod:`.cachefile` (the API),
+:mod:`.build`, :mod:`.merge`, :mod:`.export`.
+"""
+
+from .build import BuildSpec, build_cache
+from .cachefile import Batch, CacheFile
+from .errors import (CacheClosedError, CacheError, CacheFormatError, CacheIndexError,
+                     CacheLockedError, CacheReadOnlyError, CacheValueError, CacheWriteError,
+                     CheckpointError, JournalError, MergeError)
+from .export import export_table
+from .journal import Change, Record
+from .merge import merge_caches
+from .schema import TraceContext
+
+__all__ = [
+    "Batch", "BuildSpec", "CacheClosedError", "CacheError", "CacheFile", "CacheFormatError",
+    "CacheIndexError", "CacheLockedError", "CacheReadOnlyError", "CacheValueError",
+    "CacheWriteError", "Change", "CheckpointError", "JournalError", "MergeError", "Record",
+    "TraceContext", "build_cache", "export_table", "merge_caches",
+]

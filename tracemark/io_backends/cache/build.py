@@ -1,0 +1,209 @@
+"""Building a trace cache from recordings: one trace per selected event.
+
+A trace is the block of samples ``[event - pre, event + post)`` of the chosen channels,
+stored as float32 (samples x channels) in physical units. Where the window runs past the
+start or end of the recording the missing rows are NaN, so every selected event gets a
+trace and every trace has the same shape. Source recordings are only ever opened read-only.
+
+The cache is written to a private file beside the target, fsync'd and renamed into place
+under the target's writer lock, so a crash during a build never leaves a half-built cache
+where a cache is expected.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import math
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from tracemark import __version__
+from tracemark.io_backends.protocol import BaseRecording, Event
+
+from . import fsops, schema
+from .errors import CacheError, CacheValueError
+from .journal import journal_path
+from .layout import (ATTR_APPLIED_SEQ, ATTR_CACHE_ID, ATTR_FORMAT, ATTR_JOURNAL_OFFSET,
+                     FORMAT_VERSION, TRACES)
+from .lock import WriterLock
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class BuildSpec:
+    """What to cut: events whose label matches ``events`` (exact or shell pattern; ``None``
+    = every event), from ``pre_s`` before to ``post_s`` after each, on ``channels``."""
+
+    events: str | Sequence[str] | None
+    pre_s: float
+    post_s: float
+    channels: Sequence[str] | None = None
+    stream: int | str = 0
+    event_source: str | None = None
+    readout: str = "generic"
+    subject: str = ""
+    examiner: str = ""
+    extra_origin_attrs: dict[str, str] = field(default_factory=dict)
+
+
+def build_cache(recordings: Sequence[str | os.PathLike | BaseRecording] | str | os.PathLike
+                | BaseRecording, out: str | os.PathLike, spec: BuildSpec, *,
+                overwrite: bool = False, progress: Progress | None = None) -> Path:
+    """Write a new cache at ``out`` with one origin group per recording; returns its path."""
+    if isinstance(recordings, (str, os.PathLike, BaseRecording)):
+        recordings = [recordings]
+    out = Path(out).expanduser().absolute()
+    _check_spec(spec, out)
+    if out.exists() and not overwrite:
+        raise CacheError(out, "already exists; choose another name or allow overwriting")
+    with _Lock(out):
+        tmp = out.with_name(f"{out.name}.building-{os.getpid()}")
+        try:
+            _write_cache(tmp, recordings, spec, progress)
+            fsops.fsync_path(tmp)
+            fsops.unlink(journal_path(out))  # edits of a cache being replaced do not apply
+            fsops.replace(tmp, out)
+            fsops.fsync_dir(out.parent)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+    return out
+
+
+class _Lock:
+    def __init__(self, out: Path):
+        self.out = out
+
+    def __enter__(self):
+        self.lock = WriterLock(self.out)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.lock.release()
+
+
+def _check_spec(spec: BuildSpec, out: Path) -> None:
+    if not (spec.pre_s >= 0 and spec.post_s > 0):
+        raise CacheValueError(out, f"the window needs pre >= 0 and post > 0 seconds, got "
+                                   f"pre={spec.pre_s}, post={spec.post_s}")
+    if spec.readout not in schema.READOUTS:
+        raise CacheValueError(out, f"unknown readout {spec.readout!r}; known: "
+                                   f"{', '.join(sorted(schema.READOUTS))}")
+
+
+def _write_cache(tmp: Path, recordings, spec: BuildSpec, progress: Progress | None) -> None:
+    with h5py.File(tmp, "w") as f:
+        f.attrs[ATTR_FORMAT] = FORMAT_VERSION
+        f.attrs[ATTR_CACHE_ID] = uuid.uuid4().hex
+        f.attrs[ATTR_APPLIED_SEQ] = "0"
+        f.attrs[ATTR_JOURNAL_OFFSET] = "0"
+        for item in recordings:
+            if isinstance(item, BaseRecording):
+                _write_origin(f, item, None, spec, progress)
+            else:
+                from tracemark.io_backends import open_recording
+
+                path = Path(item).expanduser().absolute()
+                with open_recording(path) as recording:
+                    _write_origin(f, recording, path, spec, progress)
+
+
+def select_events(recording: BaseRecording, spec: BuildSpec) -> list[Event]:
+    patterns = [spec.events] if isinstance(spec.events, str) else spec.events
+    chosen = [e for e in recording.events()
+              if (spec.event_source is None or e.source == spec.event_source)
+              and (patterns is None or any(e.label == p or fnmatch.fnmatchcase(e.label, p)
+                                           for p in patterns))]
+    if not chosen:
+        labels = sorted({e.label for e in recording.events()})
+        known = ", ".join(labels[:20]) + (" ..." if len(labels) > 20 else "") or "none"
+        raise CacheValueError(recording.path, f"no event matches {spec.events!r}; its event "
+                                              f"labels are: {known}")
+    return chosen
+
+
+def _channel_indexes(recording: BaseRecording, spec: BuildSpec) -> tuple[list[int], list[str]]:
+    header = recording.header.stream(spec.stream)
+    if not spec.channels:
+        return list(range(header.n_channels)), list(header.channel_names)
+    indexes = []
+    for name in spec.channels:
+        try:
+            indexes.append(header.channel_index(name))
+        except KeyError:
+            raise CacheValueError(recording.path, f"no channel {name!r}; channels are "
+                                  f"{', '.join(header.channel_names)}") from None
+    return indexes, [header.channel_names[i] for i in indexes]
+
+
+def _origin_name(f: h5py.File, recording: BaseRecording) -> str:
+    base = recording.path.name or "recording"
+    name, n = base, 2
+    while name in f:
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+def _write_origin(f: h5py.File, recording: BaseRecording, source: Path | None,
+                  spec: BuildSpec, progress: Progress | None) -> None:
+    header = recording.header.stream(spec.stream)
+    rate = header.sampling_rate
+    pre, post = int(round(spec.pre_s * rate)), int(round(spec.post_s * rate))
+    events = select_events(recording, spec)
+    indexes, labels = _channel_indexes(recording, spec)
+    group = f.create_group(_origin_name(f, recording))
+    start = recording.header.start_datetime
+    origin_attrs = {
+        "channel_labels": labels, "samples_pre_event": pre, "samples_post_event": post,
+        "samplingrate": float(rate), "subject": spec.subject, "readout": spec.readout,
+        "global_comment": "", "filedate": start.isoformat() if start else "", "history": "",
+        "version": __version__, "source_file": str(source or recording.path),
+        "source_sha256": sha256_of(source) if source is not None else "",
+        "created": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "tracemark_version": __version__, **spec.extra_origin_attrs}
+    for key, value in origin_attrs.items():
+        group.attrs[key] = schema.encode(value)
+    traces = group.create_group(TRACES)
+    readout_keys = schema.READOUTS[spec.readout]
+    previous: float | None = None
+    for number, event in enumerate(events):
+        sample = int(round((event.time_s - header.start_offset_s) * rate))
+        data = _cut(recording, header.n_samples, sample - pre, sample + post, indexes, spec.stream)
+        dataset = traces.create_dataset(str(number), data=data)
+        attrs = {"id": number, "event_name": event.label, "event_sample": sample,
+                 "event_time": float(event.time_s), "onset_shift": 0,
+                 "time_since_last_pulse_in_s": math.inf if previous is None
+                 else float(event.time_s - previous),
+                 "reject": False, "comment": "", "examiner": spec.examiner,
+                 **{key: None for key in readout_keys}}
+        for key, value in attrs.items():
+            dataset.attrs[key] = schema.encode(value)
+        previous = event.time_s
+        if progress is not None:
+            progress(number + 1, len(events))
+
+
+def _cut(recording: BaseRecording, n_samples: int, i0: int, i1: int, channels: list[int],
+         stream: int | str) -> np.ndarray:
+    out = np.full((i1 - i0, len(channels)), np.nan, dtype=np.float32)
+    lo, hi = max(i0, 0), min(i1, n_samples)
+    if hi > lo:
+        out[lo - i0:hi - i0] = recording.read_samples(lo, hi, channels, stream)
+    return out
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

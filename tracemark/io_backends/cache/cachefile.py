@@ -1,0 +1,578 @@
+"""``CacheFile``: the Python API of a trace cache, for scripts, the CLI and the GUI.
+
+Reading::
+
+    cf = CacheFile("session.hdf5")          # read now, take the writer lock on first edit
+    print(cf)                               # summary per origin
+    len(cf); cf.get_trace_data(3); cf.get_trace_attrs(3)
+    for data, attrs in cf: ...
+
+Editing (each call is one transaction; it returns only once the edit is durable)::
+
+    cf.update(3, reject=True, comment="noisy")
+    attrs = cf.get_trace_attrs(3); attrs["onset_shift"] = 5; cf.set_trace_attrs(3, attrs)
+    with cf.batch() as batch:               # all or nothing
+        for i in range(10): batch.update(i, examiner="ab")
+    cf.undo(); cf.redo(); cf.checkpoint(); cf.close()
+
+Every write goes through :meth:`CacheFile._commit`: validate (schema) -> append and fsync
+one journal record (the acknowledgement) -> apply to the in-memory view. Edits reach the HDF5
+file at checkpoints (on close, when idle via :meth:`checkpoint_if_idle`, on demand) and at
+the next writer open after a crash. Readers merge the journal, so every Tracemark process
+sees a committed edit at once. Reads never write.
+
+Modes: ``"r"`` never writes; ``"r+"`` (default) reads without locking and takes the writer
+lock at the first edit; ``"w"`` takes the lock at open or raises :class:`CacheLockedError`
+naming the holder; ``"auto"`` takes it when free, else opens read-only and says why in
+``read_only_reason``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import schema
+from .checkpoint import remove_leftovers, write_checkpoint
+from .errors import (CacheClosedError, CacheError, CacheFormatError, CacheLockedError,
+                     CacheReadOnlyError, CacheValueError, CacheWriteError, CheckpointError,
+                     JournalError)
+from .history import History
+from .journal import Change, JournalReader, JournalWriter, Record, journal_path, scan
+from .layout import TRACES, TraceIndex, open_h5, read_raw_attrs, root_state, trace_context
+from .lock import WriterLock, whoami
+from .state import Overlay
+
+#: Keys get_trace_attrs adds that are not stored: where the attributes came from.
+TRANSIENT_KEYS = ("origin", "cache_file", "cache_file_index")
+MODES = ("r", "r+", "w", "auto")
+
+
+class CacheFile:
+    """A trace cache file (see the module docstring)."""
+
+    def __init__(self, path: str | os.PathLike, mode: str = "r+", *, lock_timeout: float = 0.0,
+                 idle_checkpoint_s: float = 2.0):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        self.path = Path(path).expanduser().absolute()
+        self.mode = mode
+        self.idle_checkpoint_s = idle_checkpoint_s
+        self.read_only_reason: str | None = "opened read-only" if mode == "r" else None
+        self.last_checkpoint_error: CheckpointError | None = None
+        self._mutex = threading.RLock()
+        self._closed = False
+        self._lock: WriterLock | None = None
+        self._writer: JournalWriter | None = None
+        self._broken = False
+        self._history: History | None = None
+        self._last_write = 0.0
+        self._open_base()
+        self._reader = JournalReader(journal_path(self.path))
+        try:
+            self._load_journal(self._offset_hint)
+            if mode in ("w", "auto"):
+                self._open_writer(mode, lock_timeout)
+        except BaseException:
+            self._release_handles()
+            raise
+
+    # -- opening ----------------------------------------------------------------------------
+    def _open_base(self) -> None:
+        self._h5 = open_h5(self.path)
+        try:
+            self._ino = os.fstat(self._h5.id.get_vfd_handle()).st_ino
+        except (AttributeError, TypeError, ValueError, OSError):
+            self._ino = os.stat(self.path).st_ino
+        self._cache_id, self._base_seq, self._offset_hint = root_state(self._h5)
+        if not hasattr(self, "_index"):
+            self._index = TraceIndex.from_file(self._h5, self.path)
+            self._origin_attrs = {o: schema.decode_all(read_raw_attrs(self._h5[o]))
+                                  for o in self._index.origins}
+            self._contexts = {o: trace_context(a) for o, a in self._origin_attrs.items()}
+        self._groups = {o: self._h5[o][TRACES] for o in self._index.origins}
+
+    def _load_journal(self, offset_hint: int) -> None:
+        self._overlay = Overlay()
+        self._overlay.last_seq = self._base_seq
+        if not self._reader.open_if_present():
+            return
+        if self._cache_id is not None and self._reader.cache_id != self._cache_id:
+            raise JournalError(self._reader.path, f"belongs to another cache (id "
+                               f"{self._reader.cache_id}, the cache is {self._cache_id}); "
+                               f"move it aside to open the cache")
+        if self._base_seq and self._ends_record(offset_hint, self._base_seq):
+            self._reader.seek(offset_hint)
+        else:
+            self._reader.seek(self._reader.first)
+        self._overlay.apply_all(self._reader.poll(after_seq=self._base_seq))
+
+    def _ends_record(self, offset: int, seq: int) -> bool:
+        """Does the journal record ending just before ``offset`` have sequence ``seq``? (Lets
+        a reader skip the journal's folded part without parsing it.)"""
+        fd = self._reader._fd
+        if offset <= self._reader.first or offset > os.fstat(fd).st_size:
+            return False
+        window = 1 << 16
+        while True:
+            start = max(offset - window, self._reader.first)
+            data = os.pread(fd, offset - start, start)
+            if not data.endswith(b"\n"):
+                return False
+            line_start = data.rfind(b"\n", 0, len(data) - 1) + 1
+            if line_start > 0 or start == self._reader.first:
+                found = scan(fd, start + line_start, limit=1).records
+                return bool(found) and found[0].seq == seq
+            window *= 4
+
+    def _open_writer(self, mode: str, lock_timeout: float) -> None:
+        try:
+            self._become_writer(lock_timeout)
+        except (CacheLockedError, CacheReadOnlyError) as error:
+            if mode == "w":
+                raise
+            self.read_only_reason = f"{error}; opened read-only"
+            return
+        if len(self._overlay):
+            try:  # a previous writer stopped before its checkpoint: finish its work now
+                self.checkpoint()
+            except CheckpointError as error:
+                self.last_checkpoint_error = error
+
+    def _become_writer(self, lock_timeout: float = 0.0) -> None:
+        if self._lock is not None:
+            return
+        lock = WriterLock(self.path, lock_timeout)
+        try:
+            remove_leftovers(self.path)
+            self._refresh_from_disk()
+        except BaseException:
+            lock.release()
+            raise
+        self._lock = lock
+        self.read_only_reason = None
+
+    # -- keeping up with other processes ---------------------------------------------------
+    def _refresh_from_disk(self) -> list[Record]:
+        """Catch up with a checkpoint or journal records written by another process."""
+        if self._lock is not None:
+            return []  # we are the only writer: nothing can change under us
+        try:
+            replaced = os.stat(self.path).st_ino != self._ino
+        except OSError:
+            replaced = False
+        if replaced:
+            self._reopen_base()
+        had_journal = self._reader.cache_id is not None
+        records = self._reader.poll(after_seq=self._overlay.last_seq)
+        if not had_journal and self._reader.cache_id is not None:
+            self._check_journal_id()
+        self._overlay.apply_all(records)
+        if self._history is not None:
+            for record in records:
+                self._history.add(record)
+        return records
+
+    def _check_journal_id(self) -> None:
+        if self._cache_id is not None and self._reader.cache_id != self._cache_id:
+            raise JournalError(self._reader.path, "belongs to another cache; move it aside")
+
+    def _reopen_base(self) -> None:
+        old_h5, old_id = self._h5, self._cache_id
+        self._open_base()
+        old_h5.close()
+        if old_id is not None and self._cache_id != old_id:
+            raise CacheFormatError(self.path, "was replaced by a different cache; open it again")
+        self._overlay.drop_through(self._base_seq)
+        self._overlay.last_seq = max(self._overlay.last_seq, self._base_seq)
+
+    def refresh(self) -> list[Record]:
+        """Journal records committed by other processes since the last call (for views that
+        want to redraw); reads call this themselves."""
+        with self._mutex:
+            self._check_open()
+            return self._refresh_from_disk()
+
+    # -- reading ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._index)
+
+    @property
+    def fname(self) -> Path:
+        return self.path
+
+    @property
+    def origins(self) -> list[str]:
+        return list(self._index.origins)
+
+    @property
+    def writable(self) -> bool:
+        return self._lock is not None
+
+    def origin_attrs(self, origin: str) -> dict[str, Any]:
+        return dict(self._origin_attrs[origin])
+
+    def trace_origin(self, index: int) -> tuple[str, str]:
+        """(origin group, dataset name) of a trace."""
+        return self._index.locate(index)
+
+    def index_of(self, origin: str, name: str) -> int:
+        return self._index.index_of(origin, str(name))
+
+    def trace_context(self, index: int) -> schema.TraceContext:
+        return self._contexts[self._index.locate(index)[0]]
+
+    def edited_traces(self) -> list[int]:
+        """Indexes of traces with committed edits not yet checkpointed into the HDF5 file."""
+        with self._mutex:
+            self._refresh_from_disk()
+            return sorted(self._index.index_of(o, n) for o, n in self._overlay.traces())
+
+    def copy_origin(self, origin: str, target: Any) -> None:
+        """Copy one origin group, as stored in the HDF5 file, into an h5py file or group."""
+        with self._mutex:
+            self._check_open()
+            self._h5.copy(self._h5[origin], target, name=origin)
+
+    def get_trace_data(self, index: int) -> np.ndarray:
+        """The trace's samples (rows) x channels (columns), as stored. Never written."""
+        with self._mutex:
+            self._check_open()
+            origin, name = self._index.locate(index)
+            return self._groups[origin][name][()]
+
+    def get_trace_attrs_raw(self, index: int) -> dict[str, str]:
+        """The stored strings of one trace, committed edits included."""
+        with self._mutex:
+            self._check_open()
+            self._refresh_from_disk()
+            trace = self._index.locate(index)
+            base = read_raw_attrs(self._groups[trace[0]][trace[1]])
+            return {k: v if isinstance(v, str) else schema.encode(v)
+                    for k, v in self._overlay.merged(trace, base).items()}
+
+    def get_trace_attrs(self, index: int) -> dict[str, Any]:
+        """Decoded attributes of one trace, plus ``origin``, ``cache_file`` and
+        ``cache_file_index`` naming where they came from (checked by set_trace_attrs)."""
+        attrs = schema.decode_all(self.get_trace_attrs_raw(index))
+        attrs["origin"] = self._index.locate(index)[0]
+        attrs["cache_file"] = str(self.path)
+        attrs["cache_file_index"] = int(index)
+        return attrs
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
+        for index in range(len(self)):
+            yield self.get_trace_data(index), self.get_trace_attrs(index)
+
+    def summary(self) -> str:
+        rule = "-" * 79
+        lines = []
+        for origin in self._index.origins:
+            lines += [rule, f"{'origin':24s} : {origin}"]
+            lines += [f"{k:24s} : {schema.encode(v)}" for k, v in self._origin_attrs[origin].items()]
+            lines.append(f"{'traces_count':24s} : {len(self._index.origin_range(origin))}")
+        lines += [rule, f"{len(self)} traces from {len(self._index.origins)} origins; "
+                        f"{self.pending_edits} attribute values not yet checkpointed"]
+        return "\n".join(lines)
+
+    __str__ = summary
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("writer" if self.writable else "reader")
+        return f"<CacheFile {self.path.name!r} {len(self)} traces ({state})>"
+
+    # -- editing ------------------------------------------------------------------------------
+    def update(self, index: int, values: Mapping[str, Any] | None = None, /, *,
+               note: str = "", **more: Any) -> Record | None:
+        """Set one or more attributes of one trace as one transaction; returns its journal
+        record (``None`` when nothing changed) once durable."""
+        merged = {**(values or {}), **more}
+        return self.apply_edits([(index, merged)], note=note)
+
+    def apply_edits(self, edits: Iterable[tuple[int, Mapping[str, Any]]], note: str = "",
+                    ) -> Record | None:
+        """Several traces' attributes as ONE transaction: all land or none does."""
+        with self._mutex:
+            self._check_open()
+            self._ensure_writer()
+            return self._commit(self._prepare(edits), "edit", note=note)
+
+    @contextmanager
+    def batch(self, note: str = ""):
+        """Collect edits; commit them as one transaction when the block ends without an
+        exception (nothing is written if it raises)."""
+        batch = Batch()
+        yield batch
+        batch.record = self.apply_edits(batch.edits, note=note)
+
+    def set_trace_attrs(self, index: int, attrs: Mapping[str, Any]) -> Record | None:
+        """offspect-style update: ``attrs`` must come from ``get_trace_attrs(index)`` of this
+        file (checked); only the keys whose values changed are written."""
+        if "cache_file" not in attrs or "cache_file_index" not in attrs:
+            raise CacheValueError(self.path, "these attributes do not come from a cache file "
+                                             "(no cache_file / cache_file_index); use update()")
+        if Path(str(attrs["cache_file"])).expanduser().absolute() != self.path:
+            raise CacheValueError(self.path, f"these attributes came from {attrs['cache_file']}, "
+                                             f"not from this cache")
+        try:
+            source_index = int(str(attrs["cache_file_index"]))
+        except ValueError:
+            raise CacheValueError(self.path, "cache_file_index is not a number") from None
+        if source_index != index:
+            raise CacheValueError(self.path, f"these attributes came from trace {source_index}, "
+                                             f"not trace {index}")
+        current = self.get_trace_attrs_raw(index)
+        changed = {k: v for k, v in attrs.items()
+                   if k not in TRANSIENT_KEYS and not _same_value(k, v, current.get(k))}
+        return self.update(index, changed)
+
+    def _ensure_writer(self) -> None:
+        if self._lock is not None:
+            return
+        if self.mode != "r+":
+            raise CacheReadOnlyError(self.path, f"{self.read_only_reason or 'is read-only'}; "
+                                                f"the edit was not written")
+        self._become_writer()
+
+    def _prepare(self, edits: Iterable[tuple[int, Mapping[str, Any]]]) -> list[Change]:
+        """Validate every value and pair it with the value it replaces."""
+        combined: dict[tuple[str, str, str], list] = {}
+        for index, values in edits:
+            try:
+                origin, name = self._index.locate(index)
+            except CacheError as error:
+                raise type(error)(self.path, f"{error.problem}; nothing was written") from None
+            context = self._contexts[origin]
+            for key, value in values.items():
+                try:
+                    typed = schema.validate(key, value, context)
+                except ValueError as error:
+                    raise CacheValueError(self.path, f"trace {index}: {error}; nothing was "
+                                                     f"written") from None
+                slot = combined.setdefault((origin, name, key), [self._current_raw(origin, name, key)])
+                slot[1:] = [schema.encode(typed)]
+        return [Change(o, n, k, old, new) for (o, n, k), (old, new) in combined.items() if old != new]
+
+    def _current_raw(self, origin: str, name: str, key: str) -> str | None:
+        decided, raw = self._overlay.value((origin, name), key)
+        if decided:
+            return raw
+        value = self._groups[origin][name].attrs.get(key)
+        if value is None:
+            return None
+        value = schema.as_text(value)
+        return value if isinstance(value, str) else schema.encode(value)
+
+    def _commit(self, changes: list[Change], kind: str, target: str | None = None,
+                note: str = "") -> Record | None:
+        """THE write path: journal (fsync = acknowledgement), then apply. Caller holds the
+        mutex and the writer lock and has validated ``changes``."""
+        if not changes and kind == "edit":
+            return None
+        if self._broken:
+            self._recover_writer()
+        try:
+            writer = self._journal_writer()
+            user, host, pid = whoami()
+            record = Record(seq=max(writer.last_seq, self._base_seq) + 1, tx=uuid.uuid4().hex,
+                            kind=kind, time=datetime.now().astimezone().isoformat(),
+                            user=user, host=host, pid=pid, changes=tuple(changes),
+                            target=target, note=note)
+            writer.append(record)
+        except OSError as error:
+            self._broken = True
+            raise CacheWriteError(self.path, f"the edit was not saved ({error.strerror or error})"
+                                  ) from error
+        self._overlay.apply(record)
+        if self._history is not None:
+            self._history.add(record)
+        self._last_write = time.monotonic()
+        return record
+
+    def _journal_writer(self) -> JournalWriter:
+        if self._writer is None:
+            cache_id = self._cache_id or self._reader.cache_id or uuid.uuid4().hex
+            self._writer = JournalWriter(self._reader.path, cache_id)
+            self._cache_id = self._cache_id or cache_id
+        return self._writer
+
+    def _recover_writer(self) -> None:
+        """After an I/O error: drop the journal writer and rebuild the view from disk, where
+        the failed record is either whole (then it counts) or cut off."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        try:
+            self._reader.close()
+            self._reader = JournalReader(journal_path(self.path))
+            self._load_journal(0)
+            self._journal_writer()
+        except OSError as error:
+            raise CacheWriteError(self.path, f"the journal cannot be written ({error.strerror}); "
+                                             f"the edit was not saved") from error
+        self._history = None
+        self._broken = False
+
+    # -- undo / redo ----------------------------------------------------------------------------
+    def history(self) -> list[Record]:
+        """Every committed transaction in the journal (when, who, key, old, new), oldest first."""
+        with self._mutex:
+            self._check_open()
+            self._refresh_from_disk()
+            return self._reader.read_all()
+
+    def _history_model(self) -> History:
+        if self._history is None:
+            self._history = History(self._reader.read_all())
+        return self._history
+
+    @property
+    def can_undo(self) -> bool:
+        with self._mutex:
+            return self._history_model().next_undo() is not None
+
+    @property
+    def can_redo(self) -> bool:
+        with self._mutex:
+            return self._history_model().next_redo() is not None
+
+    def undo(self) -> Record | None:
+        """Revert the latest edit not yet undone (one transaction); ``None`` if there is none."""
+        return self._undo_redo("undo")
+
+    def redo(self) -> Record | None:
+        return self._undo_redo("redo")
+
+    def _undo_redo(self, kind: str) -> Record | None:
+        with self._mutex:
+            self._check_open()
+            self._ensure_writer()
+            if self._broken:
+                self._recover_writer()
+            model = self._history_model()
+            target = model.next_undo() if kind == "undo" else model.next_redo()
+            if target is None:
+                return None
+            ordered = reversed(target.changes) if kind == "undo" else target.changes
+            changes = [Change(c.origin, c.trace, c.key, self._current_raw(c.origin, c.trace, c.key),
+                              c.old if kind == "undo" else c.new) for c in ordered]
+            return self._commit(changes, kind, target=target.tx)
+
+    # -- checkpoints and lifetime -------------------------------------------------------------
+    @property
+    def pending_edits(self) -> int:
+        """Attribute values committed in the journal but not yet in the HDF5 file."""
+        return len(self._overlay)
+
+    def checkpoint(self) -> bool:
+        """Write committed edits into the HDF5 file now; ``False`` when there were none."""
+        with self._mutex:
+            self._check_open()
+            if self._lock is None:
+                self._refresh_from_disk()
+                if not len(self._overlay):
+                    return False
+                self._ensure_writer()
+            seq = self._overlay.last_seq
+            if seq <= self._base_seq or not len(self._overlay):
+                return False
+            offset = self._writer.end if self._writer is not None else self._reader.end
+            try:
+                write_checkpoint(self.path, self._overlay.pending(seq), self._cache_id or
+                                 self._reader.cache_id or uuid.uuid4().hex, seq, offset)
+            finally:
+                if os.stat(self.path).st_ino != self._ino:
+                    self._reopen_base()
+            self.last_checkpoint_error = None
+            return True
+
+    def checkpoint_if_idle(self, idle_s: float | None = None) -> bool:
+        """For a timer: checkpoint when edits are pending and none came for ``idle_s``."""
+        with self._mutex:
+            if self._closed or self._lock is None or not len(self._overlay):
+                return False
+            idle = self.idle_checkpoint_s if idle_s is None else idle_s
+            if time.monotonic() - self._last_write < idle:
+                return False
+            return self.checkpoint()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise CacheClosedError(self.path, "the cache was closed")
+
+    def close(self) -> None:
+        """Checkpoint pending edits (writer only), then release the lock and every handle.
+        A failed checkpoint is raised after the release; the edits stay safe in the journal."""
+        with self._mutex:
+            if self._closed:
+                return
+            error: CheckpointError | None = None
+            try:
+                if self._lock is not None and len(self._overlay) and not self._broken:
+                    self.checkpoint()
+            except CheckpointError as failure:
+                error = failure
+            finally:
+                self._release_handles()
+                self._closed = True
+            if error is not None:
+                raise error
+
+    def _release_handles(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._reader.close() if hasattr(self, "_reader") else None
+        if getattr(self, "_h5", None) is not None:
+            self._h5.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> CacheFile:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class Batch:
+    """Edits collected by :meth:`CacheFile.batch`; ``record`` is set once committed."""
+
+    def __init__(self) -> None:
+        self.edits: list[tuple[int, dict[str, Any]]] = []
+        self.record: Record | None = None
+
+    def update(self, index: int, values: Mapping[str, Any] | None = None, /, **more: Any) -> None:
+        self.edits.append((index, {**(values or {}), **more}))
+
+    def set(self, index: int, key: str, value: Any) -> None:
+        self.edits.append((index, {key: value}))
+
+
+def _same_value(key: str, value: Any, current_raw: str | None) -> bool:
+    if current_raw is None:
+        return False
+    if isinstance(value, str) and value == current_raw:
+        return True
+    spec = schema.ALL_KEYS.get(key)
+    if spec is None:
+        return schema.encode(value) == current_raw
+    try:
+        return schema.encode(schema.parse(spec, value)) == schema.encode(
+            schema.parse(spec, current_raw))
+    except ValueError:
+        return False

@@ -1,0 +1,45 @@
+"""Exporting a cache's attributes as a table: one row per trace, CSV or TSV.
+
+Columns: ``index``, ``origin``, ``trace``, then the schema's trace keys present in the
+cache (in schema order), then any other keys (sorted), whose raw strings are kept.
+Values are written as the file stores them (Python ``str()`` style: ``True``, ``1.5``,
+``inf``, ``[1.0, 2.0, 3.0]``), except that an absent or ``None`` value is an empty cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from pathlib import Path
+from typing import IO
+
+from . import schema
+from .cachefile import TRANSIENT_KEYS, CacheFile
+
+
+def export_table(cache: CacheFile, out: str | os.PathLike | IO[str] | None = None,
+                 delimiter: str = ",") -> int:
+    """Write the table to ``out`` (a path, an open text file, or stdout); returns rows."""
+    rows = [cache.get_trace_attrs(i) for i in range(len(cache))]
+    present = {key for row in rows for key in row if key not in TRANSIENT_KEYS}
+    known = [key for key in schema.TRACE_KEYS if key in present]
+    others = sorted(present - set(known))
+    columns = ["index", "origin", "trace", *known, *others]
+    if out is None:
+        return _write(sys.stdout, cache, rows, columns, delimiter)
+    if isinstance(out, (str, os.PathLike)):
+        with open(Path(out), "w", newline="", encoding="utf-8") as handle:
+            return _write(handle, cache, rows, columns, delimiter)
+    return _write(out, cache, rows, columns, delimiter)
+
+
+def _write(handle: IO[str], cache: CacheFile, rows, columns, delimiter: str) -> int:
+    writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(columns)
+    for index, row in enumerate(rows):
+        origin, name = cache.trace_origin(index)
+        cells = [str(index), origin, name]
+        cells += ["" if row.get(key) is None else schema.encode(row[key]) for key in columns[3:]]
+        writer.writerow(cells)
+    return len(rows)

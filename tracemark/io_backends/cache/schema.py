@@ -1,0 +1,330 @@
+"""The typed attribute schema of trace caches: which keys exist, their types and ranges,
+how values are written as strings and how strings are read back.
+
+Every attribute in a cache file is a string (the layout offspect used), written here in
+Python ``str()`` style (``False``, ``None``, ``[1.0, 2.0, 3.0]``, ``inf``) because that is
+the style both of offspect's readers accept. Reading accepts both encodings seen in the
+wild: ``str()`` style and YAML style (``true``, ``null``, ``.inf``, ``~``).
+
+Keys the schema does not know are never dropped and never guessed at: they are returned as
+the raw string stored in the file. A known key whose stored string does not decode is also
+returned raw, so one bad value never hides a trace.
+
+``onset_shift`` is in samples. Sign convention: a positive shift means the response onset
+lies *after* the stored event sample, i.e. the corrected onset is at row
+``samples_pre_event + onset_shift`` of the trace.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# Value kinds. Kept as strings so that the schema table below reads like documentation.
+INT, FLOAT, BOOL, STR, COORDS, STRLIST = "int", "float", "bool", "str", "coords", "strlist"
+
+_NULLS = frozenset({"None", "none", "null", "Null", "NULL", "~", ""})
+_TRUE = frozenset({"True", "true", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"})
+_FALSE = frozenset({"False", "false", "FALSE", "no", "No", "NO", "off", "Off", "OFF"})
+_YAML_FLOATS = {".inf": math.inf, "+.inf": math.inf, ".Inf": math.inf, ".INF": math.inf,
+                "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf,
+                ".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan}
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One attribute key: its kind, whether it belongs to a trace or an origin, and limits."""
+
+    name: str
+    kind: str
+    level: str = "trace"
+    nullable: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    allow_inf: bool = False
+    #: Fixed when the cache is built; the set-attributes path refuses to change it.
+    readonly: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class TraceContext:
+    """What range checks need to know about the trace being edited."""
+
+    samples_pre_event: int | None = None
+    samples_post_event: int | None = None
+    channel_labels: tuple[str, ...] = ()
+
+
+def _specs(*specs: KeySpec) -> dict[str, KeySpec]:
+    return {spec.name: spec for spec in specs}
+
+
+GENERIC_TRACE_KEYS = _specs(
+    KeySpec("id", INT, minimum=0, readonly=True, doc="trace number within its origin"),
+    KeySpec("event_name", STR, readonly=True, doc="label of the event the trace is cut around"),
+    KeySpec("event_sample", INT, readonly=True, doc="sample of the event in the source recording"),
+    KeySpec("event_time", FLOAT, readonly=True, doc="time of the event in s in the recording"),
+    KeySpec("onset_shift", INT, doc="samples from the event to the true onset; positive = later"),
+    KeySpec("time_since_last_pulse_in_s", FLOAT, nullable=True, minimum=0, allow_inf=True,
+            doc="seconds since the previous event (inf for the first)"),
+    KeySpec("reject", BOOL, doc="True when the trace is excluded from analysis"),
+    KeySpec("comment", STR, doc="free text"),
+    KeySpec("examiner", STR, doc="who reviewed the trace"),
+)
+
+READOUT_TRACE_KEYS = _specs(
+    KeySpec("stimulation_intensity_mso", FLOAT, nullable=True, minimum=0, maximum=100,
+            doc="stimulator output in % of maximum"),
+    KeySpec("stimulation_intensity_didt", FLOAT, nullable=True, minimum=0,
+            doc="realised dI/dt in A/us"),
+    KeySpec("neg_peak_magnitude_uv", FLOAT, nullable=True, doc="negative peak in uV"),
+    KeySpec("pos_peak_magnitude_uv", FLOAT, nullable=True, doc="positive peak in uV"),
+    KeySpec("neg_peak_latency_ms", FLOAT, nullable=True, minimum=0, doc="latency in ms"),
+    KeySpec("pos_peak_latency_ms", FLOAT, nullable=True, minimum=0, doc="latency in ms"),
+    KeySpec("zcr_latency_ms", FLOAT, nullable=True, minimum=0, doc="zero-crossing latency in ms"),
+    KeySpec("xyz_coords", COORDS, nullable=True, doc="coil position [x, y, z]"),
+    KeySpec("channel_of_interest", STR, nullable=True, doc="label of the channel read out"),
+)
+
+ORIGIN_KEYS = _specs(*(KeySpec(name, kind, level="origin", readonly=True, nullable=True, doc=doc)
+                       for name, kind, doc in (
+    ("channel_labels", STRLIST, "channel names, in column order of the trace data"),
+    ("samples_pre_event", INT, "rows of each trace before the event sample"),
+    ("samples_post_event", INT, "rows of each trace from the event sample on"),
+    ("samplingrate", FLOAT, "samples per second"),
+    ("subject", STR, "subject identifier"),
+    ("readout", STR, "readout kind, e.g. generic, contralateral_mep"),
+    ("global_comment", STR, "free text about the recording"),
+    ("filedate", STR, "start date-time of the recording"),
+    ("history", STR, "processing history"),
+    ("version", STR, "version of the tool that wrote the origin"),
+    ("source_file", STR, "absolute path of the source recording when the cache was built"),
+    ("source_sha256", STR, "sha256 of the source recording"),
+    ("created", STR, "ISO date-time the cache was built"),
+    ("tracemark_version", STR, "Tracemark version that built the cache"),
+)))
+
+TRACE_KEYS = {**GENERIC_TRACE_KEYS, **READOUT_TRACE_KEYS}
+ALL_KEYS = {**TRACE_KEYS, **ORIGIN_KEYS}
+
+#: Readout -> trace keys filled in (with None) when a cache is built for that readout.
+READOUTS: dict[str, tuple[str, ...]] = {
+    "generic": (),
+    "contralateral_mep": ("stimulation_intensity_mso", "stimulation_intensity_didt",
+                          "neg_peak_magnitude_uv", "neg_peak_latency_ms",
+                          "pos_peak_magnitude_uv", "pos_peak_latency_ms", "zcr_latency_ms",
+                          "xyz_coords", "channel_of_interest"),
+    "erp": ("stimulation_intensity_mso", "xyz_coords", "channel_of_interest"),
+}
+READOUTS["mep"] = READOUTS["contralateral_mep"]
+
+
+# -- reading ----------------------------------------------------------------------------------
+def as_text(raw: Any) -> Any:
+    """HDF5 attribute value -> ``str`` when it is text (bytes, numpy strings), else a plain
+    Python value (numpy scalars and arrays unpacked)."""
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", errors="replace")
+    if isinstance(raw, np.ndarray):
+        return [as_text(v) for v in raw.tolist()] if raw.ndim else as_text(raw.item())
+    if isinstance(raw, np.generic):
+        return raw.item()
+    return raw
+
+
+def decode(key: str, raw: Any) -> Any:
+    """Stored value -> typed value for a known key; unknown keys and undecodable values stay
+    as the raw string."""
+    raw = as_text(raw)
+    spec = ALL_KEYS.get(key)
+    if spec is None:
+        return raw if isinstance(raw, str) else encode(raw)
+    try:
+        return parse(spec, raw)
+    except ValueError:
+        return raw if isinstance(raw, str) else encode(raw)
+
+
+def parse(spec: KeySpec, raw: Any) -> Any:
+    """A string in either encoding (or an already typed value) -> the key's type.
+
+    Raises ``ValueError`` when the value is not of the key's kind; range checks are
+    :func:`validate`'s job.
+    """
+    if isinstance(raw, str):
+        text = raw.strip()
+        if spec.kind == STR:
+            if spec.nullable and text in ("None", "null", "~"):
+                return None
+            return raw
+        if text in _NULLS:
+            if spec.nullable:
+                return None
+            raise ValueError(f"{spec.name} cannot be empty")
+        return _parse_text(spec, text)
+    return _coerce(spec, raw)
+
+
+def _parse_text(spec: KeySpec, text: str) -> Any:
+    if spec.kind == BOOL:
+        if text in _TRUE or text == "1":
+            return True
+        if text in _FALSE or text == "0":
+            return False
+        raise ValueError(f"{spec.name} must be true or false, not {text!r}")
+    if spec.kind == INT:
+        return _coerce(spec, _float_text(text, spec.name) if not _is_int_text(text) else int(text))
+    if spec.kind == FLOAT:
+        return _float_text(text, spec.name)
+    if spec.kind in (COORDS, STRLIST):
+        items = _split_list(text, spec.name)
+        if spec.kind == STRLIST:
+            return [_unquote(item) for item in items]
+        return [_float_text(_unquote(item), spec.name) for item in items]
+    raise ValueError(f"unknown kind {spec.kind}")
+
+
+def _is_int_text(text: str) -> bool:
+    return text.lstrip("+-").isdigit()
+
+
+def _float_text(text: str, name: str) -> float:
+    if text in _YAML_FLOATS:
+        return _YAML_FLOATS[text]
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {text!r}") from None
+
+
+def _split_list(text: str, name: str) -> list[str]:
+    if not (text.startswith("[") and text.endswith("]")):
+        raise ValueError(f"{name} must be a list like [1, 2, 3], not {text!r}")
+    inner = text[1:-1].strip()
+    return [item.strip() for item in inner.split(",")] if inner else []
+
+
+def _unquote(item: str) -> str:
+    if len(item) >= 2 and item[0] == item[-1] and item[0] in "'\"":
+        return item[1:-1]
+    return item
+
+
+def _coerce(spec: KeySpec, value: Any) -> Any:
+    value = as_text(value)
+    if value is None:
+        if spec.nullable:
+            return None
+        raise ValueError(f"{spec.name} cannot be None")
+    kind = spec.kind
+    if kind == BOOL:
+        if isinstance(value, bool):
+            return value
+        raise ValueError(f"{spec.name} must be true or false, not {value!r}")
+    if kind == INT:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{spec.name} must be a whole number, not {value!r}")
+        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+            raise ValueError(f"{spec.name} must be a whole number, not {value!r}")
+        return int(value)
+    if kind == FLOAT:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{spec.name} must be a number, not {value!r}")
+        return float(value)
+    if kind == STR:
+        if not isinstance(value, str):
+            raise ValueError(f"{spec.name} must be text, not {value!r}")
+        return value
+    if kind in (COORDS, STRLIST):
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{spec.name} must be a list, not {value!r}")
+        item_spec = KeySpec(spec.name, STR if kind == STRLIST else FLOAT)
+        return [parse(item_spec, v) if kind == COORDS and isinstance(v, str) else _coerce(item_spec, v)
+                for v in value]
+    raise ValueError(f"unknown kind {kind}")
+
+
+# -- writing ----------------------------------------------------------------------------------
+def encode(value: Any) -> str:
+    """Typed value -> the string stored in the file, Python ``str()`` style."""
+    value = as_text(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(repr(v) if isinstance(v, str) else encode(v) for v in value) + "]"
+    return str(value)
+
+
+def validate(key: str, value: Any, context: TraceContext = TraceContext()) -> Any:
+    """Check a value for a trace key and return it typed; ``ValueError`` says what is wrong.
+
+    Strings are decoded first, so ``"true"`` and ``True`` are the same edit. Keys the schema
+    does not know accept text only (they are kept as raw strings).
+    """
+    spec = TRACE_KEYS.get(key)
+    if spec is None:
+        if key in ORIGIN_KEYS:
+            raise ValueError(f"{key} belongs to the origin recording, not to a trace")
+        if not key or not key.isprintable() or key.startswith("cache_file") or key == "origin":
+            raise ValueError(f"{key!r} is not a usable attribute name")
+        if not isinstance(value, str):
+            raise ValueError(f"{key} is not a known attribute, so its value must be text")
+        return value
+    if spec.readonly:
+        raise ValueError(f"{key} is fixed when the cache is built and cannot be edited")
+    typed = parse(spec, value)
+    _check_range(spec, typed, context)
+    return typed
+
+
+def _check_range(spec: KeySpec, value: Any, context: TraceContext) -> None:
+    if value is None:
+        return
+    if spec.kind == FLOAT:
+        _check_number(spec, value)
+    elif spec.kind == INT:
+        _check_number(spec, value)
+        if spec.name == "onset_shift":
+            _check_onset_shift(value, context)
+    elif spec.kind == COORDS and len(value) != 3:
+        raise ValueError(f"{spec.name} must have 3 values [x, y, z], got {len(value)}")
+    elif spec.kind == STR and spec.name == "channel_of_interest" and context.channel_labels:
+        if value not in context.channel_labels:
+            raise ValueError(f"channel_of_interest {value!r} is not one of "
+                             f"{', '.join(context.channel_labels)}")
+    if spec.kind == STR and len(value) > 100_000:
+        raise ValueError(f"{spec.name} is longer than 100000 characters")
+
+
+def _check_number(spec: KeySpec, value: float) -> None:
+    if math.isnan(value):
+        raise ValueError(f"{spec.name} cannot be NaN (use None for 'unknown')"
+                         if spec.nullable else f"{spec.name} cannot be NaN")
+    if math.isinf(value) and not spec.allow_inf:
+        raise ValueError(f"{spec.name} must be finite")
+    if spec.minimum is not None and value < spec.minimum:
+        raise ValueError(f"{spec.name} must be >= {spec.minimum:g}, got {value:g}")
+    if spec.maximum is not None and value > spec.maximum:
+        raise ValueError(f"{spec.name} must be <= {spec.maximum:g}, got {value:g}")
+
+
+def _check_onset_shift(value: int, context: TraceContext) -> None:
+    pre, post = context.samples_pre_event, context.samples_post_event
+    if pre is not None and value < -pre:
+        raise ValueError(f"onset_shift {value} would move the onset before the trace starts "
+                         f"({pre} samples before the event)")
+    if post is not None and value >= post:
+        raise ValueError(f"onset_shift {value} would move the onset past the trace end "
+                         f"({post} samples from the event on)")
+
+
+def decode_all(raw_attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Every stored attribute decoded; unknown keys kept as raw strings."""
+    return {key: decode(key, raw) for key, raw in raw_attrs.items()}

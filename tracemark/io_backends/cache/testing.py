@@ -1,0 +1,197 @@
+"""Tools to test and benchmark caches: a synthetic in-memory recording, a small cache maker,
+and a deterministic edit workload with a model of the state it must leave behind.
+
+The workload is what the crash tests run in a writer process that gets killed, crashed at
+each write point or handed I/O errors; the model says which states are acceptable
+afterwards: the state after every acknowledged operation, possibly plus the one operation
+in flight, whole, never part of it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tracemark.io_backends.protocol import BaseRecording, Event, RecordingHeader, StreamHeader
+
+from . import fsops
+from .build import BuildSpec, build_cache
+from .cachefile import CacheFile
+
+WATCHED_KEYS = ("comment", "examiner", "onset_shift", "reject")
+
+
+class MemoryRecording(BaseRecording):
+    """A recording held in a numpy array (samples x channels), with given events."""
+
+    def __init__(self, data: np.ndarray, rate: float, channel_names, events, name="mem.trc"):
+        data = np.asarray(data, dtype=np.float32)
+        stream = StreamHeader("0", "signals", rate, data.shape[0], tuple(channel_names),
+                              ("uV",) * data.shape[1], np.ones(data.shape[1]),
+                              np.zeros(data.shape[1]))
+        super().__init__(RecordingHeader(Path(name), "memory", None, (stream,)), events)
+        self._data = data
+
+    def _read_raw_block(self, stream_index, i_start, i_stop, channels):
+        return self._data[i_start:i_stop][:, channels]
+
+
+def synthetic_recording(n_events: int, rate: float = 1000.0, n_channels: int = 2,
+                        spacing_s: float = 0.2, name: str = "mem.trc") -> MemoryRecording:
+    n = int((n_events + 1) * spacing_s * rate)
+    rows = np.arange(n, dtype=np.float32)[:, None]
+    data = rows + 1000 * np.arange(n_channels, dtype=np.float32)[None, :]
+    events = [Event(spacing_s * (k + 0.5), 0.0, "TMS", "trigger") for k in range(n_events)]
+    return MemoryRecording(data, rate, [f"EMG{c}" for c in range(n_channels)], events, name)
+
+
+def make_cache(path: Path, n_traces: int = 40, n_origins: int = 1, pre_s: float = 0.05,
+               post_s: float = 0.1, rate: float = 1000.0) -> Path:
+    recordings = [synthetic_recording(n_traces // n_origins, rate, name=f"rec{o}.trc")
+                  for o in range(n_origins)]
+    return build_cache(recordings, path, BuildSpec("TMS", pre_s, post_s, readout="generic"))
+
+
+# -- the workload ---------------------------------------------------------------------------
+def operation(n: int, n_traces: int) -> tuple[str, list[tuple[int, dict]]]:
+    """Operation number ``n``: ("edit", edits), ("undo", []) or ("checkpoint", [])."""
+    if n % 25 == 24:
+        return "checkpoint", []
+    if n % 10 == 9:
+        return "undo", []
+    if n % 5 == 4:
+        traces = sorted({(n * 7 + j * 13) % n_traces for j in range(4)})
+        return "edit", [(t, {"examiner": f"b{n}", "onset_shift": n % 40,
+                             "reject": n % 2 == 0}) for t in traces]
+    return "edit", [((n * 31) % n_traces, {"comment": f"c{n}", "onset_shift": n % 40 - 20})]
+
+
+def run_operation(cache: CacheFile, n: int) -> None:
+    kind, edits = operation(n, len(cache))
+    if kind == "checkpoint":
+        cache.checkpoint()
+    elif kind == "undo":
+        cache.undo()
+    else:
+        cache.apply_edits(edits)
+
+
+@dataclass
+class Model:
+    """What the watched attributes must be after a sequence of whole operations."""
+
+    n_traces: int
+    state: dict[tuple[int, str], str] = field(default_factory=dict)
+    undo_stack: list[list[tuple[int, str, str, str]]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, cache: CacheFile) -> Model:
+        return cls(len(cache), read_state(cache))
+
+    def copy(self) -> Model:
+        return Model(self.n_traces, dict(self.state), [list(t) for t in self.undo_stack])
+
+    def apply(self, n: int) -> None:
+        kind, edits = operation(n, self.n_traces)
+        if kind == "undo":
+            if self.undo_stack:
+                for trace, key, old, _ in reversed(self.undo_stack.pop()):
+                    self.state[(trace, key)] = old
+            return
+        if kind != "edit":
+            return
+        changes = []
+        for trace, values in edits:
+            for key, value in values.items():
+                new = str(value)
+                old = self.state[(trace, key)]
+                if new != old:
+                    changes.append((trace, key, old, new))
+                    self.state[(trace, key)] = new
+        if changes:
+            self.undo_stack.append(changes)
+
+
+def read_state(cache: CacheFile) -> dict[tuple[int, str], str]:
+    return {(i, key): value for i in range(len(cache))
+            for key, value in cache.get_trace_attrs_raw(i).items() if key in WATCHED_KEYS}
+
+
+def read_h5_state(path: Path) -> dict[tuple[int, str], str]:
+    """The watched attributes as the HDF5 file alone holds them (no journal)."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        origins = sorted(f.keys())
+        out, index = {}, 0
+        for origin in origins:
+            group = f[origin]["traces"]
+            for name in sorted(group.keys(), key=int):
+                for key in WATCHED_KEYS:
+                    value = group[name].attrs[key]
+                    out[(index, key)] = value.decode() if isinstance(value, bytes) else value
+                index += 1
+    return out
+
+
+# -- fault hooks ----------------------------------------------------------------------------
+class FaultAt:
+    """A fault hook acting at the ``target``-th write point (0-based) and counting points.
+
+    ``action``: "crash" ends the process before the point; "partial" writes half of an
+    append and then ends the process (other points: like "crash"); "eio" raises an I/O error.
+    """
+
+    def __init__(self, target: int | None = None, action: str = "crash", exit_code: int = 71):
+        self.target, self.action, self.exit_code = target, action, exit_code
+        self.count = 0
+        self.points: list[str] = []
+
+    def __call__(self, point: str, detail: str) -> int | None:
+        index = self.count
+        self.count += 1
+        self.points.append(point)
+        if index != self.target:
+            return None
+        if self.action == "eio":
+            raise OSError(errno.EIO, os.strerror(errno.EIO), detail)
+        if self.action == "partial" and point == "append":
+            return 1 + index % 7  # a torn record: a few bytes, then the crash
+        os._exit(self.exit_code)
+
+
+def fork_writer(path: Path, first_op: int, n_ops: int, ack_fd: int,
+                hook: Callable | None = None, close: bool = True) -> int:
+    """Fork a writer process that runs operations ``first_op ..`` and writes each finished
+    operation's number (one line) to ``ack_fd``. Returns the child's pid."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        fsops.set_fault_hook(hook)
+        cache = CacheFile(path, mode="w", lock_timeout=10)
+        for n in range(first_op, first_op + n_ops):
+            run_operation(cache, n)
+            os.write(ack_fd, b"%d\n" % n)
+        if close:
+            cache.close()
+    except BaseException:  # noqa: BLE001 - the child reports through its exit code only
+        code = 3
+    finally:
+        os._exit(code)
+
+
+def read_acks(fd: int) -> list[int]:
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return [int(line) for line in b"".join(chunks).split()]
