@@ -451,3 +451,10 @@ def test_multirate_frame_size_must_be_confirmed(tmp_path):
     path = _patched(path, tmp_path / "badmux.TRC", 144, "H", 4)
     with pytest.raises(UnsupportedVariantError, match="badmux.TRC.*interleaved"):
         open_trc(path)
+
+
+def test_missing_file_is_a_recording_error(tmp_path):
+    from tracemark.io_backends.errors import RecordingError
+
+    with pytest.raises(RecordingError, match="absent.TRC.*cannot be read"):
+        open_trc(tmp_path / "absent.TRC")

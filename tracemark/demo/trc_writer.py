@@ -29,7 +29,8 @@ Quantisation
 Events are given in samples: triggers ``(sample, code)``, notes ``(sample, text)``
 (at most 40 cp1252 bytes), EVENT A/B ``(start_sample, stop_sample)`` (written with
 code 1). neo ignores any of them at sample 0; Tracemark's reader keeps them.
-The file is written to ``<path>.part`` and renamed when complete, so an
+``start_datetime=None`` writes 2000-01-01 00:00:00, because a zero date makes neo
+fail to open the file. The file is written to ``<path>.part`` and renamed when complete, so an
 interrupted write never leaves a plausible but short recording behind.
 """
 

@@ -67,9 +67,9 @@ Why hand-written rather than wrapping neo's ``MicromedRawIO``
     channels have different rates instead of exposing them as streams; it reports
     unit code 2 (volts) as the number 1 and code 101 (bpm) as "dimensionless"; it
     reads the year as a signed byte (wrong from 2028); its float32 scaling
-    computes ``raw * gain + offset`` in float32, which loses up to ~0.06 nV on a
-    nV channel whose offset is near 1e6 (we subtract the ground in integers
-    first); damaged files surface as ``NotImplementedError``, ``struct.error`` or
+    computes ``raw * gain + offset`` in float32, which cancels two large numbers
+    on a nV channel (offset near 1e6) and was off by 0.02-0.09 nV in our tests (we
+    subtract the ground in integers first and round once); damaged files surface as ``NotImplementedError``, ``struct.error`` or
     numpy ``ValueError`` (a file cut mid-sample is refused outright) rather than
     typed errors naming the problem; and it has no ``close()``: the file object it
     opens on the first read lives until the instance is garbage-collected, whereas
