@@ -68,7 +68,7 @@ def test_info_text_on_the_demo(tmp_path, capsys):
     assert main(["info", str(files.trc)]) == 0
     out = capsys.readouterr().out
     assert f"{session.n_channels} ch, 2048 Hz, {session.n_samples} samples" in out
-    assert "EMG APB" in out
+    assert "EMG" in out
     assert f"Events    {len(session.trials) + len(session.notes)}" in out
 
 
@@ -124,7 +124,7 @@ def test_demo_emg_shows_each_mep_where_the_trial_says(tmp_path):
 
     session = demo_session(duration_s=60.0)
     data = session.full()
-    emg = data[:, session.channel_names.index("EMG APB")]
+    emg = data[:, session.channel_names.index("EMG")]
     rate = session.sampling_rate
     for trial in session.trials:
         window = emg[trial.sample + int(0.012 * rate): trial.sample + int(0.045 * rate)]

@@ -20,7 +20,7 @@ import pytest
 
 from tracemark.io_backends import RecordingClosedError, open_recording
 
-NAMES = ("Fp1", "Cz", "O2", "EMG APB", "ECG")
+NAMES = ("Fp1", "Cz", "O2", "EMG", "ECG")  # TRC labels hold at most 6 bytes
 RATE = 512.0
 N_SAMPLES = 512 * 20 + 37  # not a whole number of seconds or records
 UNITS = "uV"

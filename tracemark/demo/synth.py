@@ -6,7 +6,7 @@ that every part of Tracemark is exercised on signals that look like a real TMS s
 * EEG channels at the 10-20 positions: 1/f-like background (about 20 uV RMS), a 10 Hz
   alpha rhythm strongest over occipital channels, occasional eye blinks on the frontal
   poles and a little 50 Hz line noise;
-* EMG channels (e.g. ``EMG APB``): a few uV of background noise and, after each pulse,
+* EMG channels (``EMG`` over the target muscle, ``EMG2`` over a neighbour; TRC labels hold 6 bytes): a few uV of background noise and, after each pulse,
   a biphasic MEP whose amplitude follows a sigmoid recruitment curve of the stimulation
   intensity with trial-to-trial variability; below threshold there is no response;
 * a TMS artefact at each pulse on every channel (largest on EMG).
@@ -91,7 +91,7 @@ class SyntheticSession:
 
 
 def demo_session(duration_s: float = 180.0, sampling_rate: float = 2048.0, seed: int = 7,
-                 emg_channels: tuple[str, ...] = ("EMG APB", "EMG FDI")) -> SyntheticSession:
+                 emg_channels: tuple[str, ...] = ("EMG", "EMG2")) -> SyntheticSession:
     """The built-in demo: 19 EEG channels + EMG, a pulse every ~5 s at varying intensity."""
     rng = np.random.default_rng(seed)
     n_samples = int(round(duration_s * sampling_rate))
@@ -106,10 +106,10 @@ def benchmark_session(duration_s: float, n_channels: int = 64, sampling_rate: fl
                       seed: int = 11, fast: bool = True) -> SyntheticSession:
     """A long, wide session for benchmarks: EEG-like channels, last channel EMG."""
     rng = np.random.default_rng(seed)
-    names = tuple(_benchmark_channel_names(n_channels - 1)) + ("EMG APB",)
+    names = tuple(_benchmark_channel_names(n_channels - 1)) + ("EMG",)
     n_samples = int(round(duration_s * sampling_rate))
     trials = _make_trials(rng, n_samples, sampling_rate, interval_s=5.0, jitter_s=1.0)
-    return SyntheticSession(names, sampling_rate, n_samples, ("EMG APB",), trials, seed=seed, fast=fast)
+    return SyntheticSession(names, sampling_rate, n_samples, ("EMG",), trials, seed=seed, fast=fast)
 
 
 def _benchmark_channel_names(n: int) -> list[str]:
