@@ -1,0 +1,532 @@
+"""Montages: derived channels (bipolar, referential, average reference) from channel names.
+
+A :class:`Montage` is a named list of :class:`Derivation` (``positive - negative``),
+stored by channel *name* so that it can be saved and applied to another recording of
+the same set-up. It becomes numbers only when applied to a list of channel names:
+:meth:`Montage.matrix` (the weights), :meth:`Montage.input_channels` (which channels to
+read) and :meth:`Montage.apply` (the derived signals).
+
+Label matching is tolerant of how recording systems spell 10-20 names: a leading
+``EEG``/``SEEG``/``ECoG``/``POL`` tag, a reference suffix (``-REF``, ``-A1``, ``-M2``,
+``-AVG``, ``-LE`` ...), padding dots (``"Fp1."``, EDF), case, and the old and new
+temporal names (T3/T7, T4/T8, T5/P7, T6/P8) all resolve to the same electrode. An exact
+name always wins over a tolerant match; with duplicate names the first channel wins.
+
+Built-in montages
+-----------------
+* "As recorded" (:func:`referential`): every channel as it is.
+* "Average reference" (:func:`average_reference`): each channel minus the mean of all
+  channels in the montage (non-EEG channels such as ECG, EMG, EOG, triggers are left
+  out by :func:`builtin_montages`).
+* "Longitudinal bipolar (double banana)" (:func:`bipolar_longitudinal_1020`), the 18
+  pairs of the ACNS standard LB-18.1 montage, in this order: left temporal
+  Fp1-F7, F7-T7, T7-P7, P7-O1; right temporal Fp2-F8, F8-T8, T8-P8, P8-O2; left
+  parasagittal Fp1-F3, F3-C3, C3-P3, P3-O1; right parasagittal Fp2-F4, F4-C4, C4-P4,
+  P4-O2; midline Fz-Cz, Cz-Pz.
+* "Transverse bipolar" (:func:`bipolar_transverse_1020`), front to back, each row right
+  to left across the head as the ACNS transverse montage: F7-Fp1, Fp1-Fp2, Fp2-F8;
+  F7-F3, F3-Fz, Fz-F4, F4-F8; A1-T7, T7-C3, C3-Cz, Cz-C4, C4-T8, T8-A2; P7-P3, P3-Pz,
+  Pz-P4, P4-P8; P7-O1, O1-O2, O2-P8 (the ear pairs only when A1/A2 were recorded).
+* "SEEG bipolar" (:func:`seeg_neighbours`): neighbouring contacts along each depth
+  electrode (A1-A2, A2-A3, ...), inferred from labels (see the function).
+
+Both 10-20 montages keep only the pairs whose two channels exist, and are offered only
+when at least two pairs exist. Labels use the recording's own spelling (``T3-T5`` on a
+recording labelled the old way).
+
+Saved montages are JSON files in a :class:`MontageLibrary` folder.
+
+Pure Python/numpy; no Qt, no file formats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from platformdirs import user_data_dir
+
+__all__ = [
+    "AVERAGE",
+    "Derivation",
+    "Montage",
+    "MontageError",
+    "MontageLibrary",
+    "average_reference",
+    "bipolar_longitudinal_1020",
+    "bipolar_transverse_1020",
+    "builtin_montages",
+    "channel_key",
+    "default_montage_dir",
+    "display_name",
+    "is_non_eeg",
+    "referential",
+    "seeg_neighbours",
+]
+
+#: ``Derivation.negative`` value meaning "the average of the montage's averaged channels".
+AVERAGE = "<avg>"
+FORMAT_VERSION = 1
+
+
+class MontageError(ValueError):
+    """A montage cannot be applied (missing channels) or loaded (bad or absent file)."""
+
+
+# -- label normalisation ------------------------------------------------------------
+
+_PREFIX = re.compile(r"^(?:s?eeg|ecog|pol)[\s_:\-]+", re.IGNORECASE)
+_REFERENCE_SUFFIX = re.compile(
+    r"[\s_]*-[\s_]*(?:ref|avg|ave|av|car|le|re|lr|a1a2|m1m2|a1|a2|m1|m2|org)\.*$",
+    re.IGNORECASE)
+_OLD_TO_NEW = {"t3": "t7", "t4": "t8", "t5": "p7", "t6": "p8"}
+_PRIMES = str.maketrans({"\u2019": "'", "\u2032": "'", "`": "'", "\u00b4": "'"})
+
+
+def display_name(name: str) -> str:
+    """A channel name without system tags, reference suffix and padding dots.
+
+    ``"EEG Fp1-REF"`` -> ``"Fp1"``, ``"Fc5."`` -> ``"Fc5"``, ``"POL B'3"`` -> ``"B'3"``.
+    """
+    text = name.strip().translate(_PRIMES)
+    stripped = _PREFIX.sub("", text)
+    text = stripped if stripped else text
+    stripped = _REFERENCE_SUFFIX.sub("", text)
+    text = stripped if stripped else text
+    return text.rstrip(".").strip() or name.strip()
+
+
+def channel_key(name: str) -> str:
+    """Case-folded :func:`display_name` with old temporal names mapped to new ones."""
+    key = display_name(name).casefold()
+    return _OLD_TO_NEW.get(key, key)
+
+
+# Unambiguous prefixes match anywhere at the start ("EOGL", "ECG2"); short or common
+# words must end there ("STIM 1", not "STN1"), so SEEG stems are not caught.
+_NON_EEG = re.compile(
+    r"^(?:(?:ecg|ekg|emg|eog|resp|trig|spo2|sao2|pleth|photic|annotation|marker|status)"
+    r"|(?:sti|stim|mkr|event|pulse|chin|legs?|snore|flow|thor|abd|position|ref|gnd|dc\d*"
+    r"|mic|audio|light|oxim|temp|e[lr]oc)(?![a-z]))",
+    re.IGNORECASE)
+
+
+def is_non_eeg(name: str) -> bool:
+    """Whether a label names a non-EEG channel (ECG, EMG, EOG, triggers, sensors...)."""
+    return bool(_NON_EEG.match(display_name(name)))
+
+
+class _ChannelIndex:
+    """Resolves montage channel names to indexes: exact name first, then tolerant key."""
+
+    def __init__(self, channel_names: Sequence[str]) -> None:
+        self.names = list(channel_names)
+        self._exact: dict[str, int] = {}
+        self._by_key: dict[str, int] = {}
+        for i, name in enumerate(self.names):
+            self._exact.setdefault(name, i)
+            self._by_key.setdefault(channel_key(name), i)
+
+    def find(self, name: str) -> int | None:
+        index = self._exact.get(name)
+        return index if index is not None else self._by_key.get(channel_key(name))
+
+    def find_all(self, names: Iterable[str]) -> list[int]:
+        return [i for i in (self.find(n) for n in names) if i is not None]
+
+
+# -- montages -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """One displayed trace: ``positive - negative``.
+
+    ``negative`` is a channel name, None for the channel as recorded, or
+    :data:`AVERAGE` for the average of the montage's average-referenced channels.
+    """
+
+    label: str
+    positive: str
+    negative: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.positive, str) or not self.positive:
+            raise MontageError(f"derivation {self.label!r} needs a positive channel name")
+        if self.negative is not None and (not isinstance(self.negative, str)
+                                          or not self.negative):
+            raise MontageError(f"derivation {self.label!r}: negative must be a name or None")
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    positive: np.ndarray          # (n_out,) input index
+    negative: np.ndarray          # (n_out,) input index, or -1 (none), or -2 (average)
+    averaged: np.ndarray          # input indexes whose mean is the average reference
+
+
+_NONE, _AVG = -1, -2
+
+
+@dataclass(frozen=True)
+class Montage:
+    """A named, ordered list of derivations, applied to channels by name."""
+
+    name: str
+    derivations: tuple[Derivation, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.derivations, tuple):
+            object.__setattr__(self, "derivations", tuple(self.derivations))
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise MontageError("a montage needs a non-empty name")
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(d.label for d in self.derivations)
+
+    def __len__(self) -> int:
+        return len(self.derivations)
+
+    def _resolve(self, channel_names: Sequence[str]) -> _Resolved:
+        index = _ChannelIndex(channel_names)
+        missing: list[str] = []
+
+        def lookup(name: str) -> int:
+            found = index.find(name)
+            if found is None:
+                if name not in missing:
+                    missing.append(name)
+                return 0
+            return found
+
+        positive = [lookup(d.positive) for d in self.derivations]
+        negative = [_NONE if d.negative is None else _AVG if d.negative == AVERAGE
+                    else lookup(d.negative) for d in self.derivations]
+        if missing:
+            raise MontageError(
+                f"montage {self.name!r} needs channel(s) not in this recording: "
+                f"{', '.join(missing)}")
+        averaged = sorted({p for p, n in zip(positive, negative) if n == _AVG})
+        return _Resolved(np.asarray(positive, dtype=np.intp),
+                         np.asarray(negative, dtype=np.intp),
+                         np.asarray(averaged, dtype=np.intp))
+
+    def matrix(self, channel_names: Sequence[str]) -> np.ndarray:
+        """Weights ``(n_out, n_in)`` float32 with ``derived = data @ matrix.T``."""
+        resolved = self._resolve(channel_names)
+        weights = np.zeros((len(self.derivations), len(channel_names)), dtype=np.float64)
+        rows = np.arange(len(self.derivations))
+        np.add.at(weights, (rows, resolved.positive), 1.0)
+        bipolar = resolved.negative >= 0
+        np.add.at(weights, (rows[bipolar], resolved.negative[bipolar]), -1.0)
+        average_rows = rows[resolved.negative == _AVG]
+        if average_rows.size:
+            weights[np.ix_(average_rows, resolved.averaged)] -= 1.0 / resolved.averaged.size
+        return weights.astype(np.float32)
+
+    def input_channels(self, channel_names: Sequence[str]) -> np.ndarray:
+        """Sorted indexes of the input channels the montage reads (int64)."""
+        resolved = self._resolve(channel_names)
+        used = np.concatenate([resolved.positive, resolved.negative[resolved.negative >= 0],
+                               resolved.averaged])
+        return np.unique(used).astype(np.int64)
+
+    def apply(self, data: np.ndarray, channel_names: Sequence[str]) -> np.ndarray:
+        """Derived signals ``(n_samples, n_out)`` float32 from ``data`` ``(n, n_in)``.
+
+        Computed by indexing rather than by the dense matrix, so that a NaN in one
+        channel only reaches the derivations that use it.
+        """
+        data = np.asarray(data)
+        if data.ndim != 2 or data.shape[1] != len(channel_names):
+            raise MontageError(
+                f"data of shape {data.shape} does not match {len(channel_names)} channel names")
+        resolved = self._resolve(channel_names)
+        out = data[:, resolved.positive].astype(np.float32)
+        bipolar = np.flatnonzero(resolved.negative >= 0)
+        if bipolar.size:
+            out[:, bipolar] -= data[:, resolved.negative[bipolar]]
+        average_cols = np.flatnonzero(resolved.negative == _AVG)
+        if average_cols.size:
+            mean = data[:, resolved.averaged].mean(axis=1, dtype=np.float64)
+            out[:, average_cols] -= mean.astype(np.float32)[:, None]
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "format": "tracemark-montage",
+            "version": FORMAT_VERSION,
+            "name": self.name,
+            "derivations": [{"label": d.label, "positive": d.positive, "negative": d.negative}
+                            for d in self.derivations],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Montage:
+        """Inverse of :meth:`to_dict`; raises :class:`MontageError` on malformed input."""
+        try:
+            if data.get("version", FORMAT_VERSION) > FORMAT_VERSION:
+                raise MontageError(
+                    f"montage format version {data['version']} is newer than this program")
+            derivations = tuple(
+                Derivation(label=str(d["label"]), positive=d["positive"],
+                           negative=d.get("negative"))
+                for d in data["derivations"])
+            return cls(name=data["name"], derivations=derivations)
+        except MontageError:
+            raise
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise MontageError(f"not a montage description: {exc!r}") from None
+
+
+def referential(channel_names: Sequence[str]) -> Montage:
+    """"As recorded": every channel (first of duplicate names) as it is."""
+    seen: dict[str, None] = dict.fromkeys(channel_names)
+    return Montage("As recorded", tuple(Derivation(n, n, None) for n in seen))
+
+
+def average_reference(channel_names: Sequence[str], exclude: Iterable[str] = (),
+                      *, keep_excluded: bool = False) -> Montage:
+    """Each channel minus the mean of all the montage's averaged channels.
+
+    ``exclude`` names (matched tolerantly: ``"ECG"`` excludes ``"EEG ECG-REF"``) are
+    left out of the average; with ``keep_excluded`` they are still shown, as recorded,
+    after the averaged ones.
+    """
+    exclude = list(exclude)
+    excluded = {channel_key(n) for n in exclude} | set(exclude)
+    unique = list(dict.fromkeys(channel_names))
+    kept = [n for n in unique if n not in excluded and channel_key(n) not in excluded]
+    if not kept:
+        raise MontageError("no channels left for an average reference")
+    derivations = [Derivation(f"{display_name(n)}-avg", n, AVERAGE) for n in kept]
+    if keep_excluded:
+        derivations += [Derivation(n, n, None) for n in unique if n not in kept]
+    return Montage("Average reference", tuple(derivations))
+
+
+_LONGITUDINAL_1020 = (
+    ("fp1", "f7"), ("f7", "t7"), ("t7", "p7"), ("p7", "o1"),
+    ("fp2", "f8"), ("f8", "t8"), ("t8", "p8"), ("p8", "o2"),
+    ("fp1", "f3"), ("f3", "c3"), ("c3", "p3"), ("p3", "o1"),
+    ("fp2", "f4"), ("f4", "c4"), ("c4", "p4"), ("p4", "o2"),
+    ("fz", "cz"), ("cz", "pz"),
+)
+_TRANSVERSE_1020 = (
+    ("f7", "fp1"), ("fp1", "fp2"), ("fp2", "f8"),
+    ("f7", "f3"), ("f3", "fz"), ("fz", "f4"), ("f4", "f8"),
+    ("a1", "t7"), ("t7", "c3"), ("c3", "cz"), ("cz", "c4"), ("c4", "t8"), ("t8", "a2"),
+    ("p7", "p3"), ("p3", "pz"), ("pz", "p4"), ("p4", "p8"),
+    ("p7", "o1"), ("o1", "o2"), ("o2", "p8"),
+)
+
+
+def _bipolar_from_pairs(name: str, pairs, channel_names: Sequence[str]) -> Montage | None:
+    by_key: dict[str, str] = {}
+    for channel in channel_names:
+        by_key.setdefault(channel_key(channel), channel)
+    derivations = []
+    for positive, negative in pairs:
+        if positive in by_key and negative in by_key:
+            pos, neg = by_key[positive], by_key[negative]
+            derivations.append(
+                Derivation(f"{display_name(pos)}-{display_name(neg)}", pos, neg))
+    return Montage(name, tuple(derivations)) if len(derivations) >= 2 else None
+
+
+def bipolar_longitudinal_1020(channel_names: Sequence[str]) -> Montage | None:
+    """The longitudinal bipolar "double banana" (ACNS LB-18.1 pairs that exist)."""
+    return _bipolar_from_pairs("Longitudinal bipolar (double banana)", _LONGITUDINAL_1020,
+                               channel_names)
+
+
+def bipolar_transverse_1020(channel_names: Sequence[str]) -> Montage | None:
+    """The transverse bipolar montage (pairs that exist; ear pairs when recorded)."""
+    return _bipolar_from_pairs("Transverse bipolar", _TRANSVERSE_1020, channel_names)
+
+
+# -- SEEG ---------------------------------------------------------------------------
+
+_CONTACT = re.compile(r"^(?P<stem>[A-Za-z]+'*)[\s_]?(?P<number>\d{1,3})$")
+_SCALP_1010 = frozenset(
+    ["fp1", "fp2", "fpz", "nz", "iz", "a1", "a2", "m1", "m2"]
+    + [f"af{n}" for n in (3, 4, 7, 8)] + ["afz"]
+    + [f"f{n}" for n in range(1, 11)] + ["fz"]
+    + [f"ft{n}" for n in (7, 8, 9, 10)]
+    + [f"fc{n}" for n in range(1, 7)] + ["fcz"]
+    + [f"t{n}" for n in range(3, 11)]
+    + [f"c{n}" for n in range(1, 7)] + ["cz"]
+    + [f"tp{n}" for n in (7, 8, 9, 10)]
+    + [f"cp{n}" for n in range(1, 7)] + ["cpz"]
+    + [f"p{n}" for n in range(1, 11)] + ["pz"]
+    + [f"po{n}" for n in (3, 4, 7, 8)] + ["poz"]
+    + ["o1", "o2", "oz"])
+_SCALP_LANDMARKS = frozenset(["fp1", "fp2", "fpz", "afz", "fz", "fcz", "cz", "cpz", "pz",
+                              "poz", "oz", "iz"])
+MIN_SEEG_CONTACTS = 3
+
+
+def _parse_contact(name: str) -> tuple[str, int] | None:
+    match = _CONTACT.match(display_name(name))
+    if match is None:
+        return None
+    return match["stem"].upper(), int(match["number"])
+
+
+def _longest_run(numbers: Sequence[int]) -> int:
+    ordered = sorted(set(numbers))
+    best = run = 1 if ordered else 0
+    for a, b in zip(ordered, ordered[1:]):
+        run = run + 1 if b == a + 1 else 1
+        best = max(best, run)
+    return best
+
+
+def seeg_neighbours(channel_names: Sequence[str]) -> Montage | None:
+    """Bipolar derivations between neighbouring contacts of each depth electrode.
+
+    A label is a contact when it reads as a stem of letters (with optional primes for
+    the other hemisphere, ``B'``) followed by a contact number: ``A1``, ``B'12``,
+    ``TB'1``, ``OF12``, ``EEG HA3-REF``. A stem is taken as an electrode only when it has
+    at least :data:`MIN_SEEG_CONTACTS` (3) consecutive contact numbers, so the ear
+    references ``A1``/``A2`` and pairs such as ``F3``/``F4`` of a scalp montage are not
+    mistaken for electrodes. When the recording also holds scalp landmarks (``Cz``,
+    ``Fz``, ``Pz``, ``Fp1`` ...), a stem whose every contact is a 10-10 scalp name
+    (``T3``-``T6``, ``C1``-``C6`` of a 64-channel cap) is scalp, not SEEG.
+
+    Derivations join contact ``n`` to contact ``n + 1`` of the same electrode (deeper
+    minus next); contacts are not bridged across a missing number. Electrodes appear in
+    the order of their first channel. None when no electrode is found.
+    """
+    electrodes: dict[str, dict[int, str]] = {}
+    for channel in channel_names:
+        parsed = _parse_contact(channel)
+        if parsed is not None:
+            electrodes.setdefault(parsed[0], {}).setdefault(parsed[1], channel)
+    keys = {channel_key(n) for n in channel_names}
+    scalp_context = len(keys & _SCALP_LANDMARKS) >= 2
+    derivations = []
+    for stem, contacts in electrodes.items():
+        if _longest_run(list(contacts)) < MIN_SEEG_CONTACTS:
+            continue
+        if scalp_context and all(channel_key(n) in _SCALP_1010 for n in contacts.values()):
+            continue
+        for number in sorted(contacts):
+            if number + 1 in contacts:
+                pos, neg = contacts[number], contacts[number + 1]
+                derivations.append(
+                    Derivation(f"{display_name(pos)}-{display_name(neg)}", pos, neg))
+    if not derivations:
+        return None
+    return Montage("SEEG bipolar (neighbouring contacts)", tuple(derivations))
+
+
+def builtin_montages(channel_names: Sequence[str]) -> list[Montage]:
+    """The built-in montages that apply to these channels, "As recorded" first."""
+    montages = [referential(channel_names)]
+    others = [n for n in channel_names if is_non_eeg(n)]
+    if len(channel_names) - len(others) >= 2:
+        montages.append(average_reference(channel_names, exclude=others, keep_excluded=True))
+    for make in (bipolar_longitudinal_1020, bipolar_transverse_1020, seeg_neighbours):
+        montage = make(channel_names)
+        if montage is not None:
+            montages.append(montage)
+    return montages
+
+
+# -- library ------------------------------------------------------------------------
+
+
+def default_montage_dir() -> Path:
+    """Where the user's saved montages live: ``<user data dir>/tracemark/montages``."""
+    return Path(user_data_dir("tracemark", appauthor=False)) / "montages"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+def _file_stem(name: str) -> str:
+    # Readable part for people browsing the folder, hash for uniqueness: "a/b" and "a:b"
+    # sanitise alike, and case-insensitive file systems would merge "EEG" and "eeg".
+    readable = _UNSAFE.sub("_", name).strip(" .")[:60] or "montage"
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+    return f"{readable}-{digest}"
+
+
+class MontageLibrary:
+    """Saved montages, one JSON file each, in ``folder`` (created on first save)."""
+
+    def __init__(self, folder: str | os.PathLike | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else default_montage_dir()
+
+    def path_for(self, name: str) -> Path:
+        return self.folder / f"{_file_stem(name)}.json"
+
+    def save(self, montage: Montage) -> Path:
+        """Write ``montage`` (replacing one of the same name); returns the file path."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.path_for(montage.name)
+        text = json.dumps(montage.to_dict(), indent=1, ensure_ascii=False)
+        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return path
+
+    def load(self, name: str) -> Montage:
+        """The montage saved as ``name``; :class:`MontageError` if absent or unreadable."""
+        path = self.path_for(name)
+        if not path.is_file():
+            raise MontageError(f"no montage named {name!r} in {self.folder}")
+        montage = self._read(path)
+        if montage.name != name:
+            raise MontageError(f"{path} holds montage {montage.name!r}, not {name!r}")
+        return montage
+
+    @staticmethod
+    def _read(path: Path) -> Montage:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise MontageError(f"cannot read montage file {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise MontageError(f"{path} is not a montage file")
+        try:
+            return Montage.from_dict(data)
+        except MontageError as exc:
+            raise MontageError(f"{path}: {exc}") from None
+
+    def names(self) -> list[str]:
+        """Names of the readable montages in the folder, sorted case-insensitively."""
+        if not self.folder.is_dir():
+            return []
+        found = []
+        for path in self.folder.glob("*.json"):
+            try:
+                found.append(self._read(path).name)
+            except MontageError:
+                continue  # a damaged file is skipped, not fatal to the whole list
+        return sorted(found, key=lambda n: (n.casefold(), n))
+
+    def delete(self, name: str) -> bool:
+        """Remove the montage saved as ``name``; returns whether there was one."""
+        path = self.path_for(name)
+        if path.is_file():
+            path.unlink()
+            return True
+        return False
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.path_for(name).is_file()
