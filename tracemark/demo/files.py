@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -84,9 +84,8 @@ def write_trials_json(path: Path, session: SyntheticSession) -> None:
 
 
 def _write_atomically(path: Path, write) -> None:
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    tmp = Path(tmp_name)
+    # A name no other process uses, not yet created: writers refuse to overwrite.
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}{path.suffix}")
     try:
         write(tmp)
         os.replace(tmp, path)
