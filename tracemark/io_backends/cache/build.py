@@ -179,10 +179,11 @@ def _write_origin(f: h5py.File, recording: BaseRecording, source: Path | None,
         sample = int(round((event.time_s - header.start_offset_s) * rate))
         data = _cut(recording, header.n_samples, sample - pre, sample + post, indexes, spec.stream)
         dataset = traces.create_dataset(str(number), data=data)
+        # Times rounded to the nanosecond so that 0.3 is stored as 0.3, not 0.30000000000000004.
         attrs = {"id": number, "event_name": event.label, "event_sample": sample,
-                 "event_time": float(event.time_s), "onset_shift": 0,
+                 "event_time": round(float(event.time_s), 9), "onset_shift": 0,
                  "time_since_last_pulse_in_s": math.inf if previous is None
-                 else float(event.time_s - previous),
+                 else round(float(event.time_s - previous), 9),
                  "reject": False, "comment": "", "examiner": spec.examiner,
                  **{key: None for key in readout_keys}}
         for key, value in attrs.items():
