@@ -65,7 +65,7 @@ def test_info_text_on_the_demo(tmp_path, capsys):
 
     files = ensure_demo_files(tmp_path)
     session = demo_session()
-    assert main(["info", str(files.trc)]) == 0
+    assert main(["info", "--channels", str(files.trc)]) == 0
     out = capsys.readouterr().out
     assert f"{session.n_channels} ch, 2048 Hz, {session.n_samples} samples" in out
     assert "EMG" in out

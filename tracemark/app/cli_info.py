@@ -67,7 +67,7 @@ def format_text(summary: dict, list_all_channels: bool = False) -> str:
         f"Start     {summary['start_datetime'] or 'not recorded'}",
         f"Duration  {_duration(summary['duration_s'])}",
     ]
-    lines += [f"{key:<9} {value}" for key, value in summary["details"].items()]
+    lines += [f"  {key}: {value}" for key, value in summary["details"].items()]
     lines.append(f"Streams   {len(summary['streams'])}")
     for i, stream in enumerate(summary["streams"]):
         clock = f"{stream['sampling_rate_hz']:g} Hz" + ("" if stream["regular"] else " (timestamps)")
