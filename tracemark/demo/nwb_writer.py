@@ -70,7 +70,7 @@ class ExtraSeries:
 
 def write_nwb(path: str | os.PathLike, chunks: Iterable[np.ndarray], *,
               channel_names: Sequence[str], sampling_rate: float, n_samples: int,
-              start_datetime: datetime, units: str = "uV", gain: float | None = None,
+              start_datetime: datetime | None = None, units: str = "uV", gain: float | None = None,
               events: Iterable = (), events_table: str = "stimulation",
               extra_series: Sequence[ExtraSeries] = (), chunk_samples: int = 4096,
               compression: str | None = None,
@@ -82,7 +82,8 @@ def write_nwb(path: str | os.PathLike, chunks: Iterable[np.ndarray], *,
     counts; together they must hold exactly ``n_samples`` rows. ``events`` are
     ``(time_s, duration_s, label)`` tuples (or objects with those attributes) in seconds
     from the start, written to the interval table ``events_table`` (``"trials"`` and
-    ``"epochs"`` use NWB's own tables). A naive ``start_datetime`` is taken as local time.
+    ``"epochs"`` use NWB's own tables). A naive ``start_datetime`` is taken as local time;
+    none at all means now, as a recorder would stamp it.
     """
     path = Path(path)
     if path.exists() and not overwrite:
@@ -121,7 +122,9 @@ def _write_structure(path: Path, *, channel_names, sampling_rate, n_samples, con
     from pynwb import NWBHDF5IO, NWBFile
     from pynwb.ecephys import ElectricalSeries
 
-    if start_datetime.tzinfo is None:
+    if start_datetime is None:
+        start_datetime = datetime.now().astimezone().replace(microsecond=0)
+    elif start_datetime.tzinfo is None:
         start_datetime = start_datetime.astimezone()
     nwbfile = NWBFile(session_description=session_description,
                       identifier=identifier or str(uuid.uuid4()),

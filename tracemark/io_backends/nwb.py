@@ -19,8 +19,9 @@ What becomes what (details in :mod:`.nwb_layout`, :mod:`.nwb_streams`, :mod:`.nw
   with ``start_offset_s = starting_time``; one with ``timestamps`` has ``regular=False``
   and its reads find samples by binary search on the timestamps dataset (a few small
   reads, never the whole dataset).
-* Physical values: ``data * conversion * channel_conversion + offset`` in the file's unit
-  (volts for ElectricalSeries), as NWB defines them.
+* Physical values: ``data * conversion * channel_conversion + offset`` as NWB defines
+  them, in the file's unit, except that volts are shown as ``voltage_unit`` (default
+  ``"uV"``, like the EDF and TRC backends; pass ``voltage_unit="V"`` for volts).
 * Events: interval tables (epochs, trials, any TimeIntervals), ndx-events tables, and
   event-like series (AnnotationSeries, IntervalSeries, BehavioralEvents, lick/reward
   times, ndx-events Events). Event-like series are events only, not streams.
@@ -30,10 +31,11 @@ What becomes what (details in :mod:`.nwb_layout`, :mod:`.nwb_streams`, :mod:`.nw
   aware). NWB times count from ``timestamps_reference_time``; when it differs from the
   session start, every time is shifted by the difference.
 
-A file with no signal stream (only units, trials, events) raises
-:class:`UnsupportedVariantError` by default because a recording has at least one stream;
-``open_nwb(path, allow_no_streams=True)`` opens it anyway with ``streams == ()`` so that
-scripts can still read its events.
+A file with no signal stream (only units, trials, behavioural events -- common in NWB)
+still opens, with ``streams == ()`` and its events, so that ``tracemark info`` and scripts
+can show what it holds; ``header.details`` says why nothing is plotted. Callers that need
+samples pass ``require_streams=True`` and get an :class:`UnsupportedVariantError` naming
+what the file holds instead.
 
 Concurrency: HDF5 serialises all calls anyway; one lock around every dataset access and
 around ``close()`` makes a read racing a close fail with ``RecordingClosedError`` instead
@@ -42,6 +44,7 @@ of touching a closed HDF5 identifier.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +56,7 @@ from .errors import (CorruptRecordingError, RecordingClosedError, RecordingError
                      TruncatedRecordingError, UnsupportedFormatError, UnsupportedVariantError)
 from .nwb_events import event_series_events, event_table_events, interval_table_events
 from .nwb_layout import Item, neurodata_type, text, walk
-from .nwb_streams import StreamSource, describe_signal
+from .nwb_streams import VOLTAGE_UNITS, StreamSource, describe_signal
 from .protocol import BaseRecording, Event, RecordingHeader, contiguous_slice
 
 FORMAT_NAME = "NWB"
@@ -62,12 +65,19 @@ SEARCH_BLOCK = 4096
 _NAME_PREFIXES = (("/acquisition/", ""), ("/processing/", ""), ("/stimulus/presentation/", "stimulus/"))
 
 
-def open_nwb(path: str | Path, *, allow_no_streams: bool = False) -> NwbRecording:
-    """Open an NWB 2.x file read-only; typed ``RecordingError`` naming the file when it cannot."""
+def open_nwb(path: str | Path, *, voltage_unit: str = "uV",
+             require_streams: bool = False) -> NwbRecording:
+    """Open an NWB 2.x file read-only; typed ``RecordingError`` naming the file when it cannot.
+
+    ``voltage_unit`` (``"uV"``, ``"mV"`` or ``"V"``) is the unit series stored in volts are
+    presented in; ``require_streams`` refuses files without any signal.
+    """
     path = Path(path)
+    if voltage_unit not in VOLTAGE_UNITS:
+        raise ValueError(f"voltage_unit must be one of {', '.join(VOLTAGE_UNITS)}")
     h5file = _open_hdf5(path)
     try:
-        header, sources, events = _parse(h5file, path, allow_no_streams)
+        header, sources, events = _parse(h5file, path, voltage_unit, require_streams)
     except RecordingError:
         h5file.close()
         raise
@@ -209,28 +219,33 @@ def _check_is_nwb(h5file: h5py.File, path: Path) -> None:
         raise CorruptRecordingError(path, "NWB file without the required 'session_start_time'")
 
 
-def _parse(h5file: h5py.File, path: Path, allow_no_streams: bool):
+def _parse(h5file: h5py.File, path: Path, voltage_unit: str, require_streams: bool):
     start, shift, time_note = _time_reference(h5file)
     items = walk(h5file)
-    sources = _streams(h5file, [i for i in items if i.kind == "signal"], shift, path)
+    signals = [i for i in items if i.kind == "signal"]
+    sources = _streams(h5file, signals, shift, path, voltage_unit)
     events = _events(h5file, items, shift)
     skipped = [f"{i.path[1:]} ({i.reason})" for i in items if i.kind == "skipped"]
     skipped += _unwalked(h5file)
-    if not sources and not allow_no_streams:
-        found = f"; it holds {len(events)} events" if events else ""
-        raise UnsupportedVariantError(
-            path, "NWB file without any continuous signal (no TimeSeries with numeric data)"
-                  f"{found}; not shown: {', '.join(skipped) or 'nothing else'}")
+    if not sources:
+        no_signal = "no continuous signal (no TimeSeries with numeric data)"
+        if require_streams:
+            found = f"; it holds {len(events)} events" if events else ""
+            raise UnsupportedVariantError(
+                path, f"NWB file with {no_signal}{found}; not shown: "
+                      f"{', '.join(skipped) or 'nothing else'}")
+        skipped.insert(0, no_signal)
     details = _details(h5file, skipped, time_note)
     header = RecordingHeader(path=path, format_name=FORMAT_NAME, start_datetime=start,
                              streams=tuple(s.header for s in sources), details=details)
     return header, sources, events
 
 
-def _streams(h5file: h5py.File, signals: list[Item], shift: float, path: Path):
+def _streams(h5file: h5py.File, signals: list[Item], shift: float, path: Path, voltage_unit: str):
     names = [_readable_name(item.path) for item in signals]
     names = [n if names.count(n) == 1 else item.path[1:] for n, item in zip(names, signals)]
-    sources = [describe_signal(h5file, item, name, shift, path) for item, name in zip(signals, names)]
+    sources = [describe_signal(h5file, item, name, shift, path, voltage_unit)
+               for item, name in zip(signals, names)]
     electrical = ["ElectricalSeries" in item.neurodata_type for item in signals]
     order = sorted(range(len(sources)), key=lambda k: not electrical[k])
     return tuple(sources[k] for k in order)
@@ -244,6 +259,7 @@ def _readable_name(hdf5_path: str) -> str:
 
 
 def _events(h5file: h5py.File, items: list[Item], shift: float) -> list[Event]:
+    tables = {i.name for i in items if i.kind in ("interval_table", "event_table")}
     events: list[Event] = []
     for item in items:
         group = h5file[item.path]
@@ -252,7 +268,11 @@ def _events(h5file: h5py.File, items: list[Item], shift: float) -> list[Event]:
         elif item.kind == "event_table":
             events += event_table_events(h5file, group, shift)
         elif item.kind == "event_series":
-            events += event_series_events(group, item.neurodata_type, shift)
+            # pynapple writes a series and a table under one name: keep the sources apart.
+            name = _readable_name(item.path)
+            source = item.path[1:] if name in tables else name
+            events += [dataclasses.replace(e, source=source)
+                       for e in event_series_events(group, item.neurodata_type, shift)]
     return events
 
 
@@ -286,8 +306,8 @@ def _unwalked(h5file: h5py.File) -> list[str]:
     units = h5file.get("units")
     if isinstance(units, h5py.Group):
         ids = units.get("id")
-        count = f"{ids.shape[0]} units" if isinstance(ids, h5py.Dataset) else "units"
-        notes.append(f"units ({count}, spike times)")
+        count = ids.shape[0] if isinstance(ids, h5py.Dataset) else 0
+        notes.append(f"units (spike times of {count} unit{'' if count == 1 else 's'})")
     analysis = h5file.get("analysis")
     if isinstance(analysis, h5py.Group) and len(analysis):
         notes.append(f"analysis ({', '.join(sorted(analysis))})")

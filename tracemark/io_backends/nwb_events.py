@@ -2,7 +2,7 @@
 
 Used by :mod:`tracemark.io_backends.nwb` on open (event lists are small next to signals).
 
-Rules (``source`` is always the table's or series' name):
+Rules (``source`` is the table's name, or the series' name; the caller may qualify it):
 
 * **Interval tables** (TimeIntervals: ``epochs``, ``trials``, ``invalid_times`` and any
   other, in ``/intervals`` or in processing): one event per row, ``time = start_time``,
@@ -10,9 +10,10 @@ Rules (``source`` is always the table's or series' name):
   columns ``label``, ``tags`` (ragged tags are joined with ", "), ``tag``, ``annotation``,
   ``description``, ``name``, ``type``, ``trial_type``, ``condition``, ``stimulus``; else
   the table's name.
-* **ndx-events tables** (``EventsTable``, ``TtlsTable``): ``time = timestamp``, the
-  ``duration`` column when present, the label from the ``event_type``/``ttl_type`` row's
-  ``event_name`` (else the ``value`` column, else the table name).
+* **Events tables** (core ``EventsTable`` in ``/events``, ndx-events ``EventsTable``,
+  ``TtlsTable``): ``time = timestamp``, the ``duration`` column when present (NaN = 0);
+  the label from the ``event_type``/``ttl_type`` row's ``event_name``, else the
+  ``annotation``, ``label`` or ``value`` column, else the table name.
 * **AnnotationSeries** (and any text series with timestamps): label = the text.
 * **IntervalSeries**: a positive value opens an interval, the same negative value closes
   it; the label is the series name, plus the code when the series uses several codes.
@@ -57,7 +58,8 @@ def event_table_events(h5file: h5py.File, table: h5py.Group, time_shift: float) 
     durations = _column(table, "duration")
     durations = np.zeros_like(times) if durations is None else np.nan_to_num(
         np.asarray(durations, dtype=np.float64))
-    labels = _type_names(h5file, table, times.size) or _row_labels(table, ("value",), times.size)
+    labels = _type_names(h5file, table, times.size) or _row_labels(
+        table, ("annotation", "label", "value"), times.size)
     return [Event(float(t) + time_shift, float(d), lab or name, name)
             for t, d, lab in zip(times, durations, labels) if np.isfinite(t)]
 

@@ -11,12 +11,14 @@ define new TimeSeries subtypes that no fixed list can know:
   it is a **signal** when ``data`` is numeric and 1-D or 2-D, an **event series** when it
   is event-like (see :func:`is_event_like`), else skipped (images, text, 3-D+ data);
 * a DynamicTable with ``start_time`` is an **interval table** (TimeIntervals: epochs,
-  trials, any other); one with ``timestamp`` is an ndx-events **events table**;
+  trials, any other); one with ``timestamp`` is an **events table** (core ``EventsTable``
+  of NWB 2.9+, ndx-events ``EventsTable``/``TtlsTable``);
 * ndx-events ``Events`` (timestamps, no data) is an event series;
 * Units and every other table are skipped; other groups (processing modules, LFP,
   Position, BehavioralEvents, ...) are containers and are walked into.
 
-Walked: ``/acquisition``, ``/processing``, ``/stimulus/presentation`` and ``/intervals``.
+Walked: ``/acquisition``, ``/processing``, ``/stimulus/presentation``, ``/intervals`` and
+``/events`` (NWB 2.9+ core ``EventsTable``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import h5py
 import numpy as np
 
 #: Top-level groups walked, in the order their streams are listed.
-WALKED_ROOTS = ("acquisition", "processing", "stimulus/presentation", "intervals")
+WALKED_ROOTS = ("acquisition", "processing", "stimulus/presentation", "intervals", "events")
 
 #: Types that are events whatever their data look like.
 EVENT_SERIES_TYPES = frozenset({"AnnotationSeries", "IntervalSeries", "Events",

@@ -5,9 +5,11 @@ table and at most two timestamps, never sample data.
 
 Scaling: NWB says ``value = data * conversion [* channel_conversion[ch]] + offset`` in the
 series' ``unit`` (pynwb's ``get_data_in_units``), so ``gains = conversion *
-channel_conversion`` and ``offsets = offset``. Values are presented in the stored unit
-(volts for ElectricalSeries), written as a symbol (``V``, ``A``, ``m``, ``rad``, ``s``)
-when the file spells out a common SI name, so that NWB channels read like EDF/TRC ones.
+channel_conversion`` and ``offsets = offset``. Units are written as symbols (``V``, ``A``,
+``m``, ``rad``, ``s``) when the file spells out a common SI name. Series stored in volts
+(every ElectricalSeries, current-clamp responses) are presented in ``voltage_unit``
+(microvolts by default: gains and offsets times 1e6), so that an NWB EEG reads, scales
+and compares like the same EEG in EDF or TRC; ``voltage_unit="V"`` keeps volts.
 
 Channel names: an ElectricalSeries names its channels through its ``electrodes`` region
 of the electrodes table: the ``label`` column when present, else ``"<location> <id>"``,
@@ -34,6 +36,8 @@ UNIT_SYMBOLS = {
     "radian": "rad", "radians": "rad", "degree": "deg", "degrees": "deg",
     "unknown": "", "no unit": "", "n/a": "",
 }
+#: Presentation units for series stored in volts, and their factor from volts.
+VOLTAGE_UNITS = {"V": 1.0, "mV": 1e3, "uV": 1e6}
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ def unit_symbol(unit: str) -> str:
 
 
 def describe_signal(h5file: h5py.File, item: Item, name: str, time_shift: float,
-                    file_path: Path) -> StreamSource:
+                    file_path: Path, voltage_unit: str = "uV") -> StreamSource:
     """The stream header of the signal series at ``item.path``; typed error when inconsistent."""
     group = h5file[item.path]
 
@@ -70,6 +74,9 @@ def describe_signal(h5file: h5py.File, item: Item, name: str, time_shift: float,
     gains = _gains(group, data, n_channels, fail)
     offset = float(data.attrs.get("offset", 0.0))
     unit = unit_symbol(text(data.attrs.get("unit", "")))
+    if unit == "V":
+        factor = VOLTAGE_UNITS[voltage_unit]
+        gains, offset, unit = gains * factor, offset * factor, voltage_unit
     channel_names = _channel_names(h5file, group, item.name, data.ndim, n_channels, fail)
     header = StreamHeader(
         stream_id=item.path,
