@@ -1,0 +1,276 @@
+"""What each viewer action does: navigation, amplitude, channels, montage, filters, help.
+
+Handlers change the view-model (or open a dialog whose answer changes it); they never
+draw. The actions themselves are declared in :mod:`.actions`.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+import numpy as np
+from PyQt6.QtCore import QObject
+from PyQt6.QtWidgets import QDialog, QInputDialog
+
+from .actions import VIEWER_ACTIONS, ActionSet, ShortcutsDialog
+from .dialogs import ChannelDialog, FilterDialog, GoToTimeDialog
+from .view_model import SENSITIVITY_STEPS, SPAN_STEPS, TIME_CLOCK, TIME_SECONDS, next_step
+
+ROWS_PER_PAGE_STEPS = (1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128, 192, 256)
+#: Fraction of a row that a page's typical (robust) peak-to-peak range fills after auto-scale.
+AUTOSCALE_FILL = 0.9
+
+
+class ViewerCommands(QObject):
+    def __init__(self, viewer):
+        super().__init__(viewer)
+        self.viewer = viewer
+        self.model = viewer.model
+        handlers = {spec.name: getattr(self, spec.name) for spec in VIEWER_ACTIONS}
+        self.action_set = ActionSet(viewer, VIEWER_ACTIONS, handlers)
+        self.actions = self.action_set.actions
+        self.model.window.time_mode_changed.connect(
+            lambda mode: self._set_checked("toggle_time_mode", mode == TIME_CLOCK))
+        self.last_dialog: QDialog | None = None
+        self._set_checked("toggle_filters", True)
+
+    def _set_checked(self, name: str, checked: bool) -> None:
+        action = self.actions[name]
+        action.blockSignals(True)
+        action.setChecked(checked)
+        action.blockSignals(False)
+
+    def source_changed(self) -> None:
+        source = self.viewer.source
+        self.actions["toggle_time_mode"].setEnabled(source is not None and source.start_datetime is not None)
+        self._set_checked("toggle_time_mode", self.model.window.time_mode == TIME_CLOCK)
+
+    # -- time navigation -------------------------------------------------------------------
+    def page_forward(self):
+        self.model.window.step(1.0)
+
+    def page_back(self):
+        self.model.window.step(-1.0)
+
+    def step_forward(self):
+        self.model.window.step(0.25)
+
+    def step_back(self):
+        self.model.window.step(-0.25)
+
+    def go_start(self):
+        self.model.window.set_start(0.0)
+
+    def go_end(self):
+        self.model.window.set_start(self.model.window.duration_s)
+
+    def span_shorter(self):
+        window = self.model.window
+        window.set_span(next_step(SPAN_STEPS, window.span_s, -1), keep_centre=True)
+
+    def span_longer(self):
+        window = self.model.window
+        window.set_span(next_step(SPAN_STEPS, window.span_s, 1), keep_centre=True)
+
+    def span_whole(self):
+        window = self.model.window
+        window.show_range(0.0, window.duration_s)
+
+    def go_to_time(self):
+        if self.viewer.source is None:
+            return
+        window = self.model.window
+        dialog = GoToTimeDialog(window.duration_s, self.viewer.source.start_datetime, window.start_s,
+                                self.viewer)
+        self.last_dialog = dialog
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.seconds is not None:
+            window.set_start(dialog.seconds)
+
+    def _event_times(self) -> list[float]:
+        return sorted(self.viewer.events_panel.visible_times())
+
+    def next_event(self):
+        times = self._event_times()
+        window = self.model.window
+        centre = window.start_s + window.span_s / 2
+        index = bisect.bisect_right(times, centre + 1e-6)
+        if index < len(times):
+            self._jump_to_event(times[index])
+
+    def previous_event(self):
+        times = self._event_times()
+        window = self.model.window
+        centre = window.start_s + window.span_s / 2
+        index = bisect.bisect_left(times, centre - 1e-6) - 1
+        if index >= 0:
+            self._jump_to_event(times[index])
+
+    def _jump_to_event(self, time_s: float) -> None:
+        self.model.window.centre_on(time_s)
+        self.viewer.events_panel.select_time(time_s)
+
+    # -- channels ----------------------------------------------------------------------------
+    def channels_down(self):
+        self.model.channels.page(1)
+
+    def channels_up(self):
+        self.model.channels.page(-1)
+
+    def select_next_channel(self):
+        self.model.channels.select_neighbour(1)
+
+    def select_previous_channel(self):
+        self.model.channels.select_neighbour(-1)
+
+    def more_channels(self):
+        channels = self.model.channels
+        channels.set_per_page(min(int(next_step(ROWS_PER_PAGE_STEPS, channels.per_page, 1)),
+                                  max(len(channels.order), 1)))
+
+    def fewer_channels(self):
+        channels = self.model.channels
+        channels.set_per_page(int(next_step(ROWS_PER_PAGE_STEPS, channels.per_page, -1)))
+
+    def choose_channels(self):
+        if self.viewer.source is None:
+            return
+        channels = self.model.channels
+        dialog = ChannelDialog(self.viewer.row_labels(), channels.order, self.viewer)
+        self.last_dialog = dialog
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.order():
+            channels.set_order(dialog.order())
+
+    # -- amplitude -------------------------------------------------------------------------
+    def amplitude_up(self):
+        self.model.channels.step_sensitivity(1)
+
+    def amplitude_down(self):
+        self.model.channels.step_sensitivity(-1)
+
+    def channel_amplitude_up(self):
+        channels = self.model.channels
+        if channels.selected >= 0:
+            channels.scale_row(channels.selected, 1.5)
+
+    def channel_amplitude_down(self):
+        channels = self.model.channels
+        if channels.selected >= 0:
+            channels.scale_row(channels.selected, 1 / 1.5)
+
+    def reset_scale(self):
+        self.model.channels.set_gains({})
+
+    def sensitivity(self):
+        channels = self.model.channels
+        value, ok = QInputDialog.getDouble(self.viewer, "Sensitivity", "µV per mm:",
+                                           channels.sensitivity_uv_mm, 0.01, 1e6, 2)
+        if ok:
+            channels.set_sensitivity(value)
+
+    def _row_spreads_uv(self) -> dict[int, float]:
+        """Robust peak-to-peak (2nd to 98th percentile) of each drawn row, in µV."""
+        result = self.viewer.last_result
+        if result is None or not len(result.bin_starts):
+            return {}
+        spreads = {}
+        for k, row in enumerate(result.request.rows):
+            with np.errstate(all="ignore"):
+                low = np.nanpercentile(result.mins[:, k], 2) if np.isfinite(result.mins[:, k]).any() else np.nan
+                high = np.nanpercentile(result.maxs[:, k], 98) if np.isfinite(result.maxs[:, k]).any() else np.nan
+            spread = (high - low) * self.viewer._row_uv[row]
+            if np.isfinite(spread) and spread > 0:
+                spreads[row] = float(spread)
+        return spreads
+
+    def _sensitivity_for(self, spread_uv: float) -> float:
+        plot = self.viewer.plot
+        return spread_uv * plot.pixels_per_mm / (AUTOSCALE_FILL * plot.row_pixels())
+
+    def autoscale(self):
+        spreads = self._row_spreads_uv()
+        if not spreads:
+            return
+        wanted = self._sensitivity_for(float(np.median(list(spreads.values()))))
+        steps = [s for s in SENSITIVITY_STEPS if s >= wanted]
+        self.model.channels.set_gains({})
+        self.model.channels.set_sensitivity(steps[0] if steps else wanted)
+
+    def autoscale_channels(self):
+        spreads = self._row_spreads_uv()
+        if not spreads:
+            return
+        channels = self.model.channels
+        gains = channels.gains
+        for row, spread in spreads.items():
+            gains[row] = channels.sensitivity_uv_mm / self._sensitivity_for(spread)
+        channels.set_gains(gains)
+
+    # -- display ---------------------------------------------------------------------------
+    def toggle_time_mode(self, checked: bool):
+        self.model.window.set_time_mode(TIME_CLOCK if checked else TIME_SECONDS)
+
+    def toggle_events_panel(self, checked: bool):
+        self.viewer.events_panel.setVisible(checked)
+
+    def choose_montage(self):
+        if self.viewer.source is None:
+            return
+        from .montage_dialog import MontageDialog
+
+        dialog = MontageDialog(self.viewer.source.channel_names, self.model.display.montage,
+                               self.viewer.montage_library, self.viewer)
+        self.last_dialog = dialog
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.model.display.set_montage(dialog.chosen)
+
+    def montage_choices(self) -> list:
+        """None (as recorded), the built-in montages that apply, then saved ones that fit."""
+        source = self.viewer.source
+        if source is None:
+            return [None]
+        from tracemark.dsp.montage import builtin_montages
+
+        choices = [None] + [m for m in builtin_montages(source.channel_names) if m.name != "As recorded"]
+        library = self.viewer.montage_library
+        for name in (library.names() if library is not None else []):
+            montage = library.load(name)
+            try:
+                montage.matrix(source.channel_names)
+            except ValueError:
+                continue
+            choices.append(montage)
+        return choices
+
+    def next_montage(self):
+        choices = self.montage_choices()
+        current = self.model.display.montage
+        names = [None if m is None else m.name for m in choices]
+        position = names.index(current.name) if current is not None and current.name in names else 0
+        self.model.display.set_montage(choices[(position + 1) % len(choices)])
+
+    def choose_filters(self):
+        if self.viewer.source is None:
+            return
+        dialog = FilterDialog(self.model.display.display_filter, self.viewer.source.sampling_rate, self.viewer)
+        self.last_dialog = dialog
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.model.display.set_display_filter(dialog.result_filter)
+            self._set_checked("toggle_filters", True)
+            self.viewer.set_filters_enabled(True)
+
+    def toggle_filters(self, checked: bool):
+        self.viewer.set_filters_enabled(checked)
+
+    def toggle_dc(self, checked: bool):
+        from dataclasses import replace
+
+        from tracemark.dsp.filters import DisplayFilter
+
+        current = self.model.display.display_filter or DisplayFilter()
+        self.model.display.set_display_filter(replace(current, remove_dc=bool(checked)))
+
+    def show_shortcuts(self):
+        specs = list(VIEWER_ACTIONS) + list(getattr(self.viewer, "extra_action_specs", ()))
+        dialog = ShortcutsDialog(specs, self.viewer)
+        self.last_dialog = dialog
+        dialog.exec()

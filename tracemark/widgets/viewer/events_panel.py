@@ -1,0 +1,131 @@
+"""A list of the recording's events and annotations, to jump between them.
+
+Backed by a table model over the events tuple (no item per row is built, so a
+recording with tens of thousands of triggers lists at once), with a text filter.
+Activating a row (double-click or Enter) emits ``jump_requested(time_s)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from PyQt6.QtCore import (QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt,
+                          pyqtSignal)
+from PyQt6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
+
+from .source import SourceEvent
+
+_COLUMNS = ("Time", "Event", "Kind")
+
+
+class EventTableModel(QAbstractTableModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._events: tuple[SourceEvent, ...] = ()
+        self.format_time: Callable[[float], str] = lambda t: f"{t:.3f}"
+
+    def set_events(self, events: Sequence[SourceEvent]) -> None:
+        self.beginResetModel()
+        self._events = tuple(sorted(events, key=lambda e: e.time_s))
+        self.endResetModel()
+
+    def event_at(self, row: int) -> SourceEvent:
+        return self._events[row]
+
+    def rowCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self._events)
+
+    def columnCount(self, parent=QModelIndex()):
+        return len(_COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return _COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        event = self._events[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (self.format_time(event.time_s), event.label, event.source)[index.column()]
+        if role == Qt.ItemDataRole.UserRole:
+            return event.time_s
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{event.label} at {self.format_time(event.time_s)} ({event.source})"
+        return None
+
+    def refresh_times(self) -> None:
+        if self._events:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._events) - 1, 0))
+
+
+class EventsPanel(QWidget):
+    jump_requested = pyqtSignal(float)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = EventTableModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setFilterKeyColumn(-1)
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setPlaceholderText("Filter events…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self._on_filter)
+        self.table = QTableView(self)
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setAlternatingRowColors(True)
+        self.table.activated.connect(self._on_activated)
+        self.table.doubleClicked.connect(self._on_activated)
+        self.count_label = QLabel(self)
+        self.count_label.setStyleSheet("color: #555;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.count_label)
+        self.setMinimumWidth(300)
+
+    def set_events(self, events: Sequence[SourceEvent]) -> None:
+        self.model.set_events(events)
+        self._update_count()
+
+    def set_time_format(self, format_time: Callable[[float], str]) -> None:
+        self.model.format_time = format_time
+        self.model.refresh_times()
+
+    def visible_times(self) -> list[float]:
+        """Times of the rows the filter lets through, in order."""
+        return [self.proxy.index(r, 0).data(Qt.ItemDataRole.UserRole) for r in range(self.proxy.rowCount())]
+
+    def select_time(self, time_s: float) -> None:
+        """Select the row of the event at ``time_s`` (used when jumping by keyboard)."""
+        for r in range(self.proxy.rowCount()):
+            index = self.proxy.index(r, 0)
+            if abs(index.data(Qt.ItemDataRole.UserRole) - time_s) < 1e-9:
+                self.table.selectRow(r)
+                self.table.scrollTo(index)
+                return
+
+    def _on_filter(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+        self._update_count()
+
+    def _update_count(self) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.count_label.setText(f"{total} events" if shown == total else f"{shown} of {total} events")
+
+    def _on_activated(self, index) -> None:
+        if index.isValid():
+            self.jump_requested.emit(float(self.proxy.index(index.row(), 0).data(Qt.ItemDataRole.UserRole)))

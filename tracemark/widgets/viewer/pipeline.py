@@ -1,0 +1,268 @@
+"""From a page request to min/max bins: reading, montage, filter, decimation. No Qt.
+
+:class:`DisplayPipeline` is called from the pager's worker thread. It picks the
+cheapest correct path for each request:
+
+``summary``
+    the request is coarser than the finest level of a ready min/max pyramid for its
+    montage, and no display filter needs the raw samples: bins come from the pyramid,
+    so a whole-recording view never reads the file;
+``raw``
+    the window holds at most ``raw_budget_values`` values: fixed-size blocks of the
+    needed input channels are read through a byte-bounded :class:`BlockCache`,
+    padded for the display filter, combined by the montage, filtered, trimmed and
+    decimated;
+``streamed``
+    larger windows (up to ``stream_budget_values``) before the pyramid exists are read
+    chunk by chunk and decimated on the way, so memory stays bounded; display filters
+    other than DC removal are not applied there;
+``pending``
+    anything larger waits for the pyramid (the overview shows its progress).
+
+Montages are given as weight matrices ``(n_out, n_in)``; only the inputs the visible
+rows need are read. Requests are aligned to their factor, so decimating here equals
+decimating the same range of a full eager load (the parity test checks it).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from tracemark.dsp.blockcache import BlockCache
+from tracemark.dsp.decimate import minmax_decimate
+
+from .request import (ORIGIN_PENDING, ORIGIN_RAW, ORIGIN_STREAMED, ORIGIN_SUMMARY, PageRequest,
+                      PageResult)
+from .source import SignalSource
+
+Cancelled = Callable[[], bool]
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """Which inputs to read for some display rows, and how to combine them."""
+
+    inputs: tuple[int, ...]
+    weights: np.ndarray | None  # (n_rows, n_inputs); None means "rows are the inputs"
+
+    def combine(self, raw: np.ndarray) -> np.ndarray:
+        if self.weights is None:
+            return raw
+        return (raw @ self.weights.T).astype(np.float32, copy=False)
+
+
+def plan_rows(matrix: np.ndarray | None, rows: tuple[int, ...]) -> RowPlan:
+    """The inputs that ``rows`` of a montage ``matrix`` need (identity when None)."""
+    if matrix is None:
+        return RowPlan(tuple(rows), None)
+    sub = np.asarray(matrix, dtype=np.float32)[list(rows)]
+    inputs = np.flatnonzero(np.any(sub != 0, axis=0))
+    return RowPlan(tuple(int(i) for i in inputs), np.ascontiguousarray(sub[:, inputs]))
+
+
+def filter_applies(display_filter) -> bool:
+    """True for filters that change the shape of a trace (not only its DC level)."""
+    if display_filter is None:
+        return False
+    return any(getattr(display_filter, name, None) for name in ("highpass_hz", "lowpass_hz", "notch_hz"))
+
+
+class DisplayPipeline:
+    """Computes :class:`PageResult` values for one source; safe to call from any thread."""
+
+    def __init__(self, source: SignalSource, *, cache_bytes: int = 96 * 2**20,
+                 result_cache_bytes: int = 32 * 2**20, block_samples: int = 8192,
+                 raw_budget_values: int = 6_000_000, stream_budget_values: int = 48_000_000):
+        self.source = source
+        self.block_samples = int(block_samples)
+        self.raw_budget_values = int(raw_budget_values)
+        self.stream_budget_values = int(stream_budget_values)
+        self.block_cache = BlockCache(cache_bytes)
+        self.result_cache = BlockCache(result_cache_bytes)
+        self._lock = threading.Lock()
+        self._montages: dict[str, np.ndarray | None] = {"": None}
+        self._filters: dict[str, object] = {"": None}
+        self._pyramids: dict[str, object] = {}
+        self._origins: dict[tuple, tuple[str, bool]] = {}
+
+    # -- configuration (from the GUI thread) ---------------------------------------------------
+    def register_montage(self, key: str, matrix: np.ndarray | None) -> None:
+        with self._lock:
+            self._montages[key] = None if matrix is None else np.asarray(matrix, np.float32)
+
+    def register_filter(self, key: str, display_filter) -> None:
+        with self._lock:
+            self._filters[key] = display_filter
+
+    def set_pyramid(self, montage_key: str, pyramid) -> None:
+        with self._lock:
+            self._pyramids[montage_key] = pyramid
+            self._origins = {k: v for k, v in self._origins.items() if v[0] != ORIGIN_PENDING}
+        # Pages computed while this pyramid was missing may be pending or streamed.
+        self.result_cache.clear()
+
+    def pyramid(self, montage_key: str):
+        with self._lock:
+            return self._pyramids.get(montage_key)
+
+    def montage_matrix(self, key: str) -> np.ndarray | None:
+        with self._lock:
+            return self._montages[key]
+
+    # -- results ---------------------------------------------------------------------------
+    def cached(self, request: PageRequest) -> PageResult | None:
+        """A previously computed result for an equal request, relabelled with its id."""
+        key = request.cache_key
+        packed = self.result_cache.get(key)
+        with self._lock:
+            meta = self._origins.get(key)
+        if packed is None or meta is None:
+            return None
+        n_bins = packed[0].shape[0]
+        bin_starts = request.i_start + np.arange(n_bins, dtype=np.int64) * request.factor
+        return PageResult(request, bin_starts, packed[0], packed[1], origin=meta[0], filtered=meta[1])
+
+    def compute(self, request: PageRequest, cancelled: Cancelled = _never) -> PageResult | None:
+        """The result for ``request`` (cached when possible); None when cancelled midway."""
+        hit = self.cached(request)
+        if hit is not None:
+            return hit
+        began = time.perf_counter()
+        with self._lock:
+            matrix = self._montages[request.montage_key]
+            display_filter = self._filters[request.filter_key]
+            pyramid = self._pyramids.get(request.montage_key)
+        plan = plan_rows(matrix, request.rows)
+        n_values = request.n_samples * max(len(plan.inputs), 1)
+        if pyramid is not None and pyramid.covers(request.factor) and (
+                not filter_applies(display_filter) or n_values > self.raw_budget_values):
+            result = self._from_summary(request, pyramid, display_filter)
+        elif n_values <= self.raw_budget_values:
+            result = self._from_raw(request, plan, display_filter, cancelled)
+        elif n_values <= self.stream_budget_values:
+            result = self._streamed(request, plan, display_filter, cancelled)
+        else:
+            return self._pending(request)
+        if result is None:
+            return None
+        result = _with_seconds(result, time.perf_counter() - began)
+        self._remember(result)
+        return result
+
+    def _remember(self, result: PageResult) -> None:
+        key = result.request.cache_key
+        with self._lock:
+            if len(self._origins) > 20000:
+                self._origins.clear()
+            self._origins[key] = (result.origin, result.filtered)
+        self.result_cache.put(key, (result.mins, result.maxs))
+
+    # -- the paths -------------------------------------------------------------------------
+    def _from_summary(self, request: PageRequest, pyramid, display_filter) -> PageResult:
+        bin_starts, mins, maxs = pyramid.query(request.i_start, request.i_stop, request.factor,
+                                               channels=list(request.rows))
+        if getattr(display_filter, "remove_dc", False) and len(bin_starts):
+            centre = np.nanmean((mins + maxs) * 0.5, axis=0)
+            mins, maxs = mins - centre, maxs - centre
+        return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_SUMMARY, filtered=False)
+
+    def _from_raw(self, request: PageRequest, plan: RowPlan, display_filter,
+                  cancelled: Cancelled) -> PageResult | None:
+        pad = 0
+        if display_filter is not None and not getattr(display_filter, "is_identity", True):
+            pad = int(display_filter.padding_samples(self.source.sampling_rate))
+        n = self.source.n_samples
+        read_start, read_stop = max(request.i_start - pad, 0), min(request.i_stop + pad, n)
+        raw = self.read_cached(read_start, read_stop, plan.inputs, cancelled)
+        if raw is None:
+            return None
+        data = plan.combine(raw)
+        filtered = False
+        if pad or getattr(display_filter, "remove_dc", False):
+            data = display_filter.apply(data, self.source.sampling_rate)
+            filtered = filter_applies(display_filter)
+        first = request.i_start - read_start
+        stop = min(request.i_stop, n) - read_start
+        data = data[first:max(stop, first)]
+        bin_starts, mins, maxs = _decimate_full(data, request)
+        return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_RAW, filtered=filtered)
+
+    def _streamed(self, request: PageRequest, plan: RowPlan, display_filter,
+                  cancelled: Cancelled) -> PageResult | None:
+        n_inputs = max(len(plan.inputs), 1)
+        chunk = max((4_000_000 // n_inputs) // request.factor, 1) * request.factor
+        n_bins = request.n_samples // request.factor
+        mins = np.full((n_bins, len(request.rows)), np.nan, dtype=np.float32)
+        maxs = mins.copy()
+        stop_at = min(request.i_stop, self.source.n_samples)
+        for start in range(request.i_start, stop_at, chunk):
+            if cancelled():
+                return None
+            data = plan.combine(self.source.read_block(start, min(start + chunk, stop_at), plan.inputs))
+            _, part_min, part_max = minmax_decimate(data, request.factor, start)
+            k = (start - request.i_start) // request.factor
+            mins[k:k + len(part_min)] = part_min
+            maxs[k:k + len(part_max)] = part_max
+        if getattr(display_filter, "remove_dc", False) and n_bins:
+            centre = np.nanmean((mins + maxs) * 0.5, axis=0)
+            mins, maxs = mins - centre, maxs - centre
+        bin_starts = np.arange(request.i_start, request.i_stop, request.factor, dtype=np.int64)
+        return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_STREAMED, filtered=False)
+
+    def _pending(self, request: PageRequest) -> PageResult:
+        empty = np.empty((0, len(request.rows)), dtype=np.float32)
+        return PageResult(request, np.empty(0, np.int64), empty, empty, origin=ORIGIN_PENDING,
+                          message="this span is drawn from the overview summary, which is still being built")
+
+    # -- raw blocks ------------------------------------------------------------------------
+    def read_cached(self, i_start: int, i_stop: int, inputs: tuple[int, ...],
+                    cancelled: Cancelled = _never) -> np.ndarray | None:
+        """Samples ``[i_start, i_stop)`` of ``inputs``, assembled from cached fixed blocks."""
+        size = self.block_samples
+        out = np.empty((max(i_stop - i_start, 0), len(inputs)), dtype=np.float32)
+        filled = 0
+        for block in range(i_start // size, -(-i_stop // size)):
+            if cancelled():
+                return None
+            data = self._block(block, inputs)
+            lo, hi = max(i_start - block * size, 0), min(i_stop - block * size, data.shape[0])
+            out[filled:filled + max(hi - lo, 0)] = data[lo:hi]
+            filled += max(hi - lo, 0)
+        return out[:filled]
+
+    def _block(self, block: int, inputs: tuple[int, ...]) -> np.ndarray:
+        key = ("raw", inputs, block)
+        data = self.block_cache.get(key)
+        if data is None:
+            size = self.block_samples
+            data = np.ascontiguousarray(self.source.read_block(block * size, (block + 1) * size, inputs),
+                                        dtype=np.float32)
+            self.block_cache.put(key, data)
+        return data
+
+
+def _decimate_full(data: np.ndarray, request: PageRequest):
+    """Bins of the whole request; bins past the end of the recording are NaN."""
+    bin_starts, mins, maxs = minmax_decimate(data, request.factor, request.i_start)
+    n_bins = request.n_samples // request.factor
+    if len(bin_starts) < n_bins:
+        pad = n_bins - len(bin_starts)
+        nan = np.full((pad, mins.shape[1]), np.nan, dtype=np.float32)
+        mins, maxs = np.concatenate([mins, nan]), np.concatenate([maxs, nan])
+        bin_starts = np.arange(request.i_start, request.i_stop, request.factor, dtype=np.int64)
+    return bin_starts, mins, maxs
+
+
+def _with_seconds(result: PageResult, seconds: float) -> PageResult:
+    return PageResult(result.request, result.bin_starts, result.mins, result.maxs,
+                      origin=result.origin, filtered=result.filtered, seconds=seconds,
+                      message=result.message)

@@ -1,0 +1,454 @@
+"""The signal viewer: a self-contained widget showing one :class:`SignalSource`.
+
+It owns a view-model, a display pipeline with its caches, a pager (worker thread)
+and a summary builder, and composes the trace plot, the overview strip, the events
+list and a status line. Every change of the view-model becomes a page request; only
+the latest result is drawn. Commands (keys, menus) live in :mod:`.commands`; the
+hosting window adds the viewer's actions to its menus with
+:meth:`SignalViewer.populate_menus`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from tracemark.dsp.decimate import choose_factor, envelope_xy
+
+from .axes import format_seconds
+from .events_panel import EventsPanel
+from .overview import OverviewStrip
+from .pager import Pager, SummaryBuilder
+from .pipeline import DisplayPipeline, filter_applies
+from .request import ORIGIN_PENDING, ORIGIN_SUMMARY, PageRequest, PageResult, aligned_range
+from .source import SignalSource, microvolts_per_unit
+from .summary_task import load_or_build
+from .trace_plot import TracePlot
+from .view_model import TIME_CLOCK, ViewModel
+
+DEFAULT_ROWS_PER_PAGE = 32
+
+
+def montage_key(montage, channel_names) -> str:
+    """Cache key of a montage's weights (``""`` for the channels as recorded)."""
+    if montage is None:
+        return ""
+    matrix = np.ascontiguousarray(montage.matrix(channel_names), dtype=np.float32)
+    return f"{montage.name}:{hashlib.sha1(matrix.tobytes()).hexdigest()[:12]}"
+
+
+def filter_key(display_filter) -> str:
+    return "" if display_filter is None or display_filter.is_identity else repr(display_filter)
+
+
+class SignalViewer(QWidget):
+    """Lazily paged, peak-preserving multichannel viewer."""
+
+    page_drawn = pyqtSignal(object)       # the PageResult just drawn
+    summary_ready = pyqtSignal(str)       # montage key whose pyramid is ready
+    source_changed = pyqtSignal(object)
+
+    def __init__(self, parent: QWidget | None = None, *, montage_library=None,
+                 cache_bytes: int = 96 * 2**20, debounce_ms: int = 12):
+        super().__init__(parent)
+        self.setObjectName("SignalViewer")
+        self.model = ViewModel(self)
+        self.montage_library = montage_library
+        self._cache_bytes = cache_bytes
+        self._debounce_ms = debounce_ms
+        self.source: SignalSource | None = None
+        self.pipeline: DisplayPipeline | None = None
+        self.pager: Pager | None = None
+        self.summaries = SummaryBuilder(self)
+        self.last_result: PageResult | None = None
+        self.filters_enabled = True
+        self._configured_filter = None
+        self._row_labels: tuple[str, ...] = ()
+        self._row_uv: tuple[float, ...] = ()
+        self._drawn_rows: tuple[int, ...] = ()
+        self._build_widgets()
+        self._connect_model()
+        from .commands import ViewerCommands  # noqa: PLC0415 (commands import this module)
+
+        self.commands = ViewerCommands(self)
+        self.actions = self.commands.actions
+
+    # -- construction ----------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.plot = TracePlot(self)
+        self.plot.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.overview = OverviewStrip(self)
+        self.events_panel = EventsPanel(self)
+        self.events_panel.hide()
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(2)
+        left_layout.addWidget(self.plot, 1)
+        left_layout.addWidget(self.overview)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.events_panel)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setCollapsible(0, False)
+        self.status = _StatusLine(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.status)
+        self._request_timer = QTimer(self, singleShot=True, interval=0)
+        self._request_timer.timeout.connect(self.request_page)
+        self.plot.pan_requested.connect(lambda seconds: self.model.window.set_start(
+            self.model.window.start_s + seconds))
+        self.plot.wheel_requested.connect(self._on_wheel)
+        self.plot.row_clicked.connect(self._on_row_clicked)
+        self.plot.sigRangeChanged.connect(lambda *_: None)
+        self.plot.getViewBox().sigResized.connect(self._schedule_request)
+        self.overview.jump_requested.connect(self.model.window.centre_on)
+        self.events_panel.jump_requested.connect(self.model.window.centre_on)
+        self.summaries.progress.connect(self.overview.set_progress)
+        self.summaries.finished.connect(self._on_summary)
+        self.summaries.failed.connect(lambda _key, message: self.overview.set_message(
+            f"Overview unavailable: {message}"))
+
+    def _connect_model(self) -> None:
+        window, channels, display = self.model.window, self.model.channels, self.model.display
+        window.start_changed.connect(self._on_window_changed)
+        window.span_changed.connect(self._on_window_changed)
+        window.time_mode_changed.connect(self._on_time_mode)
+        channels.order_changed.connect(self._schedule_request)
+        channels.first_changed.connect(self._schedule_request)
+        channels.per_page_changed.connect(self._schedule_request)
+        channels.sensitivity_changed.connect(self._apply_amplitude)
+        channels.gains_changed.connect(self._apply_amplitude)
+        channels.selected_changed.connect(self._update_selection)
+        display.montage_changed.connect(self._on_montage)
+        display.display_filter_changed.connect(self._on_filter)
+
+    # -- the source ------------------------------------------------------------------------
+    def set_source(self, source: SignalSource, *, span_s: float = 10.0) -> None:
+        """Show ``source`` (replacing any previous one) from its start."""
+        self.close_source()
+        self.source = source
+        self.pipeline = DisplayPipeline(source, cache_bytes=self._cache_bytes)
+        self.pager = Pager(self.pipeline, self, debounce_ms=self._debounce_ms)
+        self.pager.page_ready.connect(self._draw_result)
+        self.pager.page_failed.connect(self._on_page_failed)
+        self.pager.busy_changed.connect(self.status.set_busy)
+        duration = source.n_samples / source.sampling_rate
+        self.model.display.set_montage(None)
+        window = self.model.window
+        window.set_duration(duration)
+        window.set_span(min(span_s, duration) if duration > 0 else span_s)
+        window.set_start(0.0)
+        if source.start_datetime is None:
+            window.set_time_mode("seconds")
+        self._set_rows_for_montage(None)
+        self.overview.set_duration(duration, source.start_datetime, window.time_mode)
+        self.overview.set_activity(None)
+        self.overview.set_message("")
+        events = list(source.events())
+        self.plot.set_events([(e.time_s, e.duration_s, e.label, e.source) for e in events])
+        self.overview.set_events(e.time_s for e in events)
+        self.events_panel.set_events(events)
+        self.events_panel.set_time_format(self.format_time)
+        self.plot.set_time_mode(window.time_mode, source.start_datetime)
+        self.commands.source_changed()
+        self._start_summary()
+        self._on_window_changed()
+        self.source_changed.emit(source)
+
+    def close_source(self) -> None:
+        """Stop the workers and forget the source (the caller closes the reader)."""
+        self.summaries.cancel()
+        if self.pager is not None:
+            self.pager.shutdown()
+            self.pager.deleteLater()
+        self.summaries.wait_idle(10000)
+        self.pager = None
+        self.pipeline = None
+        self.source = None
+        self.last_result = None
+        self.plot.clear_data()
+
+    def shutdown(self) -> bool:
+        """Stop every worker and wait for them; True when all stopped in time."""
+        stopped = self.summaries.shutdown()
+        if self.pager is not None:
+            stopped = self.pager.shutdown() and stopped
+        return stopped
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    # -- rows --------------------------------------------------------------------------------
+    def row_labels(self) -> tuple[str, ...]:
+        return self._row_labels
+
+    def _set_rows_for_montage(self, montage) -> None:
+        names = self.source.channel_names
+        units = self.source.units
+        if montage is None:
+            self._row_labels = tuple(names)
+            self._row_uv = tuple(microvolts_per_unit(u) or 1.0 for u in units)
+        else:
+            self._row_labels = tuple(d.label for d in montage.derivations)
+            index = {name: i for i, name in reversed(list(enumerate(names)))}
+            self._row_uv = tuple(microvolts_per_unit(units[index[d.positive]]) or 1.0
+                                 if d.positive in index else 1.0 for d in montage.derivations)
+        channels = self.model.channels
+        channels.set_gains({})
+        channels.set_per_page(min(len(self._row_labels), DEFAULT_ROWS_PER_PAGE) or 1)
+        channels.set_order(range(len(self._row_labels)))
+        channels.set_first(0)
+        self._drawn_rows = ()
+        self._sync_plot_rows(channels.visible_rows)
+
+    def _sync_plot_rows(self, rows) -> None:
+        rows = tuple(rows)
+        self._drawn_rows = rows
+        self.plot.set_rows([self._row_labels[r] for r in rows], [self._row_uv[r] for r in rows])
+        self._apply_amplitude()
+        self._update_selection()
+
+    # -- requests --------------------------------------------------------------------------
+    def _on_window_changed(self, *_args) -> None:
+        window = self.model.window
+        self.plot.set_x_range(window.start_s, window.stop_s)
+        self.overview.set_window(window.start_s, window.stop_s)
+        self.status.set_position(self._position_text())
+        self._schedule_request()
+
+    def _schedule_request(self, *_args) -> None:
+        if not self._request_timer.isActive():
+            self._request_timer.start()
+
+    def page_request(self, start_s: float, request_id: int = -1) -> PageRequest:
+        """The request that shows the current rows from ``start_s`` for the current span."""
+        rate, window = self.source.sampling_rate, self.model.window
+        first = int(math.floor(start_s * rate + 1e-6))
+        span = max(int(math.ceil(window.span_s * rate - 1e-6)), 1)
+        pixels = max(int(self.plot.getViewBox().width()), 200)
+        factor = choose_factor(span, pixels)
+        i_start, i_stop = aligned_range(first, first + span, factor)
+        display = self.model.display
+        return PageRequest(request_id, i_start, i_stop, self.model.channels.visible_rows, factor,
+                           montage_key(display.montage, self.source.channel_names),
+                           filter_key(self.active_filter()))
+
+    def request_page(self) -> None:
+        if self.pager is None or not self.model.channels.visible_rows:
+            return
+        window = self.model.window
+        request = self.page_request(window.start_s, self.pager.next_id())
+        neighbours = [self.page_request(window.clamp_start(window.start_s + d * window.span_s))
+                      for d in (1, -1)]
+        neighbours = [n for n in neighbours if n.cache_key != request.cache_key]
+        self.pager.request(request, neighbours)
+
+    def active_filter(self):
+        display_filter = self.model.display.display_filter
+        if display_filter is None or not self.filters_enabled:
+            return None
+        return display_filter
+
+    # -- drawing ---------------------------------------------------------------------------
+    def _draw_result(self, result: PageResult) -> None:
+        request = result.request
+        if request.rows != self._drawn_rows:
+            self._sync_plot_rows(request.rows)
+        self.last_result = result
+        if result.origin == ORIGIN_PENDING:
+            self.plot.clear_data()
+        else:
+            x, y = envelope_xy(result.bin_starts, result.mins, result.maxs, request.factor,
+                               self.source.sampling_rate)
+            self.plot.set_data(x, y)
+        self.status.set_decimation(_decimation_text(result))
+        self.status.set_filter(self._filter_text(result))
+        self.page_drawn.emit(result)
+
+    def _filter_text(self, result: PageResult) -> str:
+        active = self.active_filter()
+        configured = self.model.display.display_filter
+        if configured is None or configured.is_identity:
+            return "No filter"
+        if active is None:
+            return "Filters off"
+        text = active.describe()
+        if filter_applies(active) and not result.filtered and result.origin != ORIGIN_PENDING:
+            text += " (not applied at this zoom)"
+        return text
+
+    def _apply_amplitude(self, *_args) -> None:
+        channels = self.model.channels
+        self.plot.set_amplitude(channels.sensitivity_uv_mm, [channels.gain(r) for r in self._drawn_rows])
+        self.status.set_sensitivity(channels.sensitivity_uv_mm)
+
+    def _update_selection(self, *_args) -> None:
+        selected = self.model.channels.selected
+        position = self._drawn_rows.index(selected) if selected in self._drawn_rows else -1
+        self.plot.set_selected_position(position)
+        channels = self.model.channels
+        n = len(channels.order)
+        shown = channels.visible_rows
+        if n:
+            self.status.set_channels(f"Channels {channels.first + 1}–{channels.first + len(shown)} of {n}")
+
+    def _on_page_failed(self, message: str) -> None:
+        self.status.set_decimation(f"Read failed: {message}")
+
+    # -- montage, filter, summary ----------------------------------------------------------
+    def _on_montage(self, montage) -> None:
+        if self.source is None:
+            return
+        key = montage_key(montage, self.source.channel_names)
+        matrix = None if montage is None else montage.matrix(self.source.channel_names)
+        self.pipeline.register_montage(key, matrix)
+        self._set_rows_for_montage(montage)
+        self.status.set_montage(montage.name if montage is not None else "As recorded")
+        if self.pipeline.pyramid(key) is None:
+            self.overview.set_activity(None)
+            self._start_summary()
+        self._schedule_request()
+
+    def _on_filter(self, _display_filter) -> None:
+        if self.pipeline is not None:
+            active = self.active_filter()
+            self.pipeline.register_filter(filter_key(active), active)
+        self._schedule_request()
+
+    def set_filters_enabled(self, enabled: bool) -> None:
+        self.filters_enabled = bool(enabled)
+        self._on_filter(None)
+
+    def _start_summary(self) -> None:
+        source = self.source
+        montage = self.model.display.montage
+        key = montage_key(montage, source.channel_names)
+        matrix = None if montage is None else montage.matrix(source.channel_names)
+        self.overview.set_progress(0.0)
+        self.summaries.start(key, lambda progress, cancelled: load_or_build(
+            source, key, matrix, progress, cancelled))
+
+    def _on_summary(self, key: str, payload) -> None:
+        if self.source is None or self.pipeline is None:
+            return
+        self.pipeline.set_pyramid(key, payload.pyramid)
+        current = montage_key(self.model.display.montage, self.source.channel_names)
+        if key == current:
+            self.overview.set_progress(None)
+            self.overview.set_duration(payload.activity_samples / self.source.sampling_rate,
+                                       self.source.start_datetime, self.model.window.time_mode)
+            self.overview.set_activity(payload.activity)
+            self.overview.set_duration(self.model.window.duration_s, self.source.start_datetime,
+                                       self.model.window.time_mode)
+            self.overview.set_window(self.model.window.start_s, self.model.window.stop_s)
+            self.overview.set_message("")
+            self._schedule_request()
+        self.summary_ready.emit(key)
+
+    # -- time display ------------------------------------------------------------------------
+    def format_time(self, seconds: float) -> str:
+        start = self.source.start_datetime if self.source is not None else None
+        if self.model.window.time_mode == TIME_CLOCK and start is not None:
+            from datetime import timedelta
+
+            return (start + timedelta(seconds=seconds)).strftime("%H:%M:%S.%f")[:-3]
+        return format_seconds(seconds, 0.001)
+
+    def _position_text(self) -> str:
+        window = self.model.window
+        span = window.span_s
+        span_text = f"{span:g} s" if span < 120 else f"{span / 60:g} min"
+        return f"{self.format_time(window.start_s)} – {self.format_time(window.stop_s)}  ({span_text})"
+
+    def _on_time_mode(self, mode: str) -> None:
+        start = self.source.start_datetime if self.source is not None else None
+        self.plot.set_time_mode(mode, start)
+        self.overview.set_time_mode(mode, start)
+        self.events_panel.set_time_format(self.format_time)
+        self.status.set_position(self._position_text())
+
+    # -- mouse -------------------------------------------------------------------------------
+    def _on_wheel(self, notches: int, modifiers) -> None:
+        if modifiers & Qt.KeyboardModifier.ControlModifier:
+            factor = 0.8 ** notches
+            self.model.window.set_span(self.model.window.span_s * factor, keep_centre=True)
+        elif modifiers & Qt.KeyboardModifier.ShiftModifier:
+            for _ in range(abs(notches)):
+                self.model.channels.step_sensitivity(1 if notches > 0 else -1)
+        else:
+            self.model.window.step(-0.1 * notches)
+
+    def _on_row_clicked(self, position: int) -> None:
+        if position < len(self._drawn_rows):
+            self.model.channels.set_selected(self._drawn_rows[position])
+
+    def populate_menus(self, menu_bar, menus=None):
+        return self.commands.action_set.populate(menu_bar, menus)
+
+
+def _decimation_text(result: PageResult) -> str:
+    factor = result.request.factor
+    if result.origin == ORIGIN_PENDING:
+        return "Waiting for the overview summary"
+    if factor == 1:
+        return "Every sample"
+    text = f"Min/max ÷{factor}"
+    if result.origin == ORIGIN_SUMMARY:
+        text += " (summary)"
+    return text
+
+
+class _StatusLine(QFrame):
+    """One line under the traces: position, channels, sensitivity, montage, filter, decimation."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setObjectName("ViewerStatus")
+        self.setStyleSheet("#ViewerStatus { background: #f2f3f5; border-top: 1px solid #c9ccd1; }"
+                           " QLabel { color: #222; padding: 1px 8px; }")
+        self.labels: dict[str, QLabel] = {}
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 1, 2, 1)
+        layout.setSpacing(0)
+        for name, stretch in (("position", 0), ("channels", 0), ("sensitivity", 0), ("montage", 0),
+                              ("filter", 0), ("decimation", 1), ("busy", 0)):
+            label = QLabel(self)
+            label.setObjectName(name)
+            layout.addWidget(label, stretch)
+            self.labels[name] = label
+        self.labels["montage"].setText("As recorded")
+        self.labels["filter"].setText("No filter")
+
+    def text(self, name: str) -> str:
+        return self.labels[name].text()
+
+    def set_position(self, text: str) -> None:
+        self.labels["position"].setText(text)
+
+    def set_channels(self, text: str) -> None:
+        self.labels["channels"].setText(text)
+
+    def set_sensitivity(self, uv_mm: float) -> None:
+        self.labels["sensitivity"].setText(f"{uv_mm:g} µV/mm")
+
+    def set_montage(self, text: str) -> None:
+        self.labels["montage"].setText(text)
+
+    def set_filter(self, text: str) -> None:
+        self.labels["filter"].setText(text)
+
+    def set_decimation(self, text: str) -> None:
+        self.labels["decimation"].setText(text)
+
+    def set_busy(self, busy: bool) -> None:
+        self.labels["busy"].setText("Loading…" if busy else "")
