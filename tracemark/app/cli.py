@@ -19,6 +19,7 @@ from tracemark.io_backends.errors import TracemarkError
 SUBCOMMANDS = {
     "info": ("tracemark.app.cli_info", "print a recording's header, streams and event counts"),
     "cache": ("tracemark.app.cli_cache", "build, inspect, edit, export and merge trace cache files"),
+    "plot": ("tracemark.app.cli_plot", "draw averages, measures, recruitment curves and maps from a cache"),
 }
 
 EXIT_OK = 0
