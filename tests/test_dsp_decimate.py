@@ -34,7 +34,7 @@ def naive_minmax(data, factor, first_sample):
 @pytest.fixture
 def signal():
     rng = np.random.default_rng(1234)
-    return rng.standard_normal((5000, 7)).astype(np.float32)
+    return rng.standard_normal((2500, 7)).astype(np.float32)
 
 
 @pytest.mark.parametrize(("n_samples", "n_pixels", "expected"), [
@@ -72,7 +72,7 @@ def test_no_shimmer_overlapping_windows_share_identical_bins(factor):
     rng = np.random.default_rng(7)
     stream = rng.standard_normal((20000, 3)).astype(np.float32)
     starts_all, mins_all, maxs_all = minmax_decimate(stream, factor, 0)
-    reference = {int(s): (mins_all[i], maxs_all[i]) for i, s in enumerate(starts_all)}
+    assert np.array_equal(starts_all, np.arange(len(starts_all)) * factor)
     width = 3000
     for window_start in (0, 1, 3, 17, 100, 1001, 4097, 9999):
         window = stream[window_start:window_start + width]
@@ -80,10 +80,9 @@ def test_no_shimmer_overlapping_windows_share_identical_bins(factor):
         assert np.all(starts % factor == 0)
         complete = (starts >= window_start) & (starts + factor <= window_start + width)
         assert complete.sum() >= width // factor - 1
-        for i in np.flatnonzero(complete):
-            ref_min, ref_max = reference[int(starts[i])]
-            np.testing.assert_array_equal(mins[i], ref_min)
-            np.testing.assert_array_equal(maxs[i], ref_max)
+        same_bins = starts[complete] // factor
+        np.testing.assert_array_equal(mins[complete], mins_all[same_bins])
+        np.testing.assert_array_equal(maxs[complete], maxs_all[same_bins])
 
 
 @pytest.mark.parametrize("factor", [1, 2, 4, 8, 64, 512, 4096])

@@ -220,3 +220,17 @@ def test_suggest_base_factor_respects_budget():
     pyr_bytes = sum(-(-day // (factor * 8 ** i)) * 256 * 8 for i in range(8))
     assert pyr_bytes <= 64 * 1024 * 1024
     assert suggest_base_factor(1000, 4) == 64
+
+
+def test_max_bytes_raises_the_base_factor_to_fit(stream):
+    small = MinMaxPyramid.build(RecordingReader(stream), *stream.shape, base_factor=16,
+                                max_bytes=20_000)
+    assert small.nbytes <= 20_000 and small.factors[0] > 16
+    _, mins, maxs = minmax_decimate(stream, small.factors[0], 0)
+    np.testing.assert_array_equal(small.levels[0][0], mins)
+    np.testing.assert_array_equal(small.levels[0][1], maxs)
+
+
+def test_levels_are_read_only(pyramid):
+    with pytest.raises(ValueError):
+        pyramid.levels[0][0][0, 0] = 1.0

@@ -19,7 +19,8 @@ Built-in montages
   channels in the montage (non-EEG channels such as ECG, EMG, EOG, triggers are left
   out by :func:`builtin_montages`).
 * "Longitudinal bipolar (double banana)" (:func:`bipolar_longitudinal_1020`), the 18
-  pairs of the ACNS standard LB-18.1 montage, in this order: left temporal
+  pairs of the standard clinical (ACNS) longitudinal bipolar montage, chains in this
+  order: left temporal
   Fp1-F7, F7-T7, T7-P7, P7-O1; right temporal Fp2-F8, F8-T8, T8-P8, P8-O2; left
   parasagittal Fp1-F3, F3-C3, C3-P3, P3-O1; right parasagittal Fp2-F4, F4-C4, C4-P4,
   P4-O2; midline Fz-Cz, Cz-Pz.
@@ -343,7 +344,7 @@ def _bipolar_from_pairs(name: str, pairs, channel_names: Sequence[str]) -> Monta
 
 
 def bipolar_longitudinal_1020(channel_names: Sequence[str]) -> Montage | None:
-    """The longitudinal bipolar "double banana" (ACNS LB-18.1 pairs that exist)."""
+    """The longitudinal bipolar "double banana" (those of its 18 pairs that exist)."""
     return _bipolar_from_pairs("Longitudinal bipolar (double banana)", _LONGITUDINAL_1020,
                                channel_names)
 

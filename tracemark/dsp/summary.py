@@ -86,6 +86,11 @@ def suggest_base_factor(
     return factor
 
 
+def _check_power_of_two(name: str, value: int) -> None:
+    if int(value) != value or value < 2 or int(value) & (int(value) - 1):
+        raise ValueError(f"{name} must be a power of two >= 2, got {value!r}")
+
+
 class MinMaxPyramid:
     """Min/max of every aligned bin of a stream at a few power-of-two factors.
 
@@ -109,6 +114,10 @@ class MinMaxPyramid:
         self.levels: tuple[tuple[np.ndarray, np.ndarray], ...] = tuple(
             (np.asarray(lo, dtype=np.float32), np.asarray(hi, dtype=np.float32))
             for lo, hi in levels)
+        for pair in self.levels:
+            for array in pair:
+                # Shared by every query thread; nobody may change them after the build.
+                array.flags.writeable = False
         #: What the pyramid summarises (see :func:`recording_identity`); saved with it.
         self.identity = str(identity)
         self._validate()
@@ -149,6 +158,7 @@ class MinMaxPyramid:
         progress: Callable[[float], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
         identity: str = "",
+        max_bytes: int | None = None,
     ) -> MinMaxPyramid | None:
         """Stream ``read_block(i_start, i_stop)`` over the whole stream; None if cancelled.
 
@@ -158,8 +168,16 @@ class MinMaxPyramid:
         up to the coarsest that still has more than one bin. ``progress(fraction)`` is
         called with non-decreasing values from 0.0 to 1.0; ``cancelled()`` is polled
         before every chunk.
+
+        ``max_bytes`` bounds the pyramid's memory: ``base_factor`` is then raised (see
+        :func:`suggest_base_factor`) until the levels fit. Without it a 24-hour,
+        256-channel, 2048 Hz stream at base factor 64 would take 5.6 GB, so long
+        recordings should pass it.
         """
         n_samples, n_channels = int(n_samples), int(n_channels)
+        _check_power_of_two("base_factor", base_factor)
+        if max_bytes is not None:
+            base_factor = suggest_base_factor(n_samples, n_channels, max_bytes, base_factor)
         factors = cls._level_factors(n_samples, base_factor, level_step)
         chunk = cls._chunk_size(chunk_samples, base_factor, n_channels)
         n_base = -(-n_samples // base_factor)
@@ -195,9 +213,8 @@ class MinMaxPyramid:
 
     @staticmethod
     def _level_factors(n_samples: int, base_factor: int, level_step: int) -> list[int]:
-        for name, value in (("base_factor", base_factor), ("level_step", level_step)):
-            if int(value) != value or value < 2 or value & (value - 1):
-                raise ValueError(f"{name} must be a power of two >= 2, got {value!r}")
+        _check_power_of_two("base_factor", base_factor)
+        _check_power_of_two("level_step", level_step)
         if n_samples < 0:
             raise ValueError(f"n_samples must not be negative, got {n_samples}")
         factors = [int(base_factor)]
