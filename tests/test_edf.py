@@ -214,6 +214,7 @@ def test_writer_pads_last_partial_record_and_takes_2d_chunks(tmp_path):
         got = rec.read_samples(0, 300)
         np.testing.assert_allclose(got[:250], block, atol=0.02)
         np.testing.assert_allclose(got[250:], 0, atol=0.02)
+        assert rec.header.start_datetime is None  # written as EDF+ "Startdate X"
 
 
 def test_writer_digital_input_is_stored_exactly(tmp_path):

@@ -11,11 +11,12 @@ sequences holding one 1-D array per channel; lengths are free and need not line 
 records (the writer buffers). Values are physical (scaled and rounded to the digital
 range) unless ``digital=True``, in which case they are stored as given.
 
-Hand-written rather than edfio or pyEDFlib because neither streams with per-channel
-rates in this way: edfio builds the whole ``Edf`` in memory before writing, and pyEDFlib's
-``writeSamples`` wants every channel's record-sized block at once and cannot take a
-sub-second start through its high-level API in all versions. The tests read every file
-this module writes back with edfio and pyEDFlib and require identical samples.
+Hand-written rather than built on edfio or pyEDFlib: edfio assembles the whole recording
+in memory (every signal's full array) before writing, which a 24-hour benchmark file
+cannot afford; pyEDFlib streams, but it is a test-only dependency here and serves as the
+independent oracle that reads these files back, which a writer built on it could not be.
+The tests read every file this module writes with edfio and pyEDFlib and require
+identical digital samples, annotations and start time.
 
 The file is written to ``<path>.partial`` and renamed at the end, so a failed write
 never leaves a half-written recording behind.

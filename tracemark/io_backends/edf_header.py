@@ -222,6 +222,9 @@ def _start_datetime(date_raw: bytes, time_raw: bytes, recording: str):
     are still readable and a wrong clock is not worth refusing a recording for.
     """
     date_text, time_text = _text(date_raw), _text(time_raw)
+    if recording.split()[:2] == ["Startdate", "X"]:
+        # EDF+ spells an unknown (anonymised) date this way; the header's date is a dummy.
+        return None, "the start date is not recorded (EDF+ 'Startdate X')"
     try:
         hour, minute, second = (int(v) for v in time_text.split("."))
         day, month, year_text = date_text.split(".")
