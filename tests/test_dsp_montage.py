@@ -145,6 +145,14 @@ def test_pure_seeg_electrode_named_like_scalp_stem():
     assert montage is not None and len(montage) == 5 + 7
 
 
+def test_grids_and_high_density_nets_are_not_depth_electrodes():
+    egi = [f"E{i}" for i in range(1, 129)] + ["Cz"]
+    assert seeg_neighbours(egi) is None
+    grid_and_strip = [f"G{i}" for i in range(1, 65)] + [f"S{i}" for i in range(1, 7)]
+    assert seeg_neighbours(grid_and_strip).labels == tuple(
+        f"S{i}-S{i + 1}" for i in range(1, 6))
+
+
 def test_referential_and_average_reference():
     names = ["Fp1", "Fp2", "Cz", "ECG"]
     ref = referential(names + ["Fp1"])

@@ -373,6 +373,9 @@ _SCALP_1010 = frozenset(
 _SCALP_LANDMARKS = frozenset(["fp1", "fp2", "fpz", "afz", "fz", "fcz", "cz", "cpz", "pz",
                               "poz", "oz", "iz"])
 MIN_SEEG_CONTACTS = 3
+#: Depth electrodes carry up to about 18 contacts; a stem with more is a grid or a
+#: high-density net (EGI's E1..E256), where number order is not neighbourhood.
+MAX_SEEG_CONTACTS = 20
 
 
 def _parse_contact(name: str) -> tuple[str, int] | None:
@@ -401,7 +404,9 @@ def seeg_neighbours(channel_names: Sequence[str]) -> Montage | None:
     references ``A1``/``A2`` and pairs such as ``F3``/``F4`` of a scalp montage are not
     mistaken for electrodes. When the recording also holds scalp landmarks (``Cz``,
     ``Fz``, ``Pz``, ``Fp1`` ...), a stem whose every contact is a 10-10 scalp name
-    (``T3``-``T6``, ``C1``-``C6`` of a 64-channel cap) is scalp, not SEEG.
+    (``T3``-``T6``, ``C1``-``C6`` of a 64-channel cap) is scalp, not SEEG. A stem with more
+    than :data:`MAX_SEEG_CONTACTS` (20) contacts is a grid or a high-density net, where
+    consecutive numbers are not neighbours, so it is left out too.
 
     Derivations join contact ``n`` to contact ``n + 1`` of the same electrode (deeper
     minus next); contacts are not bridged across a missing number. Electrodes appear in
@@ -416,7 +421,7 @@ def seeg_neighbours(channel_names: Sequence[str]) -> Montage | None:
     scalp_context = len(keys & _SCALP_LANDMARKS) >= 2
     derivations = []
     for stem, contacts in electrodes.items():
-        if _longest_run(list(contacts)) < MIN_SEEG_CONTACTS:
+        if len(contacts) > MAX_SEEG_CONTACTS or _longest_run(list(contacts)) < MIN_SEEG_CONTACTS:
             continue
         if scalp_context and all(channel_key(n) in _SCALP_1010 for n in contacts.values()):
             continue
