@@ -208,7 +208,7 @@ def test_writer_pads_last_partial_record_and_takes_2d_chunks(tmp_path):
     path = tmp_path / "padded.edf"
     block = np.arange(2 * 250, dtype=np.float64).reshape(250, 2) + 100
     write_edf(path, [block[:120], block[120:]], channel_names=["a", "b"], sampling_rates=100,
-              physical_ranges=(-1000, 1000), units="uV")
+              physical_ranges=(-1000, 1000), units="uV", n_samples=250)
     with open_edf(path) as rec:
         assert rec.header.streams[0].n_samples == 300  # 2.5 s of data in 3 one-second records
         got = rec.read_samples(0, 300)
@@ -232,6 +232,9 @@ def test_writer_refuses_bad_input_and_leaves_no_file(tmp_path):
     path = tmp_path / "bad.edf"
     with pytest.raises(ValueError, match="whole number of samples"):
         write_edf(path, [], channel_names=["a"], sampling_rates=100.5, physical_ranges=(-1, 1))
+    with pytest.raises(ValueError, match="n_samples says 12"):
+        write_edf(path, [np.zeros((10, 1))], channel_names=["a"], sampling_rates=10,
+                  physical_ranges=(-1, 1), n_samples=12)
     with pytest.raises(ValueError, match="columns"):
         write_edf(path, [np.zeros((10, 3))], channel_names=["a", "b"], sampling_rates=10,
                   physical_ranges=(-1, 1))

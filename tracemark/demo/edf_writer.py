@@ -63,14 +63,16 @@ def write_edf(path: str | os.PathLike, chunks: Iterable, *, channel_names: Seque
               annotations: Iterable[tuple[float, float, str]] = (), digital: bool = False,
               digital_ranges=None, transducers: str | Sequence[str] = "",
               prefilters: str | Sequence[str] = "", patient_id: str = "X X X X",
-              recording_info: str = "X X X") -> int:
+              recording_info: str = "X X X", n_samples: int | Sequence[int] | None = None) -> int:
     """Write ``chunks`` to ``path`` as EDF+C (or BDF+C); returns the number of data records.
 
     ``physical_ranges`` is one ``(min, max)`` pair for every channel or one per channel;
     the values written to the header are rounded outwards to fit EDF's 8 characters.
     ``annotations`` are ``(onset_s, duration_s, text)`` with onsets in seconds from the
     start of the recording. A last, partial record is padded with the digital value
-    nearest to physical zero.
+    nearest to physical zero (EDF holds whole records only). ``n_samples``, when given, is
+    the number of samples each channel will receive (one number for all, or one per
+    channel); a stream that delivers more or fewer raises ``ValueError`` and leaves no file.
     """
     writer = EdfWriter(path, channel_names=channel_names, sampling_rates=sampling_rates,
                        physical_ranges=physical_ranges, units=units,
@@ -78,7 +80,8 @@ def write_edf(path: str | os.PathLike, chunks: Iterable, *, channel_names: Seque
                        start_datetime=start_datetime, annotations=annotations,
                        digital=digital, digital_ranges=digital_ranges,
                        transducers=transducers, prefilters=prefilters,
-                       patient_id=patient_id, recording_info=recording_info)
+                       patient_id=patient_id, recording_info=recording_info,
+                       n_samples=n_samples)
     with writer:
         for chunk in chunks:
             writer.write(chunk)
@@ -95,7 +98,7 @@ class EdfWriter:
     def __init__(self, path, *, channel_names, sampling_rates, physical_ranges, units="uV",
                  record_duration_s=1.0, bdf=False, start_datetime=None, annotations=(),
                  digital=False, digital_ranges=None, transducers="", prefilters="",
-                 patient_id="X X X X", recording_info="X X X"):
+                 patient_id="X X X X", recording_info="X X X", n_samples=None):
         self.path = Path(path)
         self._partial = self.path.with_name(self.path.name + ".partial")
         self._bdf = bool(bdf)
@@ -121,6 +124,10 @@ class EdfWriter:
         self._recording_info = recording_info
         self._buffers: list[list[np.ndarray]] = [[] for _ in self._channels]
         self._buffered = np.zeros(len(self._channels), dtype=np.int64)
+        self._received = np.zeros(len(self._channels), dtype=np.int64)
+        self._expected = (None if n_samples is None else
+                          np.array(_per_channel(n_samples, len(self._channels), "n_samples"),
+                                   dtype=np.int64))
         self._held: np.ndarray | None = None  # the last complete record, written on the next
         self.n_records = 0
         self._handle = None
@@ -146,6 +153,8 @@ class EdfWriter:
     def write(self, chunk) -> None:
         """Append samples: a 2-D ``(n, n_channels)`` array or one 1-D array per channel."""
         columns = _chunk_columns(chunk, len(self._channels))
+        self._received += [c.size for c in columns]
+        self._check_count(final=False)
         for i, column in enumerate(columns):
             if column.size:
                 self._buffers[i].append(column)
@@ -207,7 +216,19 @@ class EdfWriter:
         self._handle.write(records.tobytes())
         self.n_records += len(records)
 
+    def _check_count(self, *, final: bool) -> None:
+        if self._expected is None:
+            return
+        wrong = self._received > self._expected if not final else self._received != self._expected
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise ValueError(f"channel {self._channels[i].label!r} received "
+                             f"{int(self._received[i])} samples, n_samples says "
+                             f"{int(self._expected[i])}")
+
     def _finish(self) -> None:
+        self._check_count(final=True)
+        self._expected = None  # the padding below is not the caller's data
         leftover = self._buffered
         if leftover.any():
             spr = np.array([c.samples_per_record for c in self._channels])
