@@ -472,3 +472,36 @@ def test_malformed_date_keeps_the_data_readable(tmp_path):
         assert rec.header.start_datetime is None
         assert any("unreadable" in value for _, value in rec.header.details)
         assert rec.read(0, 1).shape[0] == 256
+
+
+def test_a_malformed_annotation_is_counted_not_fatal(tmp_path):
+    path = tmp_path / "tal.edf"
+    _write(path)
+    header = read_edf_header(path)
+    annotation = header.annotation_signals[0]
+    at = header.header_bytes + 1 * header.record_bytes + annotation.record_offset
+    data = bytearray(path.read_bytes())
+    tals = bytes(data[at:at + 200]).split(b"\x00")
+    assert tals[1].startswith(b"+1.5")  # the annotation at 1.25 s (+0.25 s sub-second start)
+    bad = at + len(tals[0]) + 1
+    data[bad:bad + 4] = b"?1.5"
+    path.write_bytes(bytes(data))
+    with open_edf(path) as rec:
+        labels = [e.label for e in rec.events()]
+        assert "stim \u00fc" not in labels and "start" in labels and "near end" in labels
+        assert rec.annotation_problems.count == 1
+        assert "record 1" in rec.annotation_problems.first
+
+
+def test_status_triggers_do_not_depend_on_block_boundaries():
+    from tracemark.io_backends.edf_annotations import status_events
+
+    rng = np.random.default_rng(5)
+    codes = np.repeat(rng.integers(0, 3, size=400), rng.integers(1, 6, size=400))
+    codes = codes | (0xAB << 16)  # device-state bits above the trigger code are ignored
+    whole = status_events([codes], 100.0)
+    for size in (1, 7, 64):
+        chunks = [codes[i:i + size] for i in range(0, codes.size, size)]
+        assert status_events(chunks, 100.0) == whole
+    changes = np.flatnonzero(np.diff(codes & 0xFFFF)) + 1
+    assert [round(e.time_s * 100) for e in whole] == [int(i) for i in changes if codes[i] & 0xFFFF]
