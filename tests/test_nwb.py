@@ -375,6 +375,41 @@ def test_kitchen_sink_layout(generated):
                 (0.75, 0.0, "pulse 1"), (3.25, 0.001, "pulse 2"), (8.5, 0.001, "pulse 3")]
 
 
+def test_extension_events_links_and_rate_sampled_behaviour(generated, tmp_path):
+    """Objects pynwb cannot read without extensions, laid out as their specs say."""
+    def augment(h5file):
+        acquisition = h5file["acquisition"]
+        ttl = acquisition.create_group("ttl_events")  # ndx-events 0.2 Events: timestamps only
+        ttl.attrs["neurodata_type"] = "Events"
+        ttl["timestamps"] = [1.0, 2.0]
+        labeled = acquisition.create_group("cues")  # ndx-events 0.2 LabeledEvents
+        labeled.attrs["neurodata_type"] = "LabeledEvents"
+        labeled.attrs["labels"] = ["go", "stop"]
+        labeled["timestamps"] = [3.0, 4.0, 5.0]
+        labeled["data"] = np.array([0, 1, 0], np.uint8)
+        box = acquisition.create_group("box")  # a second name for a series is no second stream
+        box.attrs["neurodata_type"] = "LFP"
+        box["raw_again"] = h5py.SoftLink("/acquisition/raw")
+        events = h5file["processing/behavior"].create_group("sensors")
+        events.attrs["neurodata_type"] = "BehavioralEvents"
+        sensor = events.create_group("lick_sensor")  # sampled at a rate: a signal
+        sensor.attrs["neurodata_type"] = "TimeSeries"
+        sensor["data"] = np.arange(100.0)
+        sensor["data"].attrs["unit"] = "a.u."
+        sensor["starting_time"] = 0.5
+        sensor["starting_time"].attrs["rate"] = 50.0
+
+    path = _damaged(tmp_path, generated["kitchen_sink"], augment)
+    with open_nwb(path) as rec:
+        names = [s.name for s in rec.header.streams]
+        assert "box/raw_again" not in names and names.count("raw") == 1
+        sensor = rec.header.stream("behavior/sensors/lick_sensor")
+        assert sensor.sampling_rate == 50.0 and sensor.start_offset_s == pytest.approx(0.5 + KS_SHIFT)
+        events = rec.events()
+        assert [e.time_s - KS_SHIFT for e in events if e.source == "ttl_events"] == [1.0, 2.0]
+        assert [e.label for e in events if e.source == "cues"] == ["go", "stop", "go"]
+
+
 def test_binary_search_reads_few_timestamps(tmp_path):
     from tracemark.demo.nwb_writer import ExtraSeries, write_nwb
 

@@ -62,6 +62,8 @@ from .protocol import BaseRecording, Event, RecordingHeader, contiguous_slice
 FORMAT_NAME = "NWB"
 #: Below this many timestamps a binary search reads the rest as one block.
 SEARCH_BLOCK = 4096
+#: Objects named in ``details["not shown"]`` before the rest are only counted.
+MAX_LISTED = 20
 _NAME_PREFIXES = (("/acquisition/", ""), ("/processing/", ""), ("/stimulus/presentation/", "stimulus/"))
 
 
@@ -337,5 +339,8 @@ def _details(h5file: h5py.File, skipped: list[str], time_note: str) -> tuple[tup
     if time_note:
         details.append(("time reference", time_note))
     if skipped:
-        details.append(("not shown", "; ".join(skipped)))
+        shown = skipped[:MAX_LISTED]
+        if len(skipped) > MAX_LISTED:
+            shown.append(f"and {len(skipped) - MAX_LISTED} more")
+        details.append(("not shown", "; ".join(shown)))
     return tuple(details)

@@ -66,8 +66,8 @@ def event_table_events(h5file: h5py.File, table: h5py.Group, time_shift: float) 
 
 def event_series_events(series: h5py.Group, neurodata_type: str, time_shift: float) -> list[Event]:
     name = series.name.rsplit("/", 1)[-1]
-    times = np.asarray(series["timestamps"][()], dtype=np.float64).reshape(-1) + time_shift
     data = series.get("data")
+    times = _series_times(series, data) + time_shift
     values = data[()].reshape(-1) if isinstance(data, h5py.Dataset) else None
     if values is None or values.shape != times.shape:
         return [Event(float(t), 0.0, name, name) for t in times]
@@ -77,6 +77,18 @@ def event_series_events(series: h5py.Group, neurodata_type: str, time_shift: flo
         return [Event(float(t), 0.0, text(v).strip() or name, name) for t, v in zip(times, values)]
     labels = _value_labels(series, data, values, name)
     return [Event(float(t), 0.0, lab, name) for t, lab in zip(times, labels)]
+
+
+def _series_times(series: h5py.Group, data) -> np.ndarray:
+    timestamps = series.get("timestamps")
+    if isinstance(timestamps, h5py.Dataset):
+        return np.asarray(timestamps[()], dtype=np.float64).reshape(-1)
+    starting_time = series.get("starting_time")
+    if isinstance(starting_time, h5py.Dataset) and isinstance(data, h5py.Dataset) and data.ndim:
+        rate = float(starting_time.attrs.get("rate", 0.0))
+        if rate > 0:
+            return float(starting_time[()]) + np.arange(data.shape[0]) / rate
+    return np.empty(0)
 
 
 def _value_labels(series: h5py.Group, data: h5py.Dataset, values: np.ndarray,

@@ -43,6 +43,8 @@ EVENT_NAME_WORDS = frozenset({
     "trigger", "triggers", "pulse", "pulses", "reward", "rewards", "ripple", "ripples",
     "marker", "markers", "spike", "spikes"})
 SIGNAL_KINDS = frozenset("iufb")
+#: NWB nests at most module/container/series; deeper means a link cycle or a foreign layout.
+MAX_DEPTH = 8
 
 
 @dataclass(frozen=True)
@@ -86,17 +88,22 @@ def walk(h5file: h5py.File) -> list[Item]:
     return items
 
 
-def _walk_group(group: h5py.Group, parent_type: str, items: list[Item]) -> None:
+def _walk_group(group: h5py.Group, parent_type: str, items: list[Item], depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        return
     for key in group:
+        link = group.get(key, getlink=True)
+        if isinstance(link, h5py.SoftLink):
+            continue  # a second name for an object that is walked where it lives
         child = group.get(key)
-        if child is None:  # a dangling soft or external link
+        if child is None:  # a dangling external link
             items.append(Item("skipped", f"{group.name}/{key}", "", "broken link"))
             continue
         if isinstance(child, h5py.Dataset):
             continue
         item = classify(child, parent_type)
         if item is None:
-            _walk_group(child, neurodata_type(child), items)
+            _walk_group(child, neurodata_type(child), items, depth + 1)
         else:
             items.append(item)
 
@@ -143,15 +150,18 @@ def is_event_like(group: h5py.Group, ntype: str, parent_type: str) -> bool:
     """True when a TimeSeries lists discrete events rather than a sampled signal.
 
     Rules, in order: an event type (AnnotationSeries, IntervalSeries, ndx-events types);
-    any series inside a BehavioralEvents container; text data with timestamps; a plain
-    ``TimeSeries`` with 1-D data, timestamps, and a name containing an event word
+    with timestamps (a series sampled at a rate is a signal), any series inside a
+    BehavioralEvents container, text data, or a plain
+    ``TimeSeries`` with 1-D data and a name containing an event word
     (``lick_left_times``, ``sleep_ripples``, ``reward_events``, ...).
     """
-    if ntype in EVENT_SERIES_TYPES or parent_type in EVENT_CONTAINER_TYPES:
+    if ntype in EVENT_SERIES_TYPES:
         return True
     data = group.get("data")
     if not isinstance(data, h5py.Dataset) or "timestamps" not in group:
-        return False
+        return False  # sampled at a rate: a signal, even inside BehavioralEvents
+    if parent_type in EVENT_CONTAINER_TYPES:
+        return True
     if data.dtype.kind in "SUO" and data.ndim == 1:
         return True
     if ntype != "TimeSeries" or data.ndim != 1:
