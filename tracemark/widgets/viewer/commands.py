@@ -233,10 +233,10 @@ class ViewerCommands(QObject):
         choices = [None] + [m for m in builtin_montages(source.channel_names) if m.name != "As recorded"]
         library = self.viewer.montage_library
         for name in (library.names() if library is not None else []):
-            montage = library.load(name)
             try:
+                montage = library.load(name)
                 montage.matrix(source.channel_names)
-            except ValueError:
+            except ValueError:  # MontageError: unreadable, or channels this file lacks
                 continue
             choices.append(montage)
         return choices

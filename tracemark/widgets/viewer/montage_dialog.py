@@ -79,9 +79,12 @@ class MontageDialog(QDialog):
             self._montages.setdefault(montage.name, montage)
         if self._library is not None:
             for name in self._library.names():
-                montage = self._library.load(name)
-                if montage is not None:
-                    self._montages[montage.name] = montage
+                try:
+                    montage = self._library.load(name)
+                    montage.matrix(self._names)
+                except MontageError:
+                    continue  # unreadable, or needs channels this recording lacks
+                self._montages[montage.name] = montage
         self.list.addItems(list(self._montages))
 
     def select(self, name: str) -> None:

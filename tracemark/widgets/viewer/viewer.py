@@ -199,9 +199,9 @@ class SignalViewer(QWidget):
             self._row_uv = tuple(microvolts_per_unit(u) or 1.0 for u in units)
         else:
             self._row_labels = tuple(d.label for d in montage.derivations)
-            index = {name: i for i, name in reversed(list(enumerate(names)))}
-            self._row_uv = tuple(microvolts_per_unit(units[index[d.positive]]) or 1.0
-                                 if d.positive in index else 1.0 for d in montage.derivations)
+            # A derivation is shown in the unit of its positive input (its +1 weight).
+            positive = np.argmax(montage.matrix(names), axis=1)
+            self._row_uv = tuple(microvolts_per_unit(units[int(p)]) or 1.0 for p in positive)
         channels = self.model.channels
         channels.set_gains({})
         channels.set_per_page(min(len(self._row_labels), DEFAULT_ROWS_PER_PAGE) or 1)

@@ -1,0 +1,127 @@
+"""The display pipeline without Qt: parity with a full eager load, budgets, filters, montages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tracemark.dsp.decimate import minmax_decimate
+from tracemark.dsp.filters import DisplayFilter
+from tracemark.dsp.summary import MinMaxPyramid
+from tracemark.widgets.viewer.pipeline import DisplayPipeline, plan_rows
+from tracemark.widgets.viewer.request import (ORIGIN_PENDING, ORIGIN_RAW, ORIGIN_STREAMED, ORIGIN_SUMMARY,
+                                              PageRequest, aligned_range)
+from viewer_support import make_source
+
+
+@pytest.fixture
+def source():
+    return make_source(duration_s=200.0, rate=512.0)
+
+
+def request(i_start, i_stop, rows, factor, montage_key="", filter_key="", request_id=1):
+    a, b = aligned_range(i_start, i_stop, factor)
+    return PageRequest(request_id, a, b, tuple(rows), factor, montage_key, filter_key)
+
+
+@pytest.mark.parametrize("factor", [1, 4, 16, 64])
+@pytest.mark.parametrize("start", [0, 1000, 97_131])
+def test_raw_pages_equal_decimating_the_full_recording(source, factor, start):
+    pipeline = DisplayPipeline(source, block_samples=4096)
+    full = source.read_block(0, source.n_samples, range(19))
+    rows = (3, 0, 7)
+    req = request(start, start + 5000, rows, factor)
+    result = pipeline.compute(req)
+    assert result.origin == ORIGIN_RAW
+    expected = minmax_decimate(full[req.i_start:req.i_stop][:, list(rows)], factor, req.i_start)
+    np.testing.assert_array_equal(result.bin_starts, expected[0])
+    np.testing.assert_array_equal(result.mins, expected[1])
+    np.testing.assert_array_equal(result.maxs, expected[2])
+
+
+def test_a_page_past_the_end_is_padded_with_gaps_not_wrapped(source):
+    pipeline = DisplayPipeline(source)
+    n = source.n_samples
+    req = request(n - 100, n + 60, (0,), 16)
+    result = pipeline.compute(req)
+    assert len(result.bin_starts) == req.n_samples // 16
+    assert np.isnan(result.mins[-1, 0]) and np.isfinite(result.mins[0, 0])
+
+
+def test_summary_pages_equal_decimating_the_full_recording(source):
+    full = source.read_block(0, source.n_samples, range(19))
+    pyramid = MinMaxPyramid.build(lambda a, b: full[a:b], source.n_samples, 19, base_factor=64)
+    pipeline = DisplayPipeline(source, raw_budget_values=10_000)
+    pipeline.set_pyramid("", pyramid)
+    reads_before = len(source.reads)
+    req = request(0, source.n_samples, (5, 6), 256)
+    result = pipeline.compute(req)
+    assert result.origin == ORIGIN_SUMMARY
+    assert len(source.reads) == reads_before  # the whole recording costs no read at all
+    expected = minmax_decimate(full[:, [5, 6]], 256, 0)
+    np.testing.assert_array_equal(result.mins, expected[1])
+    np.testing.assert_array_equal(result.maxs, expected[2])
+
+
+def test_long_windows_stream_or_wait_for_the_summary(source):
+    pipeline = DisplayPipeline(source, raw_budget_values=20_000, stream_budget_values=1_000_000)
+    req = request(0, 100_000, (0, 1), 128)
+    streamed = pipeline.compute(req)
+    assert streamed.origin == ORIGIN_STREAMED
+    full = source.read_block(0, req.i_stop, [0, 1])
+    np.testing.assert_array_equal(streamed.maxs, minmax_decimate(full, 128, 0)[2])
+    pending = pipeline.compute(request(0, source.n_samples, tuple(range(19)), 256))
+    assert pending.origin == ORIGIN_PENDING and pending.mins.shape[0] == 0
+
+
+def test_raw_blocks_are_cached_and_the_cache_is_bounded(source):
+    pipeline = DisplayPipeline(source, block_samples=1024, cache_bytes=200_000)
+    req = request(0, 4096, (0, 1), 4)
+    pipeline.compute(req)
+    n_reads = len(source.reads)
+    pipeline.result_cache.clear()
+    pipeline.compute(req.shifted(0, request_id=2))
+    assert len(source.reads) == n_reads  # second time served from cached blocks
+    for start in range(0, 60_000, 4096):
+        pipeline.compute(request(start, start + 4096, (0, 1), 4))
+    assert pipeline.block_cache.nbytes <= 200_000
+
+
+def test_montage_rows_read_only_the_inputs_they_need(source):
+    matrix = np.zeros((2, 19), np.float32)
+    matrix[0, [0, 2]] = (1, -1)   # Fp1 - F7
+    matrix[1, [4, 9]] = (1, -1)   # Fz - Cz
+    pipeline = DisplayPipeline(source)
+    pipeline.register_montage("bipolar", matrix)
+    result = pipeline.compute(request(512, 4096, (1,), 1, montage_key="bipolar"))
+    assert source.reads[-1][2] == (4, 9)
+    full = source.read_block(0, source.n_samples, range(19))
+    np.testing.assert_allclose(result.mins[:, 0], full[512:4096, 4] - full[512:4096, 9], atol=1e-4)
+    assert plan_rows(None, (2, 1)).inputs == (2, 1)
+
+
+def test_filtered_window_matches_filtering_the_whole_recording(source):
+    """Padding makes a window's edges look as they do in the fully filtered recording."""
+    display_filter = DisplayFilter(highpass_hz=1.0, lowpass_hz=40.0)
+    pipeline = DisplayPipeline(source)
+    pipeline.register_filter("f", display_filter)
+    req = request(40_000, 45_120, (0, 1), 1, filter_key="f")
+    result = pipeline.compute(req)
+    assert result.filtered
+    full = source.read_block(0, source.n_samples, [0, 1])
+    expected = display_filter.apply(full, source.sampling_rate)[req.i_start:req.i_stop]
+    span = np.ptp(expected, axis=0)
+    assert np.max(np.abs(result.mins - expected) / span) < 2e-3
+
+
+def test_cached_result_is_returned_under_the_new_request_id(source):
+    pipeline = DisplayPipeline(source)
+    first = pipeline.compute(request(0, 2048, (0,), 2, request_id=1))
+    again = pipeline.cached(request(0, 2048, (0,), 2, request_id=7))
+    assert again.request.request_id == 7
+    np.testing.assert_array_equal(again.maxs, first.maxs)
+
+
+def test_requests_must_be_aligned_to_their_factor():
+    with pytest.raises(ValueError, match="not aligned"):
+        PageRequest(1, 3, 64, (0,), 4)
