@@ -134,15 +134,20 @@ class NwbRecording(BaseRecording):
         with self._io_lock:
             self._check_open()
             data = self._data[stream_index]
-            if data.ndim == 1:
-                return data[i_start:i_stop].reshape(-1, 1)[:, channels]
-            span = contiguous_slice(channels)
-            if span is not None:
-                return data[i_start:i_stop, span]
-            # h5py fancy indexing wants sorted unique indexes and is slow; one rectangular
-            # read of the channel span, then numpy picks (and reorders, repeats) columns.
-            low, high = int(channels.min()), int(channels.max()) + 1
-            block = data[i_start:i_stop, low:high]
+            try:
+                if data.ndim == 1:
+                    return data[i_start:i_stop].reshape(-1, 1)[:, channels]
+                span = contiguous_slice(channels)
+                if span is not None:
+                    return data[i_start:i_stop, span]
+                # h5py fancy indexing wants sorted unique indexes and is slow; one rectangular
+                # read of the channel span, then numpy picks (and reorders, repeats) columns.
+                low, high = int(channels.min()), int(channels.max()) + 1
+                block = data[i_start:i_stop, low:high]
+            except OSError as exc:  # a damaged chunk: HDF5 reports it only when read
+                raise CorruptRecordingError(
+                    self._header.path, f"samples {i_start}..{i_stop} of {data.parent.name} "
+                                       f"cannot be read ({exc})") from exc
         return block[:, channels - low]
 
     def _check_open(self) -> None:
