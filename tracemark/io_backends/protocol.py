@@ -4,7 +4,8 @@ This docstring is the contract. ``tests/test_reader_conformance.py`` checks it,
 parametrised over every backend.
 
 A *recording* is one file (TRC, NWB, EDF/BDF, or anything python-neo reads). It holds
-one or more *streams*; a stream is a block of channels that share one sampling clock,
+*streams* (none at all for a file of events only, such as an NWB file of spike times
+and intervals: asking such a file for a stream raises ``KeyError``); a stream is a block of channels that share one sampling clock,
 so a read returns a rectangular array. Files with several sampling rates (EDF with
 per-signal rates, NWB with several series, neo files with several signal streams)
 expose one stream per clock: nothing is dropped.
@@ -148,6 +149,8 @@ class RecordingHeader:
 
     def stream(self, key: int | str) -> StreamHeader:
         """A stream by position, id or name."""
+        if not self.streams:
+            raise KeyError(f"{self.path.name} holds no signal stream (events only)")
         if isinstance(key, int):
             return self.streams[key]
         for candidate in self.streams:
