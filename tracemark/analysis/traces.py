@@ -1,0 +1,206 @@
+"""``TraceSet``: the traces of a session and the attributes the pictures depend on, as numpy
+arrays, so every computation here is vectorised and free of files and Qt.
+
+All traces share one frame: row ``samples_pre`` of every trace is its stored event sample
+(the app pads traces of origins with a shorter window with NaN). The corrected onset of
+trace ``i`` is row ``samples_pre + onset_shift[i]`` (positive shift = the response starts
+after the stored event, the cache's convention).
+
+Views keep their own copy of the per-trace attributes (:meth:`TraceSet.copy`, sharing the
+samples) and apply edits to it with :meth:`TraceSet.apply_attrs`, which takes the plain
+attribute mapping a cache returns and reports which fields changed, so that each view
+redoes only the work an edit calls for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+#: Attribute keys (as stored in a cache) -> TraceSet field they update.
+ATTRIBUTE_FIELDS = {
+    "reject": "reject",
+    "onset_shift": "onset_shift",
+    "stimulation_intensity_mso": "intensity_mso",
+    "xyz_coords": "xyz",
+    "neg_peak_magnitude_uv": "annotated",
+    "pos_peak_magnitude_uv": "annotated",
+    "neg_peak_latency_ms": "annotated",
+    "pos_peak_latency_ms": "annotated",
+}
+
+
+@dataclass
+class TraceSet:
+    """Traces (n, rows, channels) in physical units plus one value per trace and attribute.
+
+    Missing values are NaN (intensity, coordinates, annotated peaks, event time).
+    """
+
+    data: np.ndarray
+    sampling_rate: float
+    samples_pre: int
+    channel_labels: tuple[str, ...]
+    reject: np.ndarray
+    onset_shift: np.ndarray
+    intensity_mso: np.ndarray
+    xyz: np.ndarray
+    event_time_s: np.ndarray
+    #: Peak-to-peak amplitude (pos - neg) and first-peak latency an annotator set, or NaN.
+    annotated_ptp_uv: np.ndarray
+    annotated_latency_ms: np.ndarray
+    #: How a person names each trace in a message, e.g. "#12 (rec.TRC, trace 12)".
+    names: tuple[str, ...]
+    units: str = "uV"
+    channel_of_interest: str | None = None
+
+    def __post_init__(self) -> None:
+        n = self.data.shape[0]
+        if self.data.ndim != 3:
+            raise ValueError(f"trace data must be (traces, rows, channels), got {self.data.shape}")
+        for name in ("reject", "onset_shift", "intensity_mso", "event_time_s",
+                     "annotated_ptp_uv", "annotated_latency_ms"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name} has {len(getattr(self, name))} values for {n} traces")
+        if self.xyz.shape != (n, 3):
+            raise ValueError(f"xyz must be ({n}, 3), got {self.xyz.shape}")
+        if len(self.names) != n or len(self.channel_labels) != self.data.shape[2]:
+            raise ValueError("names must match the traces and channel_labels the channels")
+        if not 0 <= self.samples_pre <= self.data.shape[1]:
+            raise ValueError(f"samples_pre {self.samples_pre} is outside the trace")
+
+    @classmethod
+    def from_arrays(cls, data: np.ndarray, sampling_rate: float, samples_pre: int,
+                    channel_labels: Sequence[str], **per_trace: Any) -> TraceSet:
+        """A TraceSet with defaults (accepted, no shift, nothing known) for any field not
+        given; handy for scripts and tests."""
+        data = np.asarray(data, dtype=np.float32)
+        n = data.shape[0]
+        nan = np.full(n, np.nan)
+        fields = dict(reject=np.zeros(n, bool), onset_shift=np.zeros(n, np.int64),
+                      intensity_mso=nan.copy(), xyz=np.full((n, 3), np.nan),
+                      event_time_s=nan.copy(), annotated_ptp_uv=nan.copy(),
+                      annotated_latency_ms=nan.copy(),
+                      names=tuple(f"#{i}" for i in range(n)))
+        for key, value in per_trace.items():
+            if key not in fields and key not in ("units", "channel_of_interest"):
+                raise TypeError(f"unknown TraceSet field {key!r}")
+            fields[key] = value
+        fields["reject"] = np.asarray(fields["reject"], bool)
+        fields["onset_shift"] = np.asarray(fields["onset_shift"], np.int64)
+        for key in ("intensity_mso", "event_time_s", "annotated_ptp_uv", "annotated_latency_ms"):
+            fields[key] = np.asarray(fields[key], np.float64)
+        fields["xyz"] = np.asarray(fields["xyz"], np.float64).reshape(n, 3)
+        return cls(data, float(sampling_rate), int(samples_pre), tuple(channel_labels), **fields)
+
+    def __len__(self) -> int:
+        return self.data.shape[0]
+
+    @property
+    def n_rows(self) -> int:
+        return self.data.shape[1]
+
+    def copy(self) -> TraceSet:
+        """Own copies of the per-trace attributes; the samples are shared (never written)."""
+        return replace(self, reject=self.reject.copy(), onset_shift=self.onset_shift.copy(),
+                       intensity_mso=self.intensity_mso.copy(), xyz=self.xyz.copy(),
+                       annotated_ptp_uv=self.annotated_ptp_uv.copy(),
+                       annotated_latency_ms=self.annotated_latency_ms.copy())
+
+    def channel_index(self, channel: int | str | None) -> int:
+        """A channel by label or column number; ``None`` = :func:`default_channel`."""
+        if channel is None:
+            return default_channel(self.channel_labels, self.channel_of_interest)
+        if isinstance(channel, str):
+            if channel in self.channel_labels:
+                return self.channel_labels.index(channel)
+            raise ValueError(f"no channel {channel!r}; channels are {', '.join(self.channel_labels)}")
+        if not 0 <= int(channel) < len(self.channel_labels):
+            raise ValueError(f"channel {channel} does not exist ({len(self.channel_labels)} channels)")
+        return int(channel)
+
+    def apply_attrs(self, index: int, attrs: Mapping[str, Any]) -> frozenset[str]:
+        """Take the attributes of trace ``index`` (any subset of a cache's keys); returns the
+        fields that changed ("reject", "onset_shift", "intensity_mso", "xyz", "annotated")."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"trace {index} does not exist ({len(self)} traces)")
+        changed = set()
+        if "reject" in attrs and bool(attrs["reject"]) != bool(self.reject[index]):
+            self.reject[index] = bool(attrs["reject"])
+            changed.add("reject")
+        if "onset_shift" in attrs:
+            shift = _int_or(attrs["onset_shift"], 0)
+            if shift != self.onset_shift[index]:
+                self.onset_shift[index] = shift
+                changed.add("onset_shift")
+        if "stimulation_intensity_mso" in attrs:
+            value = _float(attrs["stimulation_intensity_mso"])
+            if not _same(value, self.intensity_mso[index]):
+                self.intensity_mso[index] = value
+                changed.add("intensity_mso")
+        if "xyz_coords" in attrs:
+            xyz = coords_or_nan(attrs["xyz_coords"])
+            if not all(_same(a, b) for a, b in zip(xyz, self.xyz[index])):
+                self.xyz[index] = xyz
+                changed.add("xyz")
+        if any(key in attrs for key in ("neg_peak_magnitude_uv", "pos_peak_magnitude_uv",
+                                        "neg_peak_latency_ms", "pos_peak_latency_ms")):
+            ptp, latency = annotated_peaks(attrs)
+            if not (_same(ptp, self.annotated_ptp_uv[index])
+                    and _same(latency, self.annotated_latency_ms[index])):
+                self.annotated_ptp_uv[index] = ptp
+                self.annotated_latency_ms[index] = latency
+                changed.add("annotated")
+        return frozenset(changed)
+
+
+def default_channel(labels: Sequence[str], channel_of_interest: str | None = None) -> int:
+    """The channel a picture shows unless told otherwise: the cache's channel of interest,
+    else the first EMG channel (MEP sessions), else the first channel."""
+    if channel_of_interest in labels:
+        return list(labels).index(channel_of_interest)
+    for i, label in enumerate(labels):
+        if label.upper().startswith("EMG"):
+            return i
+    return 0
+
+
+def annotated_peaks(attrs: Mapping[str, Any]) -> tuple[float, float]:
+    """(peak-to-peak in uV, latency of the earlier peak in ms) from annotated peak
+    attributes; NaN where they are not both set."""
+    neg, pos = _float(attrs.get("neg_peak_magnitude_uv")), _float(attrs.get("pos_peak_magnitude_uv"))
+    ptp = pos - neg if math.isfinite(neg) and math.isfinite(pos) else math.nan
+    latencies = [v for v in (_float(attrs.get("neg_peak_latency_ms")),
+                             _float(attrs.get("pos_peak_latency_ms"))) if math.isfinite(v)]
+    return ptp, (min(latencies) if latencies else math.nan)
+
+
+def coords_or_nan(value: Any) -> tuple[float, float, float]:
+    """[x, y, z] -> floats; anything else (None, wrong length, text) -> NaNs."""
+    if isinstance(value, (list, tuple, np.ndarray)) and len(value) == 3:
+        out = tuple(_float(v) for v in value)
+        if all(math.isfinite(v) for v in out):
+            return out  # type: ignore[return-value]
+    return (math.nan, math.nan, math.nan)
+
+
+def _float(value: Any) -> float:
+    if value is None or isinstance(value, bool):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _int_or(value: Any, default: int) -> int:
+    number = _float(value)
+    return int(number) if math.isfinite(number) else default
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b

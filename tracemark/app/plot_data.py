@@ -1,0 +1,123 @@
+"""Reads a trace cache into the analysis inputs the plot views draw: one ``TraceSet`` with
+every trace's samples and the attributes the pictures depend on.
+
+Only reads: the cache is opened read-only when a path is given, and an open ``CacheFile``
+is only read. Traces of origins with different windows are placed in one frame (row
+``samples_pre`` = each trace's event sample) and padded with NaN, so averages line up on the
+event; origins must share sampling rate, channels and units, as ``tracemark cache merge``
+requires.
+
+After an edit the main window passes ``cache.get_trace_attrs(i)`` to each view's
+``update_trace(i, attrs)``; nothing here needs to run again.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from tracemark.analysis import TraceSet
+from tracemark.analysis.traces import annotated_peaks, coords_or_nan
+from tracemark.io_backends.cache import CacheFile
+from tracemark.io_backends.errors import TracemarkError
+
+
+class PlotDataError(TracemarkError):
+    """A cache cannot be drawn as asked. ``path`` is the cache, ``problem`` what is wrong."""
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+def load_trace_set(cache: CacheFile | str | os.PathLike) -> TraceSet:
+    """Every trace of ``cache`` (a path or an open CacheFile) as a TraceSet."""
+    if not isinstance(cache, CacheFile):
+        path = Path(cache)
+        if not path.exists():
+            raise PlotDataError(path, "does not exist")
+        with CacheFile(path, mode="r") as opened:
+            return load_trace_set(opened)
+    if len(cache) == 0:
+        raise PlotDataError(cache.path, "holds no traces")
+    frame = _frame(cache)
+    n = len(cache)
+    data = np.full((n, frame.pre + frame.post, len(frame.labels)), np.nan, dtype=np.float32)
+    columns: dict[str, list] = {key: [] for key in (
+        "reject", "onset_shift", "intensity_mso", "xyz", "event_time_s",
+        "annotated_ptp_uv", "annotated_latency_ms", "names")}
+    channel_of_interest = None
+    for index in range(n):
+        attrs = cache.get_trace_attrs(index)
+        origin = attrs["origin"]
+        pre = frame.origin_pre[origin]
+        trace = np.asarray(cache.get_trace_data(index), dtype=np.float32)
+        start = frame.pre - pre
+        rows = min(trace.shape[0], data.shape[1] - start)
+        data[index, start:start + rows] = trace[:rows]
+        _collect(columns, attrs, index, origin, len(cache.origins) > 1)
+        channel_of_interest = channel_of_interest or _text(attrs.get("channel_of_interest"))
+    return TraceSet(data, frame.rate, frame.pre, frame.labels,
+                    reject=np.array(columns["reject"], bool),
+                    onset_shift=np.array(columns["onset_shift"], np.int64),
+                    intensity_mso=np.array(columns["intensity_mso"], np.float64),
+                    xyz=np.array(columns["xyz"], np.float64).reshape(n, 3),
+                    event_time_s=np.array(columns["event_time_s"], np.float64),
+                    annotated_ptp_uv=np.array(columns["annotated_ptp_uv"], np.float64),
+                    annotated_latency_ms=np.array(columns["annotated_latency_ms"], np.float64),
+                    names=tuple(columns["names"]), units="uV",
+                    channel_of_interest=channel_of_interest)
+
+
+class _Frame:
+    def __init__(self, rate: float, labels: tuple[str, ...], origin_pre: dict[str, int],
+                 pre: int, post: int):
+        self.rate, self.labels, self.origin_pre, self.pre, self.post = rate, labels, origin_pre, pre, post
+
+
+def _frame(cache: CacheFile) -> _Frame:
+    rates, labels, pres, posts = set(), set(), {}, []
+    for origin in cache.origins:
+        attrs = cache.origin_attrs(origin)
+        rate, pre, post = attrs.get("samplingrate"), attrs.get("samples_pre_event"), attrs.get(
+            "samples_post_event")
+        if not isinstance(rate, float) or not isinstance(pre, int) or not isinstance(post, int):
+            raise PlotDataError(cache.path, f"origin {origin!r} lacks a readable samplingrate, "
+                                            f"samples_pre_event or samples_post_event")
+        rates.add(rate)
+        labels.add(tuple(attrs.get("channel_labels") or ()))
+        pres[origin] = pre
+        posts.append(post)
+    if len(rates) > 1 or len(labels) > 1:
+        raise PlotDataError(cache.path, "its origins differ in sampling rate or channels, so "
+                                        "their traces cannot be averaged together")
+    channel_labels = labels.pop()
+    if not channel_labels:
+        raise PlotDataError(cache.path, "has no channel_labels")
+    return _Frame(rates.pop(), channel_labels, pres, max(pres.values()), max(posts))
+
+
+def _collect(columns: dict[str, list], attrs: dict, index: int, origin: str,
+             several_origins: bool) -> None:
+    columns["reject"].append(bool(attrs.get("reject") is True))
+    shift = attrs.get("onset_shift")
+    columns["onset_shift"].append(shift if isinstance(shift, int) else 0)
+    columns["intensity_mso"].append(_number(attrs.get("stimulation_intensity_mso")))
+    columns["xyz"].append(coords_or_nan(attrs.get("xyz_coords")))
+    columns["event_time_s"].append(_number(attrs.get("event_time")))
+    ptp, latency = annotated_peaks(attrs)
+    columns["annotated_ptp_uv"].append(ptp)
+    columns["annotated_latency_ms"].append(latency)
+    local = attrs.get("id", "?")
+    columns["names"].append(f"#{index} ({origin}, trace {local})" if several_origins else f"#{index}")
+
+
+def _number(value) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and value else None
