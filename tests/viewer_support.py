@@ -56,6 +56,12 @@ def wait_drawn(qtbot, viewer, timeout: int = 5000) -> None:
 
 
 def press(qtbot, viewer, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    # The offscreen platform has no window manager to hand activation back after a
+    # modal dialog closes; a person's desktop does, so do it here.
+    top = viewer.window()
+    if not top.isActiveWindow():
+        top.activateWindow()
+        qtbot.waitUntil(top.isActiveWindow)
     qtbot.keyClick(viewer.plot, key, modifier)
     wait_drawn(qtbot, viewer)
 

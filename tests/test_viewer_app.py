@@ -1,0 +1,153 @@
+"""The main window end to end: open TRC and NWB files, page by keyboard, errors, events list."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtWidgets import QApplication
+
+from conftest import shared_params
+from tracemark.app.main_window import MainWindow
+from tracemark.demo.nwb_writer import write_nwb
+from tracemark.demo.trc_writer import write_trc_array
+from viewer_support import EEG_NAMES, synthetic_data, wait_drawn
+
+RATE = 256.0
+
+
+@pytest.fixture
+def trc_file(tmp_path):
+    data = synthetic_data(int(90 * RATE), len(EEG_NAMES), RATE)
+    triggers = [(int(t * RATE), 7) for t in (12.0, 33.5, 61.25)]
+    return write_trc_array(tmp_path / "session.TRC", data, channel_names=EEG_NAMES, sampling_rate=RATE,
+                           units="uV", bytes_per_sample=2, physical_range=(-400.0, 400.0),
+                           start_datetime=datetime(2023, 1, 2, 8, 0, 0), triggers=triggers,
+                           notes=[(int(20 * RATE), "eyes closed")])
+
+
+@pytest.fixture
+def window(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    return window
+
+
+def open_and_wait(qtbot, window, path):
+    assert window.open_path(path)
+    wait_drawn(qtbot, window.viewer)
+    return window.viewer
+
+
+def key(qtbot, viewer, k, modifier=Qt.KeyboardModifier.NoModifier):
+    qtbot.keyClick(viewer.plot, k, modifier)
+    wait_drawn(qtbot, viewer)
+
+
+def test_open_a_trc_file_and_page_through_it_by_keyboard(qtbot, window, trc_file):
+    digest = hashlib.sha256(trc_file.read_bytes()).hexdigest()
+    viewer = open_and_wait(qtbot, window, trc_file)
+    assert window.windowTitle().startswith("session.TRC")
+    assert viewer.row_labels() == EEG_NAMES
+    pages = 0
+    while viewer.model.window.stop_s < 90.0 - 1e-6:
+        key(qtbot, viewer, Qt.Key.Key_PageDown)
+        pages += 1
+    assert pages == 8
+    x, y = viewer.plot.drawn_values(0)
+    assert x[-1] == pytest.approx(90.0, abs=0.01) and np.isfinite(y).all()
+    expected = window.recording.read_samples(int(80 * RATE), int(90 * RATE), [0])[:, 0]
+    drawn = viewer.plot.drawn_values(0)[1]
+    factor = viewer.last_result.request.factor
+    assert drawn.max() == pytest.approx(expected.max(), abs=1e-3)
+    assert drawn.min() == pytest.approx(expected.min(), abs=1e-3)
+    assert factor >= 1
+    window.close()
+    assert hashlib.sha256(trc_file.read_bytes()).hexdigest() == digest  # opened read-only
+
+
+def test_events_are_drawn_listed_and_jumped_to(qtbot, window, trc_file):
+    viewer = open_and_wait(qtbot, window, trc_file)
+    key(qtbot, viewer, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    panel = viewer.events_panel
+    assert panel.isVisible() and panel.model.rowCount() == 4
+    key(qtbot, viewer, Qt.Key.Key_N)
+    window_model = viewer.model.window
+    assert window_model.start_s + window_model.span_s / 2 == pytest.approx(12.0, abs=1e-3)
+    assert ("7", ) == tuple(label for t, label in viewer.plot.visible_markers() if abs(t - 12.0) < 1e-3)
+    key(qtbot, viewer, Qt.Key.Key_N)
+    assert window_model.start_s + window_model.span_s / 2 == pytest.approx(20.0, abs=1e-3)
+    key(qtbot, viewer, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
+    assert window_model.start_s + window_model.span_s / 2 == pytest.approx(12.0, abs=1e-3)
+    qtbot.keyClicks(panel.filter_edit, "eyes")
+    assert panel.proxy.rowCount() == 1
+    panel.table.setFocus()
+    panel.table.setCurrentIndex(panel.proxy.index(0, 0))
+    qtbot.keyClick(panel.table, Qt.Key.Key_Return)
+    wait_drawn(qtbot, viewer)
+    assert window_model.start_s + window_model.span_s / 2 == pytest.approx(20.0, abs=1e-3)
+
+
+def test_an_unreadable_file_is_reported_and_the_window_stays_usable(qtbot, window, tmp_path, trc_file):
+    bad = tmp_path / "broken.TRC"
+    bad.write_bytes(b"* MICROMED  Brain-Quick file *" + b"\0" * 100)
+    assert not window.open_path(bad)
+    box = window.last_error_box
+    assert box.isVisible()
+    assert "broken.TRC" in box.windowTitle() + box.text() and str(bad) in box.text()
+    assert "Traceback" not in box.text()
+    box.accept()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    viewer = open_and_wait(qtbot, window, trc_file)
+    key(qtbot, viewer, Qt.Key.Key_PageDown)
+    assert viewer.model.window.start_s == 10.0
+
+
+def test_open_an_nwb_file(qtbot, window, tmp_path):
+    data = synthetic_data(int(40 * RATE), 8, RATE)
+    path = write_nwb(tmp_path / "rec.nwb", [data], channel_names=[f"E{i}" for i in range(8)],
+                     sampling_rate=RATE, n_samples=len(data), units="uV",
+                     start_datetime=datetime(2023, 5, 1, 12, 0, tzinfo=timezone.utc),
+                     events=[(5.0, 0.0, "pulse")])
+    viewer = open_and_wait(qtbot, window, path)
+    assert len(viewer.row_labels()) == 8
+    key(qtbot, viewer, Qt.Key.Key_End)
+    assert viewer.model.window.stop_s == pytest.approx(40.0)
+    expected = window.recording.read_samples(int(30 * RATE), int(40 * RATE), [3])[:, 0]
+    assert viewer.plot.drawn_values(3)[1].max() == pytest.approx(expected.max(), rel=1e-4)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("path", shared_params("trc", ".TRC") + shared_params("edf", ".edf"))
+def test_shared_recordings_open_and_page(qtbot, window, path):
+    viewer = open_and_wait(qtbot, window, path)
+    start = viewer.model.window.start_s
+    key(qtbot, viewer, Qt.Key.Key_PageDown)
+    assert viewer.model.window.start_s > start or viewer.model.window.stop_s >= viewer.model.window.duration_s
+    assert viewer.last_result.mins.shape[1] == len(viewer.model.channels.visible_rows)
+
+
+def test_launch_gui_opens_the_files_given(qtbot, trc_file):
+    app = QApplication.instance()
+    seen = {}
+
+    def inspect_and_quit():
+        windows = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        seen["titles"] = [w.windowTitle() for w in windows]
+        for w in windows:
+            w.close()
+        app.quit()
+
+    QTimer.singleShot(300, inspect_and_quit)
+    from tracemark.app.launch import launch_gui
+
+    assert launch_gui(argparse.Namespace(files=[str(trc_file)], demo=False)) == 0
+    assert any(title.startswith("session.TRC") for title in seen["titles"])
