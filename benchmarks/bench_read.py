@@ -17,6 +17,7 @@ Writes a 1-hour, 64-channel, 2048 Hz recording as TRC, NWB and EDF (once; reused
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import sys
 import time
@@ -130,6 +131,9 @@ def main() -> int:
     trc = results["TRC"]
     print(f"TRC read / bare bytes+scale = {trc['read'] / bare['scaled']:.2f}x;  "
           f"TRC read_raw / bare bytes = {trc['raw'] / bare['bytes']:.2f}x")
+    # Includes the whole-file warm-up read of each format, so this is an upper bound.
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak_mb:.0f} MB")
     return 0
 
 
