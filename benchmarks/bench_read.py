@@ -116,6 +116,16 @@ def bench_bare_memmap(trc_path: Path, starts_s: np.ndarray) -> dict:
     return {"bytes": statistics.median(bytes_only), "scaled": statistics.median(scaled)}
 
 
+def _proc_status_mb(field: str) -> str:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return f"{int(line.split()[1]) / 1024:.0f}"
+    except OSError:
+        pass
+    return "?"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folder", type=Path, default=Path("/tmp/tracemark-bench"))
@@ -133,7 +143,8 @@ def main() -> int:
     print(f"TRC read / bare bytes+scale = {trc['read'] / bare['scaled']:.2f}x;  "
           f"TRC read_raw / bare bytes = {trc['raw'] / bare['bytes']:.2f}x")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak_mb:.0f} MB")
+    print(f"peak RSS {peak_mb:.0f} MB (includes file pages mapped by the memmap readers, which the "
+          f"kernel reclaims); now: {_proc_status_mb('RssAnon')} MB anonymous, {_proc_status_mb('RssFile')} MB file-backed")
     return 0
 
 
