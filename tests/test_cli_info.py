@@ -101,35 +101,3 @@ def test_version_and_help():
     assert result.returncode == 0 and result.stdout.startswith("tracemark ")
     result = run_cli("--help")
     assert result.returncode == 0 and "info" in result.stdout and "cache" in result.stdout
-
-
-def test_demo_session_is_deterministic_and_has_responses_and_misses():
-    from tracemark.demo.synth import demo_session, mep_waveform
-
-    a, b = demo_session(duration_s=30.0), demo_session(duration_s=30.0)
-    assert a.trials == b.trials
-    np.testing.assert_array_equal(a.full(), b.full())
-    full = demo_session()
-    responses = [t.has_response for t in full.trials]
-    assert 150 <= full.duration_s and 20 <= len(full.trials)
-    assert any(responses) and not all(responses)
-    latencies = [t.latency_s for t in full.trials if t.has_response]
-    assert 0.015 < min(latencies) < max(latencies) < 0.03
-    wave = mep_waveform(2048.0, 1000.0)
-    assert wave.max() - wave.min() == pytest.approx(1000.0)
-
-
-def test_demo_emg_shows_each_mep_where_the_trial_says(tmp_path):
-    from tracemark.demo.synth import demo_session
-
-    session = demo_session(duration_s=60.0)
-    data = session.full()
-    emg = data[:, session.channel_names.index("EMG")]
-    rate = session.sampling_rate
-    for trial in session.trials:
-        window = emg[trial.sample + int(0.012 * rate): trial.sample + int(0.045 * rate)]
-        peak_to_peak = window.max() - window.min()
-        if trial.has_response:
-            assert peak_to_peak == pytest.approx(trial.amplitude_uv, rel=0.15, abs=30)
-        else:
-            assert peak_to_peak < 60
