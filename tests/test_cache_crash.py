@@ -29,9 +29,9 @@ import pytest
 
 from tracemark.io_backends.cache import CacheFile, CacheWriteError, CheckpointError
 from tracemark.io_backends.cache import fsops
-from tracemark.io_backends.cache.testing import (FaultAt, Model, fork_writer, make_cache,
-                                                 read_acks, read_h5_state, read_state,
-                                                 run_operation)
+from tracemark.io_backends.cache.testing import (FaultAt, Model, check_after_crash,
+                                                 fork_writer, make_cache, read_acks,
+                                                 read_h5_state, read_state, run_operation)
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
 
@@ -58,28 +58,7 @@ def fresh_copy(base: Path, folder: Path) -> Path:
 
 
 def verify(path: Path, model: Model, in_flight: list[int]) -> tuple[Model, bool]:
-    """Open as writer (which completes interrupted work), read every trace, and match the
-    state to the model with none or all of ``in_flight`` applied. Returns the matching model
-    and whether the in-flight operations were applied. Afterwards the HDF5 file alone
-    (without the journal) must hold the same state."""
-    candidates = [model]
-    for n in in_flight:
-        candidates.append(candidates[-1].copy())
-        candidates[-1].apply(n)
-    with CacheFile(path, mode="w") as cache:
-        for index in range(len(cache)):
-            assert cache.get_trace_data(index).shape == (150, 2)
-        state = read_state(cache)
-        assert cache.pending_edits == 0, "opening for writing did not finish the interrupted work"
-    for applied, candidate in enumerate(candidates):
-        if state == candidate.state:
-            break
-    else:
-        differing = {k: (model.state[k], state[k]) for k in state if state[k] != model.state[k]}
-        pytest.fail(f"state matches neither before nor after the in-flight operation; "
-                    f"differences from the acknowledged state: {differing}")
-    assert read_h5_state(path) == state, "the edits did not reach the HDF5 file itself"
-    return candidate, applied > 0
+    return check_after_crash(path, model, in_flight, trace_shape=(150, 2))
 
 
 def run_child(path: Path, first_op: int, n_ops: int, hook=None, kill_after: float | None = None,

@@ -65,6 +65,8 @@ def build_cache(recordings: Sequence[str | os.PathLike | BaseRecording] | str | 
     _check_spec(spec, out)
     if out.exists() and not overwrite:
         raise CacheError(out, "already exists; choose another name or allow overwriting")
+    if not out.parent.is_dir():
+        raise CacheError(out, f"cannot be written: folder {out.parent} does not exist")
     with _Lock(out):
         tmp = out.with_name(f"{out.name}.building-{os.getpid()}")
         try:

@@ -117,6 +117,34 @@ class Model:
             self.undo_stack.append(changes)
 
 
+def check_after_crash(path: Path, model: Model, in_flight: list[int],
+                      trace_shape: tuple[int, ...] | None = None) -> tuple[Model, bool]:
+    """Open as writer (which completes interrupted work), read every trace, and match the
+    state to ``model`` with none or all of the ``in_flight`` operations applied. Afterwards
+    the HDF5 file alone (without the journal) must hold the same state. Returns the
+    matching model and whether the in-flight operations were found applied; raises
+    ``AssertionError`` saying what is wrong otherwise."""
+    candidates = [model]
+    for n in in_flight:
+        candidates.append(candidates[-1].copy())
+        candidates[-1].apply(n)
+    with CacheFile(path, mode="w") as cache:
+        for index in range(len(cache)):
+            data = cache.get_trace_data(index)
+            assert trace_shape is None or data.shape == trace_shape, (index, data.shape)
+        state = read_state(cache)
+        assert cache.pending_edits == 0, "opening for writing did not finish interrupted work"
+    for applied, candidate in enumerate(candidates):
+        if state == candidate.state:
+            break
+    else:
+        differing = {k: (model.state[k], state[k]) for k in state if state[k] != model.state[k]}
+        raise AssertionError(f"{path}: state matches neither before nor after the in-flight "
+                             f"operation; differences from the acknowledged state: {differing}")
+    assert read_h5_state(path) == state, "the edits did not reach the HDF5 file itself"
+    return candidate, applied > 0
+
+
 def read_state(cache: CacheFile) -> dict[tuple[int, str], str]:
     return {(i, key): value for i in range(len(cache))
             for key, value in cache.get_trace_attrs_raw(i).items() if key in WATCHED_KEYS}
