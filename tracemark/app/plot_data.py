@@ -121,3 +121,32 @@ def _number(value) -> float:
 
 def _text(value) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def build_demo_cache(folder: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """A cache of the demo session's EMG channels (50 ms before to 100 ms after each pulse)
+    with each trace's stimulation intensity and coil position filled in from the demo's
+    ground truth, as an annotator would enter them; for the README pictures and tests."""
+    import json
+
+    from tracemark.demo import ensure_demo_files
+    from tracemark.io_backends.cache import BuildSpec, build_cache
+
+    folder = Path(folder)
+    demo = ensure_demo_files(folder)
+    trials = json.loads(demo.trials_json.read_text())["trials"]
+    out = folder / "tracemark-demo-meps.hdf5"
+    if out.exists() and not overwrite:
+        return out
+    build_cache(demo.trc, out, BuildSpec(None, 0.05, 0.1, channels=["EMG", "EMG2"],
+                                         event_source="trigger", readout="contralateral_mep",
+                                         subject="demo"),
+                overwrite=overwrite)
+    with CacheFile(out) as cache:
+        if len(cache) != len(trials):
+            raise PlotDataError(out, f"has {len(cache)} traces for {len(trials)} demo pulses")
+        with cache.batch(note="demo ground truth") as batch:
+            for index, trial in enumerate(trials):
+                batch.update(index, stimulation_intensity_mso=trial["intensity_mso"],
+                             xyz_coords=list(trial["coil_xyz"]))
+    return out
