@@ -123,14 +123,22 @@ def write_svg(item: pg.GraphicsObject, path: Path, title: str) -> None:
     generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
     generator.setTitle(title)
     generator.setDescription("Tracemark figure")
+    # Scatter points are normally stamped from cached pixmaps; drawn as paths they stay
+    # vectors in the SVG.
+    scatters = [i for i in item.scene().items() if isinstance(i, pg.ScatterPlotItem)
+                and i.opts.get("useCache", True)]
     painter = QPainter()
     if not painter.begin(generator):
         raise OSError(f"{path}: cannot be written")
     try:
+        for scatter in scatters:
+            scatter.opts["useCache"] = False
         painter.fillRect(QRectF(0, 0, size.width(), size.height()), QColor("white"))
         item.scene().render(painter, QRectF(0, 0, size.width(), size.height()), rect)
     finally:
         painter.end()
+        for scatter in scatters:
+            scatter.opts["useCache"] = True
 
 
 class MeasureControls(QWidget):
