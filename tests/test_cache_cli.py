@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -83,7 +84,9 @@ def test_export_csv_has_one_row_per_trace(cache_path, tmp_path):
     assert len(rows) == 10 and rows[4]["reject"] == "True" and rows[3]["reject"] == "False"
 
 
-def test_build_and_merge_from_the_command_line(tmp_path, capsys):
+@pytest.fixture
+def trc_sources(tmp_path):
+    """Two small TRC recordings with two triggers each, and the label of those triggers."""
     trc_writer = pytest.importorskip("tracemark.demo.trc_writer")
     rate = 1024
     sources = []
@@ -98,6 +101,11 @@ def test_build_and_merge_from_the_command_line(tmp_path, capsys):
             label = recording.events()[0].label
     except Exception as error:  # the TRC reader is another issue's work
         pytest.skip(f"TRC reader not available yet: {error}")
+    return sources, label, rate
+
+
+def test_build_and_merge_from_the_command_line(tmp_path, capsys, trc_sources):
+    sources, label, rate = trc_sources
     outs = []
     for source in sources:
         outs.append(tmp_path / f"{source.stem}.hdf5")
@@ -110,3 +118,28 @@ def test_build_and_merge_from_the_command_line(tmp_path, capsys):
     with CacheFile(merged, mode="r") as cache:
         assert len(cache) == 4 and cache.get_trace_data(0).shape == (
             round(0.1 * rate) + round(0.4 * rate), 1)
+
+
+def test_build_shows_a_progress_bar_on_a_terminal(tmp_path, trc_sources):
+    pty = pytest.importorskip("pty")
+    sources, label, _ = trc_sources
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "tracemark", "cache", "build",
+                                *map(str, sources), "--events", label, "--pre", "0.1",
+                                "--post", "0.2", "-o", str(tmp_path / "p.hdf5")],
+                               stdin=secondary, stdout=secondary, stderr=secondary)
+    os.close(secondary)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closes when the process ends
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=60) == 0
+    os.close(primary)
+    text = output.decode(errors="replace")
+    assert "building: 100%" in text and "2/2" in text
+    assert "4 traces from 2 recordings" in text

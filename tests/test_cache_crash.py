@@ -31,7 +31,8 @@ from tracemark.io_backends.cache import CacheFile, CacheWriteError, CheckpointEr
 from tracemark.io_backends.cache import fsops
 from tracemark.io_backends.cache.testing import (FaultAt, Model, check_after_crash,
                                                  fork_writer, make_cache, read_acks,
-                                                 read_h5_state, read_state, run_operation)
+                                                 read_h5_state, read_state, run_operation,
+                                                 wait_ready)
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
 
@@ -62,15 +63,20 @@ def verify(path: Path, model: Model, in_flight: list[int]) -> tuple[Model, bool]
 
 
 def run_child(path: Path, first_op: int, n_ops: int, hook=None, kill_after: float | None = None,
-              ) -> tuple[list[int], int]:
+              after_open: bool = True) -> tuple[list[int], int]:
+    """Run a forked writer; with ``kill_after``, SIGKILL it that many seconds after it has
+    opened the cache (``after_open``) or after the fork (so that kills also hit opening)."""
     read_fd, write_fd = os.pipe()
     pid = fork_writer(path, first_op, n_ops, write_fd, hook=hook)
     os.close(write_fd)
+    early = b""
     if kill_after is not None:
+        if after_open:
+            early = wait_ready(read_fd)
         time.sleep(kill_after)
         os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
-    acks = read_acks(read_fd)
+    acks = read_acks(read_fd, early)
     os.close(read_fd)
     assert acks == list(range(first_op, first_op + len(acks)))
     return acks, status
@@ -82,7 +88,8 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_edit(base_cache, base_m
     rng = random.Random(20240611)
     acknowledged = in_flight_applied = 0
     for _ in range(50):
-        acks, status = run_child(path, next_op, 100_000, kill_after=rng.uniform(0.0, 0.12))
+        acks, status = run_child(path, next_op, 100_000, kill_after=rng.uniform(0.0, 0.08),
+                                 after_open=rng.random() < 0.8)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
         for n in acks:
             model.apply(n)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import sys
 
 from tracemark.io_backends.cache import (BuildSpec, CacheFile, CacheValueError, build_cache,
@@ -155,25 +156,37 @@ def _build(args) -> int:
     spec = BuildSpec(events=args.events, pre_s=args.pre, post_s=args.post,
                      channels=args.channels, stream=stream, event_source=args.event_source,
                      readout=args.readout, subject=args.subject, examiner=args.examiner)
-    bar = None
-    progress = None
-    if not args.no_progress:
-        from tqdm import tqdm
-
-        def progress(done: int, total: int) -> None:
-            nonlocal bar
-            if bar is None or bar.total != total:
-                if bar is not None:
-                    bar.close()
-                bar = tqdm(total=total, unit="trace", file=sys.stderr, disable=None,
-                           desc="building")
-            bar.update(done - bar.n)
+    bar = None if args.no_progress else _ProgressBar()
     try:
         out = build_cache(args.recordings, args.output, spec, overwrite=args.force,
-                          progress=progress)
+                          progress=bar)
     finally:
         if bar is not None:
             bar.close()
     with CacheFile(out, mode="r") as cache:
         print(f"{out}: {len(cache)} traces from {len(cache.origins)} recordings")
     return 0
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr per recording (hidden when stderr is not a terminal)."""
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self._bar is None or self._bar.total != total or done < self._bar.n:
+            self.close()
+            # Some pseudo-terminals report a 0 x 0 size, which makes tqdm draw nothing;
+            # shutil falls back to 80 x 24 there.
+            size = shutil.get_terminal_size()
+            self._bar = tqdm(total=total, unit="trace", file=sys.stderr, disable=None,
+                             desc="building", ncols=size.columns, nrows=size.lines)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -231,6 +231,10 @@ class CacheFile:
     def trace_context(self, index: int) -> schema.TraceContext:
         return self._contexts[self._index.locate(index)[0]]
 
+    def changed_indexes(self, record: Record) -> list[int]:
+        """Trace indexes a journal record (an edit, undo or redo) touched, for redrawing."""
+        return sorted({self._index.index_of(c.origin, c.trace) for c in record.changes})
+
     def edited_traces(self) -> list[int]:
         """Indexes of traces with committed edits not yet checkpointed into the HDF5 file."""
         with self._mutex:
@@ -401,7 +405,12 @@ class CacheFile:
     def _journal_writer(self) -> JournalWriter:
         if self._writer is None:
             cache_id = self._cache_id or self._reader.cache_id or uuid.uuid4().hex
-            self._writer = JournalWriter(self._reader.path, cache_id)
+            # The reader has validated the journal up to its end (we hold the lock, so
+            # nothing was appended since); the writer need only check what follows.
+            resume = None
+            if self._reader.cache_id is not None:
+                resume = (self._reader.end, self._overlay.last_seq)
+            self._writer = JournalWriter(self._reader.path, cache_id, resume)
             self._cache_id = self._cache_id or cache_id
         return self._writer
 

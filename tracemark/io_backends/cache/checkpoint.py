@@ -33,9 +33,12 @@ def temp_path(cache_path: Path) -> Path:
 
 
 def remove_leftovers(cache_path: Path) -> None:
-    """Delete private copies left by a checkpoint that was interrupted (writer lock held)."""
-    for leftover in cache_path.parent.glob(f"{cache_path.name}{TEMP_MARK}*"):
-        fsops.unlink(leftover)
+    """Delete private copies left by an interrupted checkpoint or journal creation (only
+    with the writer lock held)."""
+    patterns = (f"{cache_path.name}{TEMP_MARK}*", f"{cache_path.name}.journal.tmp-*")
+    for pattern in patterns:
+        for leftover in cache_path.parent.glob(pattern):
+            fsops.unlink(leftover)
 
 
 def write_checkpoint(cache_path: Path, pending: Pending, cache_id: str, seq: int,

@@ -152,17 +152,22 @@ def _parse_line(line: bytes, offset: int) -> Record | None:
 class JournalWriter:
     """The appending end of a journal. Only the holder of the writer lock creates one."""
 
-    def __init__(self, path: Path, cache_id: str):
+    def __init__(self, path: Path, cache_id: str, resume: tuple[int, int] | None = None):
+        """``resume=(offset, seq)``: the caller has already validated the journal up to
+        ``offset``, whose last record is ``seq``; only the rest is scanned (opening a long
+        journal then costs what its unread tail costs)."""
         self.path = path
         if not path.exists():
             fsops.create_file(path, header_bytes(cache_id))
+            resume = None
         self._fd = os.open(path, os.O_RDWR | os.O_APPEND)
         try:
             found_id, first = read_header(self._fd, path)
             if found_id != cache_id:
                 raise JournalError(path, f"belongs to another cache (id {found_id}, the cache "
                                          f"is {cache_id}); move it aside")
-            result = scan(self._fd, first)
+            start, last_seq = resume if resume and resume[0] >= first else (first, 0)
+            result = scan(self._fd, start)
             if result.trailing:
                 self._cut_tail(result)
         except BaseException:
@@ -170,7 +175,7 @@ class JournalWriter:
             raise
         self.first = first
         self.end = result.end
-        self.last_seq = result.records[-1].seq if result.records else 0
+        self.last_seq = result.records[-1].seq if result.records else last_seq
 
     def _cut_tail(self, result: ScanResult) -> None:
         """Remove what a crash left after the last valid record. More than one line of it

@@ -195,8 +195,9 @@ class FaultAt:
 
 def fork_writer(path: Path, first_op: int, n_ops: int, ack_fd: int,
                 hook: Callable | None = None, close: bool = True) -> int:
-    """Fork a writer process that runs operations ``first_op ..`` and writes each finished
-    operation's number (one line) to ``ack_fd``. Returns the child's pid."""
+    """Fork a writer process that opens the cache, writes ``ready`` to ``ack_fd``, runs
+    operations ``first_op ..`` and writes each finished operation's number (one line) to
+    ``ack_fd``. Returns the child's pid."""
     pid = os.fork()
     if pid:
         return pid
@@ -204,6 +205,7 @@ def fork_writer(path: Path, first_op: int, n_ops: int, ack_fd: int,
     try:
         fsops.set_fault_hook(hook)
         cache = CacheFile(path, mode="w", lock_timeout=10)
+        os.write(ack_fd, b"ready\n")
         for n in range(first_op, first_op + n_ops):
             run_operation(cache, n)
             os.write(ack_fd, b"%d\n" % n)
@@ -215,11 +217,26 @@ def fork_writer(path: Path, first_op: int, n_ops: int, ack_fd: int,
         os._exit(code)
 
 
-def read_acks(fd: int) -> list[int]:
-    chunks = []
+def wait_ready(fd: int, timeout: float = 30.0) -> bytes:
+    """Wait until a forked writer has opened the cache; returns any acks read with it."""
+    import select
+
+    data = b""
+    while b"ready\n" not in data:
+        if not select.select([fd], [], [], timeout)[0]:
+            raise TimeoutError("the writer process did not open the cache")
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.replace(b"ready\n", b"", 1)
+
+
+def read_acks(fd: int, already: bytes = b"") -> list[int]:
+    chunks = [already]
     while True:
         chunk = os.read(fd, 65536)
         if not chunk:
             break
         chunks.append(chunk)
-    return [int(line) for line in b"".join(chunks).split()]
+    return [int(line) for line in b"".join(chunks).split() if line != b"ready"]
