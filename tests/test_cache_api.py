@@ -14,7 +14,7 @@ import pytest
 from tracemark.io_backends.cache import (BuildSpec, CacheError, CacheFile, CacheIndexError,
                                          CacheLockedError, CacheReadOnlyError, CacheValueError,
                                          MergeError, build_cache, export_table, merge_caches)
-from tracemark.io_backends.cache.testing import make_cache, synthetic_recording
+from tracemark.io_backends.cache.testing import abandon, make_cache, synthetic_recording
 
 
 @pytest.fixture
@@ -296,11 +296,9 @@ def test_merge_keeps_committed_edits_and_checks_consistency(tmp_path):
                     BuildSpec("TMS", 0.05, 0.1))
     b = build_cache(synthetic_recording(3, name="b.trc"), tmp_path / "b.hdf5",
                     BuildSpec("TMS", 0.05, 0.1))
-    with CacheFile(b) as cache:
-        cache.update(1, comment="from b")
-        cache._lock.release()  # pragma: simulate a crash before the checkpoint
-        cache._lock = None
-        cache.close()
+    cache = CacheFile(b)
+    cache.update(1, comment="from b")
+    abandon(cache)  # as a crash before the checkpoint would
     out = merge_caches([b, a], tmp_path / "m.hdf5")
     with CacheFile(out, mode="r") as merged:
         assert len(merged) == 8 and merged.origins == ["a.trc", "b.trc"]

@@ -47,7 +47,7 @@ from .errors import (CacheClosedError, CacheError, CacheFormatError, CacheLocked
                      CacheReadOnlyError, CacheValueError, CacheWriteError, CheckpointError,
                      JournalError)
 from .history import History
-from .journal import Change, JournalReader, JournalWriter, Record, journal_path, scan
+from .journal import Change, JournalReader, JournalWriter, Record, journal_path
 from .layout import TRACES, TraceIndex, open_h5, read_raw_attrs, root_state, trace_context
 from .lock import WriterLock, whoami
 from .state import Overlay
@@ -88,18 +88,25 @@ class CacheFile:
 
     # -- opening ----------------------------------------------------------------------------
     def _open_base(self) -> None:
-        self._h5 = open_h5(self.path)
+        """Open the HDF5 file; the first time, also compute the index and origin attributes
+        (they never change: a checkpoint only rewrites trace attributes)."""
+        h5 = open_h5(self.path)
         try:
-            self._ino = os.fstat(self._h5.id.get_vfd_handle()).st_ino
-        except (AttributeError, TypeError, ValueError, OSError):
-            self._ino = os.stat(self.path).st_ino
-        self._cache_id, self._base_seq, self._offset_hint = root_state(self._h5)
-        if not hasattr(self, "_index"):
-            self._index = TraceIndex.from_file(self._h5, self.path)
-            self._origin_attrs = {o: schema.decode_all(read_raw_attrs(self._h5[o]))
-                                  for o in self._index.origins}
-            self._contexts = {o: trace_context(a) for o, a in self._origin_attrs.items()}
-        self._groups = {o: self._h5[o][TRACES] for o in self._index.origins}
+            try:
+                self._ino = os.fstat(h5.id.get_vfd_handle()).st_ino
+            except (AttributeError, TypeError, ValueError, OSError):
+                self._ino = os.stat(self.path).st_ino
+            self._cache_id, self._base_seq, self._offset_hint = root_state(h5)
+            if not hasattr(self, "_index"):
+                self._index = TraceIndex.from_file(h5, self.path)
+                self._origin_attrs = {o: schema.decode_all(read_raw_attrs(h5[o]))
+                                      for o in self._index.origins}
+                self._contexts = {o: trace_context(a) for o, a in self._origin_attrs.items()}
+            self._groups = {o: h5[o][TRACES] for o in self._index.origins}
+        except BaseException:
+            h5.close()
+            raise
+        self._h5 = h5
 
     def _load_journal(self, offset_hint: int) -> None:
         self._overlay = Overlay()
@@ -110,29 +117,11 @@ class CacheFile:
             raise JournalError(self._reader.path, f"belongs to another cache (id "
                                f"{self._reader.cache_id}, the cache is {self._cache_id}); "
                                f"move it aside to open the cache")
-        if self._base_seq and self._ends_record(offset_hint, self._base_seq):
+        if self._base_seq and self._reader.record_ending_at(offset_hint) == self._base_seq:
             self._reader.seek(offset_hint)
         else:
             self._reader.seek(self._reader.first)
         self._overlay.apply_all(self._reader.poll(after_seq=self._base_seq))
-
-    def _ends_record(self, offset: int, seq: int) -> bool:
-        """Does the journal record ending just before ``offset`` have sequence ``seq``? (Lets
-        a reader skip the journal's folded part without parsing it.)"""
-        fd = self._reader._fd
-        if offset <= self._reader.first or offset > os.fstat(fd).st_size:
-            return False
-        window = 1 << 16
-        while True:
-            start = max(offset - window, self._reader.first)
-            data = os.pread(fd, offset - start, start)
-            if not data.endswith(b"\n"):
-                return False
-            line_start = data.rfind(b"\n", 0, len(data) - 1) + 1
-            if line_start > 0 or start == self._reader.first:
-                found = scan(fd, start + line_start, limit=1).records
-                return bool(found) and found[0].seq == seq
-            window *= 4
 
     def _open_writer(self, mode: str, lock_timeout: float) -> None:
         try:

@@ -257,6 +257,25 @@ class JournalReader:
         result = scan(self._fd, offset, limit=1)
         return result.records[0] if result.records else None
 
+    def record_ending_at(self, offset: int) -> int | None:
+        """Sequence number of the valid record that ends just before ``offset``, if any.
+
+        Lets an opener skip the part of a long journal already folded into the HDF5 file
+        (whose root attributes name that offset) without parsing it."""
+        if not self.open_if_present() or not self.first < offset <= os.fstat(self._fd).st_size:
+            return None
+        window = 1 << 16
+        while True:
+            start = max(offset - window, self.first)
+            data = os.pread(self._fd, offset - start, start)
+            if not data.endswith(b"\n"):
+                return None
+            line_start = data.rfind(b"\n", 0, len(data) - 1) + 1
+            if line_start > 0 or start == self.first:
+                found = scan(self._fd, start + line_start, limit=1).records
+                return found[0].seq if found else None
+            window *= 4
+
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)

@@ -57,6 +57,12 @@ def make_cache(path: Path, n_traces: int = 40, n_origins: int = 1, pre_s: float 
     return build_cache(recordings, path, BuildSpec("TMS", pre_s, post_s, readout="generic"))
 
 
+def abandon(cache: CacheFile) -> None:
+    """Let go of a cache the way a crash would: handles and lock released, no checkpoint."""
+    cache._release_handles()
+    cache._closed = True
+
+
 # -- the workload ---------------------------------------------------------------------------
 def operation(n: int, n_traces: int) -> tuple[str, list[tuple[int, dict]]]:
     """Operation number ``n``: ("edit", edits), ("undo", []) or ("checkpoint", [])."""

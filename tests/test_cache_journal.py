@@ -1,0 +1,86 @@
+"""The journal file: framing, torn and damaged tails, ownership, and skipping its folded part."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tracemark.io_backends.cache import CacheFile, JournalError
+from tracemark.io_backends.cache.journal import (Change, JournalReader, JournalWriter, Record,
+                                                 frame, journal_path)
+from tracemark.io_backends.cache.testing import abandon, make_cache
+
+
+def record(seq: int, value: str = "v") -> Record:
+    return Record(seq=seq, tx=f"tx{seq}", kind="edit", time="2024-01-01T00:00:00+00:00",
+                  user="u", host="h", pid=1, changes=(Change("o", "0", "comment", None, value),))
+
+
+def test_records_round_trip_and_a_torn_tail_is_ignored_then_cut(tmp_path):
+    path = tmp_path / "j.journal"
+    writer = JournalWriter(path, "abc")
+    for seq in (1, 2, 3):
+        writer.append(record(seq, "naïve, \"quoted\"\nnewline"))
+    writer.close()
+    whole = path.stat().st_size
+    with open(path, "ab") as handle:  # a crash in the middle of record 4
+        handle.write(frame(record(4).to_payload())[:30])
+    reader = JournalReader(path)
+    records = reader.poll(after_seq=0)
+    assert [r.seq for r in records] == [1, 2, 3]
+    assert records[0].changes[0].new == "naïve, \"quoted\"\nnewline"
+    assert reader.poll(after_seq=3) == []  # the torn record is not committed
+    writer = JournalWriter(path, "abc")
+    assert path.stat().st_size == whole and writer.last_seq == 3
+    writer.append(record(4))
+    assert [r.seq for r in reader.poll(after_seq=3)] == [4]
+    assert not list(tmp_path.glob("*.damaged-*"))
+    writer.close()
+    reader.close()
+
+
+def test_damage_longer_than_one_record_is_saved_before_the_cut(tmp_path):
+    path = tmp_path / "j.journal"
+    writer = JournalWriter(path, "abc")
+    writer.append(record(1))
+    writer.close()
+    good = path.stat().st_size
+    with open(path, "ab") as handle:
+        bad = bytearray(frame(record(2).to_payload()))
+        bad[12] ^= 0xFF  # a flipped byte: the CRC no longer matches
+        handle.write(bytes(bad) + frame(record(3).to_payload()))
+    writer = JournalWriter(path, "abc")
+    assert writer.last_seq == 1 and path.stat().st_size == good
+    saved = list(tmp_path.glob("j.journal.damaged-*"))
+    assert len(saved) == 1 and saved[0].stat().st_size > 0
+    writer.close()
+
+
+def test_a_journal_of_another_cache_is_refused_by_name(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = make_cache(tmp_path / "a" / "c.hdf5")
+    b = make_cache(tmp_path / "b" / "c.hdf5")
+    with CacheFile(a) as cache:
+        cache.update(0, comment="a")
+    os.replace(journal_path(a), journal_path(b))
+    with pytest.raises(JournalError, match="belongs to another cache"):
+        CacheFile(b, mode="r")
+
+
+def test_reopening_skips_the_part_of_the_journal_already_in_the_file(tmp_path):
+    path = make_cache(tmp_path / "c.hdf5", n_traces=10)
+    with CacheFile(path) as cache:
+        for i in range(5):
+            cache.update(i, comment=f"folded {i}")
+    cache = CacheFile(path, mode="w")
+    cache.update(7, comment="pending")
+    abandon(cache)
+    data = bytearray(journal_path(path).read_bytes())
+    first_record = data.index(b"\n") + 1
+    data[first_record + 20] ^= 0xFF  # damage a record that is already in the HDF5 file
+    journal_path(path).write_bytes(bytes(data))
+    with CacheFile(path, mode="r") as cache:  # starts reading at the file's journal offset
+        assert cache.get_trace_attrs(7)["comment"] == "pending"
+        assert cache.get_trace_attrs(0)["comment"] == "folded 0"
