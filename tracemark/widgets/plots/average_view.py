@@ -16,7 +16,8 @@ from PyQt6.QtWidgets import QCheckBox, QComboBox, QLabel
 
 from tracemark.analysis import AverageAccumulator, AverageResult
 
-from .common import ACCEPTED, CURRENT, MEAN, REJECTED, PlotView, style_plot, unit_text
+from .common import (ACCEPTED, CURRENT, MEAN, REJECTED, PlotView, add_legend, fill_legend,
+                     style_plot, unit_text)
 
 #: A click selects the nearest trace only within this many pixels of it.
 CLICK_TOLERANCE_PX = 12
@@ -50,14 +51,14 @@ class AverageView(PlotView):
         self.graphics.scene().sigMouseClicked.connect(self._clicked)
 
     def _make_items(self) -> None:
-        self.butterfly.addLegend(offset=(10, 10), labelTextColor=MEAN.name())
+        add_legend(self.butterfly)
         self.rejected_curve = pg.PlotDataItem(pen=pg.mkPen(REJECTED, width=1), connect="finite")
         self.accepted_curve = pg.PlotDataItem(pen=pg.mkPen(ACCEPTED.lighter(120), width=1),
                                               connect="finite")
         self.current_curve = pg.PlotDataItem(pen=pg.mkPen(CURRENT, width=2))
         for item in (self.rejected_curve, self.accepted_curve, self.current_curve):
             self.butterfly.addItem(item)
-        self.average.addLegend(offset=(10, 10), labelTextColor=MEAN.name())
+        add_legend(self.average)
         self.sd_upper = pg.PlotDataItem(pen=pg.mkPen(None))
         self.sd_lower = pg.PlotDataItem(pen=pg.mkPen(None))
         color = pg.mkColor(ACCEPTED)
@@ -154,11 +155,8 @@ class AverageView(PlotView):
             self.current_curve.setData(self.accumulator.time_ms, self._aligned[index])
         else:
             self.current_curve.setData([], [])
-        legend = self.butterfly.legend
-        legend.clear()
-        for item, text in self._legend + ([(self.current_curve, f"open: {self.traces.names[index]}")]
-                                          if shown else []):
-            legend.addItem(item, text)
+        fill_legend(self.butterfly.legend, self._legend + (
+            [(self.current_curve, f"open: {self.traces.names[index]}")] if shown else []))
 
     def _draw_average(self) -> None:
         if self.accumulator is None:

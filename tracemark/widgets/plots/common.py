@@ -49,6 +49,20 @@ def style_plot(plot: pg.PlotItem, x_label: str, y_label: str, title: str | None 
         plot.setTitle(title, color=TEXT.name(), size="11pt")
 
 
+def add_legend(plot: pg.PlotItem, offset=(10, 10)) -> pg.LegendItem:
+    """A legend on a translucent white card, so points under it stay visible but the text
+    stays readable."""
+    return plot.addLegend(offset=offset, labelTextColor=TEXT.name(),
+                          brush=pg.mkBrush(255, 255, 255, 215), pen=pg.mkPen(220, 220, 220))
+
+
+def fill_legend(legend: pg.LegendItem, entries) -> None:
+    """Show exactly ``entries`` [(item, text), ...] in ``legend``."""
+    legend.clear()
+    for item, text in entries:
+        legend.addItem(item, text)
+
+
 class PlotView(QWidget):
     """Base of the four views. Subclasses build their items in ``_build`` and redraw from
     their own copy of the traces in ``_redraw``."""

@@ -14,8 +14,8 @@ from PyQt6.QtWidgets import QComboBox, QLabel
 
 from tracemark.analysis import MeasureSettings, Measures, compute_measures
 
-from .common import (ACCEPTED, CURRENT, REJECTED, MeasureControls, PlotView, index_of,
-                     style_plot, unit_text)
+from .common import (ACCEPTED, CURRENT, REJECTED, MeasureControls, PlotView, add_legend,
+                     fill_legend, index_of, style_plot, unit_text)
 
 X_AXES = {"index": "trace index", "time": "event time (s)"}
 
@@ -37,16 +37,15 @@ class MeasuresView(PlotView):
         self.amplitude_plot = self.graphics.addPlot(row=0, col=0)
         self.latency_plot = self.graphics.addPlot(row=1, col=0)
         self.latency_plot.setXLink(self.amplitude_plot)
-        self.amplitude_plot.addLegend(offset=(-10, 10), labelTextColor="#1e1e1e")
+        add_legend(self.amplitude_plot, offset=(-10, 10))
         self.scatters: dict[str, list[pg.ScatterPlotItem]] = {}
         for plot in (self.amplitude_plot, self.latency_plot):
             accepted = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=0.5),
-                                          brush=pg.mkBrush(ACCEPTED), name="accepted")
+                                          brush=pg.mkBrush(ACCEPTED))
             annotated = pg.ScatterPlotItem(size=9, symbol="d", pen=pg.mkPen("w", width=0.5),
-                                           brush=pg.mkBrush(ACCEPTED.darker(140)),
-                                           name="accepted, annotated peaks")
+                                           brush=pg.mkBrush(ACCEPTED.darker(140)))
             rejected = pg.ScatterPlotItem(size=8, symbol="x", pen=pg.mkPen(None),
-                                          brush=pg.mkBrush(REJECTED), name="rejected")
+                                          brush=pg.mkBrush(REJECTED))
             current = pg.ScatterPlotItem(size=15, pen=pg.mkPen(CURRENT, width=2),
                                          brush=pg.mkBrush(None))
             for item in (accepted, annotated, rejected, current):
@@ -108,6 +107,12 @@ class MeasuresView(PlotView):
                 items[3].setData([x[current]], [y[current]])
             else:
                 items[3].setData([], [])
+        items = self.scatters[str(id(self.amplitude_plot))]
+        counts = [int(mask.sum()) for mask in groups]
+        fill_legend(self.amplitude_plot.legend, [
+            (item, text) for item, text, count in zip(
+                items, (f"accepted ({counts[0]})", f"accepted, annotated peaks ({counts[1]})",
+                        f"rejected ({counts[2]})"), counts) if count])
         label = m.channel_label
         window = f"{m.settings.start_ms:g}-{m.settings.stop_ms:g} ms"
         x_label = self.x_axis.currentText()

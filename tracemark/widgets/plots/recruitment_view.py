@@ -15,8 +15,8 @@ from PyQt6.QtCore import Qt
 from tracemark.analysis import MeasureSettings, Measures, RecruitmentFit, compute_measures
 from tracemark.analysis import fit_recruitment
 
-from .common import (ACCEPTED, FIT, REJECTED, TEXT, MeasureControls, PlotView, index_of,
-                     style_plot, unit_text)
+from .common import (ACCEPTED, FIT, REJECTED, TEXT, MeasureControls, PlotView, add_legend,
+                     fill_legend, index_of, style_plot, unit_text)
 
 
 class RecruitmentView(PlotView):
@@ -28,18 +28,20 @@ class RecruitmentView(PlotView):
         self.controls.addWidget(self.measure_controls)
         self.controls.addStretch(1)
         self.plot = self.graphics.addPlot(row=0, col=0)
-        self.plot.addLegend(offset=(10, 10), labelTextColor=TEXT.name())
+        add_legend(self.plot)
         self.accepted = pg.ScatterPlotItem(size=8, pen=pg.mkPen("w", width=0.5),
-                                           brush=pg.mkBrush(ACCEPTED), name="accepted trace")
+                                           brush=pg.mkBrush(ACCEPTED))
         self.rejected = pg.ScatterPlotItem(size=8, symbol="x", pen=pg.mkPen(None),
-                                           brush=pg.mkBrush(REJECTED), name="rejected (not fitted)")
-        self.curve = pg.PlotDataItem(pen=pg.mkPen(FIT, width=2.5), name="Boltzmann fit")
-        self.i50_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(FIT, style=Qt.PenStyle.DashLine))
+                                           brush=pg.mkBrush(REJECTED))
+        self.curve = pg.PlotDataItem(pen=pg.mkPen(FIT, width=2.5))
+        self.i50_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(FIT, style=Qt.PenStyle.DashLine),
+                                        label="I50", labelOpts={"position": 0.95, "color": FIT})
         for item in (self.curve, self.i50_line, self.accepted, self.rejected):
             self.plot.addItem(item)
         for item in (self.accepted, self.rejected):
             item.sigClicked.connect(self._clicked)
         self.note = self.graphics.addLabel(row=0, col=1, justify="left", color=TEXT.name())
+        self.note.setMinimumWidth(235)
         self.graphics.ci.layout.setColumnStretchFactor(0, 4)
         self.measures: Measures | None = None
         self.fit: RecruitmentFit | None = None
@@ -85,7 +87,14 @@ class RecruitmentView(PlotView):
         text = self.fit.describe(units)
         if without:
             text += f"\n{without} accepted traces without intensity"
-        self.note.setText(text.replace("\n", "<br>"))
+        heading = "Boltzmann fit<br>A = plateau / (1 + e<sup>(I50 − I) / k</sup>)<br><br>" \
+            if self.fit.ok else "No fit<br><br>"
+        self.note.setText(heading + text.replace("\n", "<br>"))
+        n_accepted = int((accepted & known).sum())
+        n_rejected = int((~accepted & known).sum())
+        fill_legend(self.plot.legend, [(self.accepted, f"accepted ({n_accepted})")]
+                    + ([(self.rejected, f"rejected, not fitted ({n_rejected})")] if n_rejected else [])
+                    + ([(self.curve, "fit")] if self.fit.ok else []))
         window = f"{m.settings.start_ms:g}-{m.settings.stop_ms:g} ms"
         style_plot(self.plot, "stimulation intensity (%MSO)", f"peak-to-peak ({units})",
                    f"{m.channel_label}: recruitment curve ({window} after onset)")
