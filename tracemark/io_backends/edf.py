@@ -111,9 +111,7 @@ class EdfRecording(BaseRecording):
         self._record_times = None  # seconds from the recording start, set for EDF+D with gaps
         origin = self._time_origin(path)
         streams = self._stream_headers(path)
-        start = edf.start_datetime
-        if start is not None and origin:
-            start = start + timedelta(seconds=origin)
+        start = _shifted_start(path, edf.start_datetime, origin)
         details = _details(edf, self._record_times)
         super().__init__(RecordingHeader(path=path, format_name=edf.variant, start_datetime=start,
                                          streams=streams, details=details))
@@ -287,6 +285,17 @@ def _decode(raw: np.ndarray, bytes_per_sample: int) -> np.ndarray:
     value <<= 8
     value >>= 8  # arithmetic shift: sign-extends bit 23
     return value
+
+
+def _shifted_start(path: Path, start, origin: float):
+    """Header date-time plus the first record's onset; a typed error when that is no date."""
+    if start is None or not origin:
+        return start
+    try:
+        return start + timedelta(seconds=origin)
+    except OverflowError:  # a damaged onset such as +999...9 s lands past year 9999
+        raise CorruptRecordingError(path, f"the first data record's time-keeping annotation "
+                                    f"gives an onset of {origin:g} s, which is no date") from None
 
 
 def _map_records(path: Path, edf: EdfHeader) -> np.ndarray:

@@ -119,6 +119,11 @@ def read_edf_header(path: Path, *, truncated: str = "raise") -> EdfHeader:
         if n_signals < 1:
             raise CorruptRecordingError(path, f"the header declares {n_signals} signals; "
                                         "an EDF file needs at least one")
+        if 256 * (n_signals + 1) > file_size:
+            # Checked before reading: a damaged count such as "1e9" would otherwise ask
+            # for gigabytes (read() allocates what it is asked for) or overflow.
+            raise _truncated(path, f"the header is cut short: {n_signals} signals need "
+                             f"{256 * (n_signals + 1)} header bytes, the file has {file_size}")
         signal_bytes = handle.read(256 * n_signals)
     if len(signal_bytes) < 256 * n_signals:
         raise _truncated(path, f"the header is cut short: {n_signals} signals need "

@@ -200,6 +200,10 @@ def _open_hdf5(path: Path) -> h5py.File:
     except RecordingError:
         h5file.close()
         raise
+    except (KeyError, ValueError, TypeError, OSError, RuntimeError) as exc:
+        # Damaged metadata opens as HDF5 and fails at the first lookup of the root group.
+        h5file.close()
+        raise CorruptRecordingError(path, f"the HDF5 file is damaged ({exc})") from exc
     return h5file
 
 

@@ -9,7 +9,8 @@ define new TimeSeries subtypes that no fixed list can know:
 
 * a group with a ``data`` dataset and ``timestamps`` or ``starting_time`` is a TimeSeries;
   it is a **signal** when ``data`` is numeric and 1-D or 2-D, an **event series** when it
-  is event-like (see :func:`is_event_like`), else skipped (images, text, 3-D+ data);
+  is event-like (see :func:`is_event_like`), else skipped (images, text, 3-D+ data,
+  more than :data:`MAX_CHANNELS` columns);
 * a DynamicTable with ``start_time`` is an **interval table** (TimeIntervals: epochs,
   trials, any other); one with ``timestamp`` is an **events table** (core ``EventsTable``
   of NWB 2.9+, ndx-events ``EventsTable``/``TtlsTable``);
@@ -45,6 +46,10 @@ EVENT_NAME_WORDS = frozenset({
 SIGNAL_KINDS = frozenset("iufb")
 #: NWB nests at most module/container/series; deeper means a link cycle or a foreign layout.
 MAX_DEPTH = 8
+#: More columns than this in one series is not a montage a person reads (the largest
+#: arrays record a few thousand channels at once), but a transposed or damaged shape whose
+#: per-channel header (names, gains) alone would take gigabytes; such series are skipped.
+MAX_CHANNELS = 65536
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,9 @@ def classify(group: h5py.Group, parent_type: str = "") -> Item | None:
         return Item("skipped", path, ntype, f"{data.ndim}-D data (image or volume)")
     if data.shape[0] == 0 or (data.ndim == 2 and data.shape[1] == 0):
         return Item("skipped", path, ntype, "empty")
+    if data.ndim == 2 and data.shape[1] > MAX_CHANNELS:
+        return Item("skipped", path, ntype, f"{data.shape[1]} channels, more than "
+                                            f"{MAX_CHANNELS} (transposed data?)")
     return Item("signal", path, ntype)
 
 

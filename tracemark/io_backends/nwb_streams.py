@@ -73,6 +73,9 @@ def describe_signal(h5file: h5py.File, item: Item, name: str, time_shift: float,
     rate, start, timestamps_path = _clock(group, n_samples, fail)
     gains = _gains(group, data, n_channels, fail)
     offset = float(data.attrs.get("offset", 0.0))
+    if not (np.all(np.isfinite(gains)) and np.isfinite(offset)):
+        raise fail(f"its scaling is not finite (conversion x channel_conversion "
+                   f"{gains.tolist()[:4]}, offset {offset})")
     unit = unit_symbol(text(data.attrs.get("unit", "")))
     if unit == "V":
         factor = VOLTAGE_UNITS[voltage_unit]
@@ -113,7 +116,10 @@ def _clock(group: h5py.Group, n_samples: int, fail) -> tuple[float, float, str |
     rate = float(starting_time.attrs.get("rate", np.nan))
     if not np.isfinite(rate) or rate <= 0:
         raise fail(f"starting_time has no valid 'rate' attribute ({rate})")
-    return rate, float(starting_time[()]), None
+    start = float(starting_time[()])
+    if not np.isfinite(start):
+        raise fail(f"starting_time is {start}, not a time")
+    return rate, start, None
 
 
 def _gains(group: h5py.Group, data: h5py.Dataset, n_channels: int, fail) -> np.ndarray:
@@ -139,6 +145,8 @@ def _channel_names(h5file: h5py.File, group: h5py.Group, series_name: str, ndim:
             table = h5file[region.attrs["table"]]
         except (KeyError, ValueError, TypeError) as exc:
             raise fail(f"its electrodes table cannot be found ({exc})") from exc
+        if not isinstance(table, h5py.Group):
+            raise fail(f"its electrodes reference {table.name}, which is not a table")
         return _electrode_names(table, rows, fail)
     if ndim == 1:
         return (series_name,)

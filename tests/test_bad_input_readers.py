@@ -1,0 +1,354 @@
+"""Bad input, all of it, for the readers: every damaged file opens what is valid or refuses.
+
+A corpus of damaged files (:mod:`tracemark.demo.damage`) is generated in a temporary
+folder from small files Tracemark writes itself and, when present, copies of the files
+in ``../shared/data``. Each case is probed by ``open_recording``: either it opens, and
+then its header is sane (finite positive rates, non-negative sample counts, one unit,
+gain and offset per channel, all finite) and reading every stream's first, middle and
+last window and its events either works (float32, the right shape) or raises a
+``RecordingError``; or it refuses with a ``RecordingError`` subclass whose message names
+the file. Anything else is a bug in a backend: another exception, a crash, a hang, or a
+giant allocation.
+
+Crashes, hangs and allocations cannot be caught inside the test process, so cases run in
+worker processes (this file run as a script, ``--worker``) that answer one JSON line per
+case. The parent gives each case :data:`CASE_TIMEOUT_S`; a worker that dies or overruns
+is killed, the case recorded as a crash or a hang, and a fresh worker takes the rest.
+Workers run with an address-space limit (:data:`WORKER_MEMORY_BYTES`), so a corrupted
+count that asks for gigabytes fails loudly as ``MemoryError`` instead of thrashing the
+machine. ``tracemark info`` is run as a person would run it on a sample of the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import select
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:  # run as a worker script, the tests folder is not on the path
+    sys.path.insert(0, str(TESTS))
+
+from conftest import shared_files  # noqa: E402
+
+#: Generous for a busy 2-core machine: a healthy case takes milliseconds.
+CASE_TIMEOUT_S = 20.0
+#: Address space of a worker; its own baseline (Python, numpy, h5py, neo) is ~0.2 GB.
+WORKER_MEMORY_BYTES = 3 << 30
+WORKERS = 2
+#: Samples per probed window (start, middle, end of every stream).
+WINDOW = 257
+#: Fewest cases each format must contribute without ../shared/data (guards a shrinking corpus).
+MIN_CASES = {"trc": 150, "edf": 150, "nwb": 60, "any": 40}
+
+
+# -- the probe (runs inside a worker) -------------------------------------------------------------
+def probe(path: str) -> dict:
+    """Open ``path`` and exercise it; a dict saying what happened and, for a bug, where."""
+    from tracemark.io_backends import RecordingError, open_recording
+
+    name = Path(path).name
+    try:
+        recording = open_recording(path)
+    except RecordingError as error:
+        if name not in str(error):
+            return {"outcome": "bug", "problem": f"the message does not name the file: {error}"}
+        return {"outcome": "refused", "error": type(error).__name__, "message": str(error)}
+    except BaseException as error:  # noqa: BLE001 -- anything else is the bug being looked for
+        return _bug("open_recording", error)
+    problems = []
+    with recording:
+        try:
+            problems += _header_problems(recording.header)
+        except BaseException as error:  # noqa: BLE001
+            return _bug("checking the header", error)
+        for index, stream in enumerate(recording.header.streams):
+            for problem in _exercise_stream(recording, index, stream, RecordingError):
+                problems.append(problem)
+        try:
+            events = recording.events()
+            problems += [f"event {e!r} has a non-finite time or duration" for e in events
+                         if not (np.isfinite(e.time_s) and np.isfinite(e.duration_s))][:3]
+        except RecordingError:
+            pass
+        except BaseException as error:  # noqa: BLE001
+            return _bug("events()", error)
+    if problems:
+        return {"outcome": "bug", "problem": "; ".join(problems[:5])}
+    return {"outcome": "opened", "streams": len(recording.header.streams)}
+
+
+def _header_problems(header) -> list[str]:
+    problems = []
+    for s in header.streams:
+        where = f"stream {s.name!r}"
+        if not (np.isfinite(s.sampling_rate) and s.sampling_rate > 0):
+            problems.append(f"{where}: sampling rate {s.sampling_rate}")
+        if not (isinstance(s.n_samples, (int, np.integer)) and s.n_samples >= 0):
+            problems.append(f"{where}: n_samples {s.n_samples!r}")
+        n = len(s.channel_names)
+        if not (len(s.units) == n == s.gains.shape[0] == s.offsets.shape[0]):
+            problems.append(f"{where}: {n} names, {len(s.units)} units, {s.gains.shape} gains")
+        if not (np.all(np.isfinite(s.gains)) and np.all(np.isfinite(s.offsets))):
+            problems.append(f"{where}: non-finite gains or offsets")
+        if not np.isfinite(s.start_offset_s) or not np.isfinite(s.duration_s):
+            problems.append(f"{where}: start {s.start_offset_s}, duration {s.duration_s}")
+    return problems
+
+
+def _exercise_stream(recording, index: int, stream, RecordingError) -> list[str]:
+    n = stream.n_samples
+    starts = sorted({0, max(n // 2 - WINDOW // 2, 0), max(n - WINDOW, 0)})
+    problems = []
+    for i_start in starts:
+        i_stop = min(i_start + WINDOW, n)
+        try:
+            block = recording.read_samples(i_start, i_stop, stream=index)
+            if block.dtype != np.float32 or block.shape != (i_stop - i_start, stream.n_channels):
+                problems.append(f"stream {index} window {i_start}: {block.dtype} {block.shape}")
+            times = recording.sample_times(i_start, i_stop, stream=index)
+            t0 = float(times[0]) if len(times) else stream.start_offset_s
+            by_time = recording.read(t0, t0 + WINDOW / stream.sampling_rate, stream=index)
+            if by_time.dtype != np.float32 or by_time.shape[1] != stream.n_channels:
+                problems.append(f"stream {index} read by time at {t0}: {by_time.shape}")
+        except RecordingError:
+            continue
+        except BaseException as error:  # noqa: BLE001
+            bug = _bug(f"reading stream {index} samples {i_start}..{i_stop}", error)
+            problems.append(bug["problem"])
+            break
+    return problems
+
+
+def _bug(during: str, error: BaseException) -> dict:
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if "tracemark" in f.filename] or frames
+    where = f"{Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else "?"
+    return {"outcome": "bug", "problem": f"{during}: {type(error).__name__}: {error} (at {where})"}
+
+
+def worker_main() -> None:
+    """Answer one JSON line per path read from stdin; stdout is reserved for answers."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # whatever a library prints goes to stderr, never into the answers
+    sys.stdout = sys.stderr
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request.get("selftest") == "hang":
+            time.sleep(3600)
+        if request.get("selftest") == "abort":
+            os.abort()
+        answers.write(json.dumps(probe(request["path"])) + "\n")
+
+
+# -- the runner (runs in the test process) --------------------------------------------------------
+@dataclass
+class Result:
+    case: object
+    outcome: str  # "opened", "refused", "bug", "hang", "crash"
+    detail: dict
+    seconds: float
+
+
+class _Worker:
+    def __init__(self, log_path: Path):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+                   PYTHONFAULTHANDLER="1")
+        self.log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.log, env=env, cwd=str(TESTS.parent))
+
+    def ask(self, request: dict, timeout: float) -> tuple[str, dict]:
+        try:
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            return "crash", {"problem": f"worker gone (exit {self.process.poll()})"}
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        if not ready:
+            self.stop()
+            return "hang", {"problem": f"no answer within {timeout:g} s"}
+        line = self.process.stdout.readline()
+        if not line:
+            code = self.process.wait()
+            return "crash", {"problem": f"worker died (exit {code})"}
+        answer = json.loads(line)
+        return answer["outcome"], answer
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.log.close()
+
+
+def run_cases(cases, log_dir: Path, timeout: float = CASE_TIMEOUT_S,
+              workers: int = WORKERS, request=lambda case: {"path": str(case.path)}) -> list[Result]:
+    """Probe every case in worker processes; one Result per case, in input order."""
+    todo: queue.Queue = queue.Queue()
+    for i, case in enumerate(cases):
+        todo.put((i, case))
+    results: list[Result | None] = [None] * len(cases)
+
+    def drain(slot: int) -> None:
+        worker = None
+        try:
+            while True:
+                try:
+                    i, case = todo.get_nowait()
+                except queue.Empty:
+                    return
+                worker = worker or _Worker(log_dir / f"worker{slot}.log")
+                started = time.perf_counter()
+                outcome, detail = worker.ask(request(case), timeout)
+                results[i] = Result(case, outcome, detail, time.perf_counter() - started)
+                if outcome in ("hang", "crash"):
+                    worker.stop()
+                    worker = None
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    threads = [threading.Thread(target=drain, args=(k,)) for k in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _report(results: list[Result]) -> str:
+    bad = [r for r in results if r.outcome in ("bug", "hang", "crash")]
+    lines = [f"{len(bad)} of {len(results)} damaged files were not handled:"]
+    lines += [f"  [{r.outcome}] {r.case.path.name} ({r.case.description}): "
+              f"{r.detail.get('problem', '')}" for r in bad[:40]]
+    return "\n".join(lines)
+
+
+# -- the corpus -----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    from tracemark.demo.damage import damaged_variants, foreign_variants, write_sources
+
+    root = tmp_path_factory.mktemp("bad_input")
+    sources = write_sources(root / "sources")
+    cases = []
+    for source in sources:
+        cases += damaged_variants(source, root / "damaged")
+    cases += foreign_variants(sources, root / "damaged")
+    shared = shared_files("trc") + shared_files("nwb") + shared_files("edf")
+    for original in shared:
+        if original.name in ("README.md", "SHA256SUMS"):
+            continue
+        copy = root / "shared" / original.name
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copyfile(original, copy)  # never touch ../shared: damage a copy
+        cases += damaged_variants(copy, root / "damaged_shared", extent="light")
+    return cases
+
+
+@pytest.fixture(scope="session")
+def results(corpus, tmp_path_factory):
+    started = time.perf_counter()
+    outcome = run_cases(corpus, tmp_path_factory.mktemp("worker_logs"))
+    elapsed = time.perf_counter() - started
+    counts = Counter((r.case.fmt, r.outcome) for r in outcome)
+    print(f"\nbad-input corpus: {len(outcome)} cases in {elapsed:.1f} s; "
+          + ", ".join(f"{fmt}/{what}: {n}" for (fmt, what), n in sorted(counts.items())))
+    return outcome
+
+
+@pytest.mark.parametrize("fmt", ["trc", "edf", "nwb", "any"])
+def test_every_damaged_file_opens_or_raises_a_typed_error(results, fmt):
+    mine = [r for r in results if r.case.fmt == fmt]
+    generated = [r for r in mine if "shared" not in r.case.path.parent.name]
+    assert len(generated) >= MIN_CASES[fmt]
+    bad = [r for r in mine if r.outcome not in ("opened", "refused")]
+    assert not bad, _report(mine)
+    # The corpus holds both kinds: damage a reader tolerates and damage it must refuse.
+    outcomes = Counter(r.outcome for r in mine)
+    assert outcomes["refused"] > 0 and (fmt == "any" or outcomes["opened"] > 0), outcomes
+
+
+def test_refusals_use_the_narrowest_fitting_error(results):
+    """Truncated files say so; a damaged known format is not called an unknown one."""
+    def refused(kind, fmt):
+        return [r for r in results if r.outcome == "refused" and r.case.kind == kind
+                and r.case.fmt == fmt]
+
+    for fmt in ("trc", "edf", "nwb"):
+        cuts = refused("truncated", fmt)
+        assert cuts
+        wrong = [r for r in cuts if r.detail["error"] not in (
+            "TruncatedRecordingError", "CorruptRecordingError", "UnsupportedFormatError")]
+        assert not wrong, [(r.case.path.name, r.detail["message"]) for r in wrong]
+    fields = [r for r in refused("field", "trc") + refused("field", "edf")
+              if r.detail["error"] == "RecordingError"]
+    assert not fields, [(r.case.path.name, r.detail["message"]) for r in fields[:5]]
+
+
+def test_the_runner_reports_hangs_and_crashes(tmp_path):
+    """The guard behind 'never a hang, never a crash' must itself catch both."""
+    @dataclass(frozen=True)
+    class Fake:
+        path: Path
+        selftest: str
+
+    cases = [Fake(tmp_path / "x", "hang"), Fake(tmp_path / "y", "abort"),
+             Fake(tmp_path / "missing.edf", "")]
+    outcome = run_cases(cases, tmp_path, timeout=3.0, workers=1,
+                        request=lambda c: {"path": str(c.path), "selftest": c.selftest})
+    assert [r.outcome for r in outcome] == ["hang", "crash", "refused"]
+    assert outcome[0].seconds < 10
+
+
+def test_info_cli_reports_damaged_files_in_one_line(results, tmp_path):
+    """``tracemark info`` as a person runs it: one error line, non-zero exit, no traceback."""
+    sample, seen = [], Counter()
+    for r in results:
+        key = (r.case.fmt, r.case.kind, r.outcome)
+        if r.outcome in ("opened", "refused") and seen[key] < 1:
+            seen[key] += 1
+            sample.append(r)
+    assert len(sample) >= 12
+
+    def run(result: Result):
+        return result, subprocess.run([sys.executable, "-m", "tracemark", "info", str(result.case.path)],
+                                      capture_output=True, text=True, timeout=60,
+                                      cwd=str(TESTS.parent))
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        runs = list(pool.map(run, sample))
+    for result, done in runs:
+        name = result.case.path.name
+        assert "Traceback" not in done.stderr + done.stdout, name
+        if result.outcome == "refused":
+            lines = done.stderr.strip().splitlines()
+            assert done.returncode != 0, name
+            assert len(lines) == 1 and lines[0].startswith("tracemark: error:"), (name, done.stderr)
+            assert name in lines[0]
+        else:
+            assert done.returncode == 0, (name, done.stderr)
+
+
+if __name__ == "__main__" and "--worker" in sys.argv:
+    worker_main()

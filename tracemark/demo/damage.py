@@ -1,0 +1,896 @@
+"""Damaged copies of valid recordings: the bad-input corpus the reader tests run over.
+
+A viewer must open what is still valid in a damaged file or refuse it with a typed error
+that names the file; it must never crash, hang, show a traceback, or allocate what a
+corrupted count asks for. This module makes the files that prove it. From one valid
+source it derives many damaged variants, each a new file in ``out_dir`` (the source is
+only read), named ``<source stem>~<case id><suffix>`` and described in words by a
+:class:`DamagedFile`. The same ``seed`` gives the same bytes.
+
+``damaged_variants(source, out_dir)`` picks the generator from the file's content:
+
+* **TRC** (:func:`trc_variants`): truncations inside the title, the fixed header, the
+  zone table, each zone and the first frames; fixed-header fields set to values that
+  matter (header type, data offset, channel count, frame size, rate, sample width,
+  compression, date); zone descriptors renamed or pointed past the end; ORDER entries
+  outside LABCOD; the first electrode record's logic and physical ranges, unit and rate
+  coefficient; trigger, note, segment and event records; bit flips in every byte of the
+  fields that steer the reader, and seeded random flips elsewhere.
+* **EDF/BDF** (:func:`edf_variants`): truncations through the header and the records;
+  every numeric main-header field and the per-signal fields of the first and last
+  signal set to empty, non-numeric, negative, zero, huge, NaN and off-by-one values;
+  labels that turn a signal into annotations or back; damaged time-stamped annotation
+  lists, including an EDF+D whose record onsets go backwards; bit flips.
+* **NWB** (:func:`nwb_variants`): truncations and bit flips of the HDF5 file, and, made
+  with h5py on a copy, layouts that are valid HDF5 but wrong NWB: deleted and renamed
+  datasets and attributes, data and timestamps of the wrong dtype or shape, bad
+  electrodes references, a wrong ``neurodata_type``, strings where numbers belong,
+  broken links, damaged interval tables.
+* **Any format** (:func:`foreign_variants`): zero-length files under every suffix, valid
+  files under another format's suffix, and random bytes behind a right magic number.
+
+:func:`write_sources` writes small valid sources with Tracemark's own writers (TRC of
+one and of two rates, EDF+C with two rates and annotations, BDF+C with a Status
+channel, NWB with events and an irregularly sampled series), so the corpus needs no
+data from outside. The EDF layout is spelled out here instead of imported from the
+reader, so that a layout mistake in the reader cannot hide in its own test data.
+
+No Qt; numpy and h5py only (pynwb only when :func:`write_sources` writes the NWB file).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from tracemark.io_backends import trc_layout as L
+
+__all__ = ["DamagedFile", "damaged_variants", "edf_variants", "foreign_variants",
+           "nwb_variants", "sniff_kind", "trc_variants", "write_sources"]
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+EDF_MAGIC, BDF_MAGIC = b"0       ", b"\xffBIOSEMI"
+#: ``extent``: "full" for the files written here, "light" (about a third) for big shared ones.
+EXTENTS = ("full", "light")
+
+
+@dataclass(frozen=True)
+class DamagedFile:
+    """One damaged file and what was done to it."""
+
+    path: Path
+    source: str  # name of the valid file it was derived from ("" for synthetic bytes)
+    fmt: str  # "trc", "edf", "nwb" or "any"
+    kind: str  # "truncated", "field", "bitflip", "structure", "empty", "suffix", "random"
+    description: str
+
+
+class _Corpus:
+    """Writes variants of one source and records them; refuses duplicate case ids."""
+
+    def __init__(self, source: Path | None, out_dir: Path, fmt: str):
+        self.source, self.out_dir, self.fmt = source, Path(out_dir), fmt
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.cases: list[DamagedFile] = []
+
+    def path(self, case_id: str, suffix: str | None = None) -> Path:
+        stem = self.source.stem if self.source else "synthetic"
+        suffix = self.source.suffix if suffix is None else suffix
+        path = self.out_dir / f"{stem}~{re.sub(r'[^A-Za-z0-9.=+-]+', '_', case_id)}{suffix}"
+        if path.exists():
+            raise ValueError(f"damage case {case_id!r} of {stem} is made twice")
+        return path
+
+    def add(self, path: Path, kind: str, description: str) -> None:
+        name = self.source.name if self.source else ""
+        self.cases.append(DamagedFile(path, name, self.fmt, kind, description))
+
+    def write(self, case_id: str, kind: str, description: str, data: bytes,
+              suffix: str | None = None) -> None:
+        path = self.path(case_id, suffix)
+        path.write_bytes(data)
+        self.add(path, kind, description)
+
+    def truncations(self, data: bytes, marks: dict[int, str]) -> None:
+        for offset in sorted(o for o in marks if 0 < o < len(data)):
+            self.write(f"cut{offset}", "truncated",
+                       f"cut to {offset} of {len(data)} bytes ({marks[offset]})", data[:offset])
+
+    def bitflips(self, data: bytes, offsets, where: str, rng: np.random.Generator) -> None:
+        for offset in sorted({int(o) for o in offsets if 0 <= o < len(data)}):
+            bit = int(rng.integers(8))
+            flipped = bytearray(data)
+            flipped[offset] ^= 1 << bit
+            self.write(f"flip{offset}.{bit}", "bitflip",
+                       f"bit {bit} of byte {offset} flipped ({where})", bytes(flipped))
+
+
+def _patched(data: bytes, offset: int, new: bytes) -> bytes:
+    return data[:offset] + new + data[offset + len(new):]
+
+
+def _thin(items: list, extent: str) -> list:
+    if extent not in EXTENTS:
+        raise ValueError(f"extent must be one of {EXTENTS}, got {extent!r}")
+    return items if extent == "full" else items[::3]
+
+
+# -- dispatch ------------------------------------------------------------------------------------
+def sniff_kind(path: Path) -> str:
+    """"trc", "edf", "nwb" or "" from the first bytes (independent of the reader's sniffing)."""
+    with open(path, "rb") as handle:
+        head = handle.read(32)
+    if head.startswith((EDF_MAGIC, BDF_MAGIC)):
+        return "edf"
+    if head.startswith(HDF5_SIGNATURE):
+        return "nwb"
+    return "trc" if L.TITLE_MARK in head else ""
+
+
+def damaged_variants(source: str | Path, out_dir: str | Path, *, seed: int = 0,
+                     extent: str = "full") -> list[DamagedFile]:
+    """Damaged variants of ``source`` (TRC, EDF/BDF or NWB) written into ``out_dir``."""
+    source = Path(source)
+    makers = {"trc": trc_variants, "edf": edf_variants, "nwb": nwb_variants}
+    kind = sniff_kind(source)
+    if kind not in makers:
+        raise ValueError(f"{source.name} is not a TRC, EDF/BDF or NWB file")
+    return makers[kind](source, out_dir, seed=seed, extent=extent)
+
+
+# -- TRC -----------------------------------------------------------------------------------------
+_TRC_FIELD_VALUES = {
+    "header_type": (0, 3, 5, -1),
+    "n_channels": (0, 1, 256, 65535),
+    "multiplexer": (0, 1, 65535),
+    "rate_min": (0, 1, 65535),
+    "bytes_per_sample": (0, 3, 8, 65535),
+    "compression": (1,),
+    "n_montages": (65535,),
+}
+_TRC_ZONES_DAMAGED = ("ORDER", "LABCOD", "NOTE", "TRONCA", "EVENT A", "TRIGGER")
+_ELECTRODE_VALUES = {
+    "logic_min": (2**31 - 1, -2**31),
+    "logic_max": (-2**31, 2**31 - 1),
+    "logic_ground": (2**31 - 1, -2**31),
+    "physical_min": (-2**31, 2**31 - 1),
+    "physical_max": (-2**31, 0),
+    "unit": (9999, -32768),
+    "rate_coefficient": (0, 2, 65535),
+}
+#: Fixed-header bytes that steer the reader: every one gets two bit flips.
+_TRC_STEERING_FIELDS = ("data_start", "n_channels", "multiplexer", "rate_min",
+                        "bytes_per_sample", "compression", "header_type")
+
+
+def _field_bytes(dtype: np.dtype, name: str, value) -> tuple[int, bytes]:
+    field_dtype, offset = dtype.fields[name][:2]
+    return offset, np.array(value, dtype=field_dtype).tobytes()
+
+
+def trc_variants(source: str | Path, out_dir: str | Path, *, seed: int = 0,
+                 extent: str = "full") -> list[DamagedFile]:
+    """Damaged variants of a valid header-type-4 TRC file; see the module docstring."""
+    source = Path(source)
+    data = source.read_bytes()
+    fixed = np.frombuffer(data[:L.FIXED_HEADER_SIZE], dtype=L.FIXED_HEADER, count=1)[0]
+    zones = {name: (int(z["offset"]), int(z["length"]))
+             for name, z in zip(L.ZONE_NAMES, fixed["zones"])}
+    corpus = _Corpus(source, out_dir, "trc")
+    rng = np.random.default_rng(seed)
+    corpus.truncations(data, _thin_marks(_trc_marks(fixed, zones, len(data)), extent))
+    _trc_fields(corpus, data, fixed, extent)
+    _trc_zones(corpus, data, zones, int(fixed["n_channels"]), extent)
+    steering = [L.FIXED_HEADER.fields[f][1] + i for f in _TRC_STEERING_FIELDS
+                for i in range(L.FIXED_HEADER.fields[f][0].itemsize)]
+    corpus.bitflips(data, _thin(steering, extent), "a fixed-header field the reader uses", rng)
+    data_start = int(fixed["data_start"])
+    corpus.bitflips(data, rng.integers(0, L.FIXED_HEADER_SIZE, 12 if extent == "full" else 4),
+                    "fixed header", rng)
+    corpus.bitflips(data, rng.integers(L.FIXED_HEADER_SIZE, data_start, 8 if extent == "full" else 3),
+                    "zones", rng)
+    return corpus.cases
+
+
+def _thin_marks(marks: dict[int, str], extent: str) -> dict[int, str]:
+    keep = _thin(sorted(marks), extent)
+    return {k: marks[k] for k in keep}
+
+
+def _trc_marks(fixed, zones, size: int) -> dict[int, str]:
+    data_start, frame = int(fixed["data_start"]), max(int(fixed["multiplexer"]), 1)
+    marks = {1: "inside the title", 31: "end of the title", 140: "inside data_start",
+             175: "before the header type", 176: "at the zone table",
+             200: "inside the zone table", 639: "one byte short of the fixed header",
+             640: "right after the fixed header"}
+    for name in _TRC_ZONES_DAMAGED:
+        offset, length = zones[name]
+        marks.setdefault(offset + 1, f"one byte into {name}")
+        marks.setdefault(offset + length // 2, f"middle of {name}")
+    marks.update({data_start - 1: "one byte before the data", data_start: "at the data start",
+                  data_start + 1: "one byte into the data",
+                  data_start + frame - 1: "one byte short of the first frame",
+                  data_start + frame: "exactly one frame",
+                  data_start + frame + 1: "one frame and one byte",
+                  size - 1: "last byte missing"})
+    for k in (1, 2, 3):
+        marks.setdefault(data_start + k * (size - data_start) // 4 + 1, "mid-data, mid-frame")
+    return marks
+
+
+def _trc_fields(corpus: _Corpus, data: bytes, fixed, extent: str) -> None:
+    size, data_start = len(data), int(fixed["data_start"])
+    values = dict(_TRC_FIELD_VALUES)
+    values["data_start"] = (0, 639, 640, data_start + 1, size - 1, size, size + 1, 2**32 - 1)
+    n = int(fixed["n_channels"])
+    values["n_channels"] = tuple(sorted(set(values["n_channels"]) | {n + 1, max(n - 1, 1)} - {n}))
+    cases = [(name, value) for name, options in values.items() for value in options]
+    for name, value in _thin(cases, extent):
+        offset, raw = _field_bytes(L.FIXED_HEADER, name, value)
+        corpus.write(f"{name}={value}", "field", f"fixed header {name} set to {value}",
+                     _patched(data, offset, raw))
+    when = L.FIXED_HEADER.fields["recorded"][1]
+    corpus.write("recorded=zero", "field", "recording date all zero", _patched(data, when, bytes(6)))
+    corpus.write("recorded=bad", "field", "recording date 31 Feb, 25:61:61",
+                 _patched(data, when, bytes([31, 2, 255, 25, 61, 61])))
+    corpus.write("title=other", "field", "title without MICROMED",
+                 _patched(data, 0, b"* NOT A    Brain-Quick file *  "))
+
+
+def _trc_zones(corpus: _Corpus, data: bytes, zones, n_channels: int, extent: str) -> None:
+    size = len(data)
+    cases = []
+    for index, name in enumerate(L.ZONE_NAMES):
+        if name not in _TRC_ZONES_DAMAGED:
+            continue
+        at = L.FIXED_HEADER.fields["zones"][1] + index * L.ZONE_DESCRIPTOR.itemsize
+        cases += [(f"{name}.name=garbled", f"zone descriptor {name} renamed", at, b"GARBLED!"),
+                  (f"{name}.offset=max", f"zone {name} offset 2**32-1", at + 8, b"\xff" * 4),
+                  (f"{name}.offset=end", f"zone {name} starts 4 bytes before the end", at + 8,
+                   np.uint32(size - 4).tobytes()),
+                  (f"{name}.length=max", f"zone {name} length 2**32-1", at + 12, b"\xff" * 4),
+                  (f"{name}.length=0", f"zone {name} length 0", at + 12, bytes(4))]
+    order_at, _ = zones["ORDER"]
+    labcod_at, labcod_length = zones["LABCOD"]
+    slot = int(np.frombuffer(data, dtype="<u2", count=1, offset=order_at)[0])
+    cases += [("ORDER0=65535", "ORDER entry 0 is 65535", order_at, b"\xff\xff"),
+              ("ORDER0=past", "ORDER entry 0 points just past LABCOD", order_at,
+               np.uint16(min(labcod_length // L.ELECTRODE_RECORD_SIZE, 65535)).tobytes())]
+    if n_channels > 1:
+        cases.append(("ORDER0=dup", "ORDER entry 0 repeats entry 1", order_at,
+                      data[order_at + 2:order_at + 4]))
+    record = labcod_at + slot * L.ELECTRODE_RECORD_SIZE
+    for name, options in _ELECTRODE_VALUES.items():
+        for value in options:
+            offset, raw = _field_bytes(L.ELECTRODE, name, value)
+            cases.append((f"electrode0.{name}={value}", f"channel 0's {name} set to {value}",
+                          record + offset, raw))
+    cases.append(("electrode0.label=undecodable", "channel 0's label holds undecodable bytes",
+                  record + 2, b"\x81\x8d\x8f\x90\x9d\x81"))
+    cases += _trc_event_cases(zones)
+    for case_id, description, offset, raw in _thin(cases, extent):
+        corpus.write(case_id, "field", description, _patched(data, offset, raw))
+
+
+def _trc_event_cases(zones) -> list[tuple[str, str, int, bytes]]:
+    trigger, note = zones["TRIGGER"][0], zones["NOTE"][0]
+    tronca, event_a = zones["TRONCA"][0], zones["EVENT A"][0]
+    u4 = lambda v: np.uint32(v).tobytes()  # noqa: E731
+    return [
+        ("trigger0=far", "trigger 0 at sample 2**32-2", trigger, u4(2**32 - 2)),
+        ("trigger0.code=65535", "trigger 0 code 65535", trigger + 4, b"\xff\xff"),
+        ("note0=unterminated", "note 0 text without a NUL", note, u4(1) + b"\xff" * 40),
+        ("tronca=two", "two segments", tronca, u4(1) + u4(0) + u4(500) + u4(7)),
+        ("tronca=late", "one segment starting at sample 5", tronca, u4(3) + u4(5)),
+        ("tronca=far", "segment time 2**32-1", tronca, u4(2**32 - 1) + u4(0)),
+        ("eventA=reversed", "EVENT A stop before start", event_a, u4(1) + u4(50) + u4(10)),
+        ("eventA=far", "EVENT A ends at 2**32-1", event_a, u4(1) + u4(2) + u4(2**32 - 1)),
+    ]
+
+
+# -- EDF / BDF -----------------------------------------------------------------------------------
+#: (name, offset, width) of the main header fields (EDF specification).
+_EDF_MAIN = {"version": (0, 8), "patient": (8, 80), "recording": (88, 80),
+             "start date": (168, 8), "start time": (176, 8), "header bytes": (184, 8),
+             "reserved": (192, 44), "records": (236, 8), "record duration": (244, 8),
+             "signals": (252, 4)}
+#: (name, width) of the per-signal fields, each stored for all signals in turn.
+_EDF_SIGNAL = (("label", 16), ("transducer", 80), ("unit", 8), ("physical min", 8),
+               ("physical max", 8), ("digital min", 8), ("digital max", 8),
+               ("prefilter", 80), ("samples per record", 8), ("reserved", 32))
+_EDF_NUMBERS = ("", "abc", "-1", "0", "nan", "inf", "1e9", "99999999", "1e308")
+_EDF_MAIN_VALUES = {
+    "records": ("", "abc", "-1", "-2", "0", "1e9", "2147483648", "99999999", "nan", "1.5"),
+    "record duration": ("", "abc", "0", "-1", "nan", "inf", "1e-30", "1E-7", "1e300"),
+    "signals": ("", "abc", "0", "-1", "9999", "1e9", "9e99"),
+    "header bytes": ("", "abc", "0", "-256", "99999999"),
+    "start date": ("", "xx.yy.zz", "31.02.99"),
+    "start time": ("25.61.61", "aa.bb.cc"),
+    "recording": ("Startdate 99-XYZ-2020 X X X", "Startdate X X X X"),
+}
+_EDF_SIGNAL_VALUES = {
+    "physical min": _EDF_NUMBERS + ("-1e308",),
+    "physical max": _EDF_NUMBERS,
+    "digital min": ("", "abc", "40000", "-40000", "1e9", "32767", "8388607"),
+    "digital max": ("", "abc", "40000", "-40000", "1e9", "-32768", "-8388608"),
+    "samples per record": ("", "abc", "0", "-1", "1e9", "99999999"),
+    "label": ("EDF Annotations", "BDF Annotations", "Status", ""),
+}
+
+
+@dataclass(frozen=True)
+class _EdfLayout:
+    n_signals: int
+    header_bytes: int
+    n_records: int
+    labels: tuple[str, ...]
+    samples_per_record: tuple[int, ...]
+    bytes_per_sample: int
+
+    def signal_field(self, name: str, signal: int) -> tuple[int, int]:
+        offset = 256
+        for field, width in _EDF_SIGNAL:
+            if field == name:
+                return offset + signal * width, width
+            offset += self.n_signals * width
+        raise KeyError(name)
+
+    @property
+    def record_bytes(self) -> int:
+        return sum(self.samples_per_record) * self.bytes_per_sample
+
+    def sample_offset(self, signal: int) -> int:
+        return sum(self.samples_per_record[:signal]) * self.bytes_per_sample
+
+
+def _edf_layout(data: bytes) -> _EdfLayout:
+    ns = int(data[252:256])
+    layout = _EdfLayout(ns, int(data[184:192]), int(data[236:244]), (), (),
+                        3 if data.startswith(BDF_MAGIC) else 2)
+    labels = tuple(data[o:o + w].decode("latin-1").strip() for o, w in
+                   (layout.signal_field("label", i) for i in range(ns)))
+    spr = tuple(int(data[o:o + w]) for o, w in
+                (layout.signal_field("samples per record", i) for i in range(ns)))
+    return _EdfLayout(ns, layout.header_bytes, layout.n_records, labels, spr,
+                      layout.bytes_per_sample)
+
+
+def _edf_text(value: str, width: int) -> bytes:
+    return value.encode("latin-1").ljust(width)[:width]
+
+
+def edf_variants(source: str | Path, out_dir: str | Path, *, seed: int = 0,
+                 extent: str = "full") -> list[DamagedFile]:
+    """Damaged variants of a valid EDF/EDF+/BDF/BDF+ file; see the module docstring."""
+    source = Path(source)
+    data = source.read_bytes()
+    layout = _edf_layout(data)
+    corpus = _Corpus(source, out_dir, "edf")
+    rng = np.random.default_rng(seed)
+    corpus.truncations(data, _thin_marks(_edf_marks(layout, len(data)), extent))
+    _edf_main_fields(corpus, data, layout, extent)
+    _edf_signal_fields(corpus, data, layout, extent)
+    _edf_annotations(corpus, data, layout, rng, extent)
+    steering = [offset + i for name in ("header bytes", "records", "record duration", "signals")
+                for offset, width in [_EDF_MAIN[name]] for i in range(min(width, 3))]
+    corpus.bitflips(data, _thin(steering, extent), "a numeric main-header field", rng)
+    corpus.bitflips(data, rng.integers(0, layout.header_bytes, 12 if extent == "full" else 4),
+                    "header", rng)
+    return corpus.cases
+
+
+def _edf_marks(layout: _EdfLayout, size: int) -> dict[int, str]:
+    hb, rb = layout.header_bytes, layout.record_bytes
+    marks = {1: "inside the version", 8: "after the version", 100: "inside the recording id",
+             240: "inside the record count", 255: "one byte short of the main header",
+             256: "main header only", 257: "one byte of signal headers",
+             256 + layout.n_signals * 8: "inside the labels",
+             hb - 1: "one byte short of the header", hb: "header only, no record",
+             hb + 1: "one byte of data", hb + rb - 1: "one byte short of the first record",
+             hb + rb: "exactly one record", hb + rb + 3: "one record and three bytes",
+             size - 1: "last byte missing"}
+    marks.setdefault(hb + (size - hb) // 2 + 1, "mid-data, mid-record")
+    return marks
+
+
+def _edf_main_fields(corpus: _Corpus, data: bytes, layout: _EdfLayout, extent: str) -> None:
+    values = {name: list(options) for name, options in _EDF_MAIN_VALUES.items()}
+    values["records"] += [str(layout.n_records + 1), str(max(layout.n_records - 1, 0))]
+    values["signals"] += [str(layout.n_signals + 1), str(layout.n_signals - 1)]
+    values["header bytes"].append(str(layout.header_bytes + 256))
+    plus = "BDF" if layout.bytes_per_sample == 3 else "EDF"
+    values["reserved"] = [f"{plus}+D", f"{plus}+X", ""]
+    cases = [(name, value) for name, options in values.items() for value in options]
+    for name, value in _thin(cases, extent):
+        offset, width = _EDF_MAIN[name]
+        corpus.write(f"{name}={value or 'blank'}", "field", f"main header {name!r} set to {value!r}",
+                     _patched(data, offset, _edf_text(value, width)))
+    version = b"1       " if layout.bytes_per_sample == 2 else b"\xffBIOSEMX"
+    corpus.write("version=other", "field", f"version field {version!r}", _patched(data, 0, version))
+
+
+def _edf_signal_fields(corpus: _Corpus, data: bytes, layout: _EdfLayout, extent: str) -> None:
+    first_data = next(i for i, label in enumerate(layout.labels) if "Annotations" not in label)
+    signals = sorted({first_data, layout.n_signals - 1})
+    cases = []
+    for signal in signals:
+        for name, options in _EDF_SIGNAL_VALUES.items():
+            for value in options:
+                cases.append((signal, name, value))
+        spr = layout.samples_per_record[signal]
+        cases += [(signal, "samples per record", str(spr + 1)),
+                  (signal, "samples per record", str(max(spr - 1, 1)))]
+        offset, width = layout.signal_field("physical min", signal)
+        cases.append((signal, "physical max", data[offset:offset + width].decode("latin-1")))
+        offset, width = layout.signal_field("digital max", signal)
+        cases.append((signal, "digital min", data[offset:offset + width].decode("latin-1")))
+    unique = list(dict.fromkeys((s, name, value.strip()) for s, name, value in cases))
+    for signal, name, value in _thin(unique, extent):
+        offset, width = layout.signal_field(name, signal)
+        new = _edf_text(value, width)
+        if data[offset:offset + width] == new:
+            continue
+        corpus.write(f"signal{signal}.{name}={value.strip() or 'blank'}", "field",
+                     f"signal {signal} ({layout.labels[signal]}) {name!r} set to {value!r}",
+                     _patched(data, offset, new))
+
+
+def _edf_annotations(corpus: _Corpus, data: bytes, layout: _EdfLayout,
+                     rng: np.random.Generator, extent: str) -> None:
+    signals = [i for i, label in enumerate(layout.labels) if "Annotations" in label]
+    if not signals or layout.n_records < 3:
+        return
+    signal = signals[0]
+    width = layout.samples_per_record[signal] * layout.bytes_per_sample
+
+    def at(record: int) -> int:
+        return layout.header_bytes + record * layout.record_bytes + layout.sample_offset(signal)
+
+    def tal(text: bytes) -> bytes:
+        return text[:width].ljust(width, b"\x00")
+
+    huge = b"+" + b"9" * max(width - 8, 2) + b"\x14\x14\x00"
+    cases = [
+        ("tal0=zeros", "record 0 has no time-keeping annotation", [(0, tal(b""))]),
+        ("tal0=huge", "record 0's time-keeping onset is 10**(many)", [(0, tal(huge))]),
+        ("tal0=negative", "record 0's time-keeping onset is -5 s", [(0, tal(b"-5\x14\x14\x00"))]),
+        ("tal0=garbage", "record 0's annotation bytes are random",
+         [(0, rng.integers(1, 256, width, dtype=np.uint8).tobytes())]),
+        ("tal1=unterminated", "record 1's annotation has no terminator",
+         [(1, b"+1\x14\x14+1.5\x14" + b"x" * max(width - 9, 0))]),
+        ("tal1=huge-duration", "an annotation lasting 10**(many) s",
+         [(1, tal(b"+1\x14\x14\x00+1.5\x15" + b"9" * max(width - 20, 1) + b"\x14big\x14\x00"))]),
+        ("tal=all-random", "every record's annotation bytes are random",
+         [(r, rng.integers(0, 256, width, dtype=np.uint8).tobytes())
+          for r in range(layout.n_records)]),
+    ]
+    reserved = _EDF_MAIN["reserved"][0]
+    plus_d = _edf_text(("BDF" if layout.bytes_per_sample == 3 else "EDF") + "+D", 44)
+    d_cases = [
+        ("plusD=valid", "EDF+D whose records are contiguous", []),
+        ("plusD=backwards", "EDF+D whose record 2 starts before record 1",
+         [(2, tal(b"+0.5\x14\x14\x00"))]),
+        ("plusD=missing", "EDF+D with no time-keeping annotation in record 1", [(1, tal(b""))]),
+        ("plusD=gap", "EDF+D with a 1000 s gap before record 2",
+         [(r, tal(b"+%d\x14\x14\x00" % (1000 + r))) for r in range(2, layout.n_records)]),
+        ("plusD=far", "EDF+D whose records from 2 on start 10**(many) s later",
+         [(r, tal(b"+" + b"9" * max(width - 12, 2) + b"%02d\x14\x14\x00" % r))
+          for r in range(2, layout.n_records)]),
+    ]
+    for case_id, description, edits in _thin(cases, extent) + d_cases:
+        damaged = bytearray(data)
+        if case_id.startswith("plusD"):
+            damaged[reserved:reserved + 44] = plus_d
+        for record, raw in edits:
+            damaged[at(record):at(record) + width] = raw[:width]
+        corpus.write(case_id, "structure", description, bytes(damaged))
+
+
+# -- NWB -----------------------------------------------------------------------------------------
+_NwbEdit = Callable[[h5py.File, "h5py.Group | None", "h5py.Group | None"], None]
+
+
+def _main_series(h5file: h5py.File) -> h5py.Group | None:
+    acquisition = h5file.get("acquisition")
+    if not isinstance(acquisition, h5py.Group):
+        return None
+    groups = [acquisition[k] for k in acquisition if isinstance(acquisition.get(k), h5py.Group)]
+    series = [g for g in groups if isinstance(g.get("data"), h5py.Dataset)
+              and g["data"].dtype.kind in "iuf" and g["data"].ndim in (1, 2)]
+    series.sort(key=lambda g: "ElectricalSeries" not in str(g.attrs.get("neurodata_type", "")))
+    return series[0] if series else None
+
+
+def _interval_table(h5file: h5py.File) -> h5py.Group | None:
+    intervals = h5file.get("intervals")
+    if not isinstance(intervals, h5py.Group):
+        return None
+    for key in intervals:
+        table = intervals.get(key)
+        if isinstance(table, h5py.Group) and isinstance(table.get("start_time"), h5py.Dataset):
+            return table
+    return None
+
+
+def _replace(group: h5py.Group, name: str, value, attrs: bool = True) -> None:
+    """Replace dataset ``name`` by ``value`` (keeping its attributes unless told not to)."""
+    old = dict(group[name].attrs) if attrs and name in group else {}
+    if name in group:
+        del group[name]
+    new = group.create_dataset(name, data=value)
+    for key, attribute in old.items():
+        new.attrs[key] = attribute
+
+
+#: Rows declared by the "huge" edits: chunked and never written, so the file stays small,
+#: but reading the dataset whole would ask for terabytes.
+HUGE_ROWS = 2**40
+
+
+def _huge(group: h5py.Group, name: str, dtype="<f8") -> None:
+    """Replace dataset ``name`` by one declaring :data:`HUGE_ROWS` unwritten rows."""
+    old = dict(group[name].attrs) if name in group else {}
+    if name in group:
+        del group[name]
+    new = group.create_dataset(name, shape=(HUGE_ROWS,), dtype=dtype, chunks=(4096,))
+    for key, attribute in old.items():
+        new.attrs[key] = attribute
+
+
+def _set_attr(name: str, value, where: str = "data") -> _NwbEdit:
+    def edit(f, series, table):
+        target = series if where == "." else series[where]
+        target.attrs[name] = value
+    return edit
+
+
+def _del(name: str) -> _NwbEdit:
+    def edit(f, series, table):
+        del series[name]
+    return edit
+
+
+def _series_edits(n: int, channels: int) -> list[tuple[str, str, _NwbEdit]]:
+    shaped = lambda s, d=np.float64: np.zeros(s, dtype=d)  # noqa: E731
+    ts = lambda v: lambda f, s, t: _replace(s, "timestamps", v)  # noqa: E731
+    edits = [
+        ("data=deleted", "series without data", _del("data")),
+        ("data=renamed", "data renamed to 'samples'",
+         lambda f, s, t: s.move("data", "samples")),
+        ("data=group", "data is a group", lambda f, s, t: (s.__delitem__("data"),
+                                                          s.create_group("data"))),
+        ("data=strings", "data of strings", lambda f, s, t: _replace(s, "data", np.array(
+            [b"x"] * n))),
+        ("data=3d", "3-D data", lambda f, s, t: _replace(s, "data", shaped((n, channels, 2)))),
+        ("data=empty", "data with 0 samples", lambda f, s, t: _replace(s, "data", shaped((0, channels)))),
+        ("data=no-channels", "data with 0 channels", lambda f, s, t: _replace(s, "data", shaped((n, 0)))),
+        ("data=scalar", "scalar data", lambda f, s, t: _replace(s, "data", 1.0)),
+        ("data=complex", "complex data", lambda f, s, t: _replace(s, "data", shaped((n, channels), np.complex64))),
+        ("data=compound", "compound data", lambda f, s, t: _replace(s, "data", np.zeros(
+            n, dtype=[("a", "<i4"), ("b", "<f8")]))),
+        ("data=transposed", "data stored channels x time",
+         lambda f, s, t: _replace(s, "data", shaped((channels, n)))),
+        ("data=huge-unwritten", "data declares 2**40 samples, none written",
+         lambda f, s, t: (s.__delitem__("data"), s.create_dataset(
+             "data", shape=(2**40, channels), dtype="<i2", chunks=(4096, channels)))),
+        ("data=huge-channels", "data declares 2**31 channels, none written",
+         lambda f, s, t: (s.__delitem__("data"), s.create_dataset(
+             "data", shape=(n, 2**31), dtype="<i2", chunks=(16, 4096)))),
+        ("starting_time=deleted", "no starting_time and no timestamps", _del("starting_time")),
+        ("rate=deleted", "starting_time without rate",
+         lambda f, s, t: s["starting_time"].attrs.__delitem__("rate")),
+        ("starting_time=string", "starting_time is a string",
+         lambda f, s, t: _replace(s, "starting_time", "soon")),
+        ("starting_time=array", "starting_time is an array",
+         lambda f, s, t: _replace(s, "starting_time", np.zeros(3))),
+        ("starting_time=nan", "starting_time is NaN",
+         lambda f, s, t: _replace(s, "starting_time", np.nan)),
+        ("conversion=string", "conversion is a string", _set_attr("conversion", "lots")),
+        ("conversion=nan", "conversion is NaN", _set_attr("conversion", np.nan)),
+        ("conversion=inf", "conversion is infinite", _set_attr("conversion", np.inf)),
+        ("conversion=array", "conversion is an array", _set_attr("conversion", [1.0, 2.0])),
+        ("offset=string", "offset is a string", _set_attr("offset", "zero")),
+        ("offset=inf", "offset is infinite", _set_attr("offset", -np.inf)),
+        ("unit=int", "unit is an integer", _set_attr("unit", 7)),
+        ("unit=array", "unit is an array of strings", _set_attr("unit", np.array([b"V", b"mV"]))),
+        ("timestamps=short", "timestamps one shorter than data", ts(np.arange(n - 1) / 100.0)),
+        ("timestamps=descending", "timestamps run backwards", ts(np.arange(n)[::-1] / 100.0)),
+        ("timestamps=nan", "timestamps all NaN", ts(np.full(n, np.nan))),
+        ("timestamps=inf-end", "last timestamp infinite",
+         ts(np.append(np.arange(n - 1) / 100.0, np.inf))),
+        ("timestamps=constant", "all timestamps equal", ts(np.zeros(n))),
+        ("timestamps=strings", "timestamps of strings", ts(np.array([b"t"] * n))),
+        ("timestamps=2d", "2-D timestamps", ts(np.zeros((n, 2)))),
+        ("timestamps=unsorted", "timestamps ascending except two swapped",
+         ts(np.r_[np.arange(n // 2), n, np.arange(n // 2 + 1, n - 1), n // 2] / 100.0)),
+        ("neurodata_type=ImageSeries", "series typed ImageSeries",
+         _set_attr("neurodata_type", "ImageSeries", ".")),
+        ("neurodata_type=Units", "series typed Units", _set_attr("neurodata_type", "Units", ".")),
+        ("neurodata_type=int", "series neurodata_type is an integer",
+         _set_attr("neurodata_type", 3, ".")),
+        ("channel_conversion=short", "channel_conversion one value short",
+         lambda f, s, t: _replace(s, "channel_conversion", np.ones(max(channels - 1, 0)))),
+        ("channel_conversion=strings", "channel_conversion of strings",
+         lambda f, s, t: _replace(s, "channel_conversion", np.array([b"a"] * channels))),
+        ("channel_conversion=nan", "channel_conversion NaN",
+         lambda f, s, t: _replace(s, "channel_conversion", np.full(channels, np.nan))),
+        ("channel_conversion=huge", f"channel_conversion declares {HUGE_ROWS} values",
+         lambda f, s, t: _huge(s, "channel_conversion")),
+        ("timestamps=huge", f"timestamps declare {HUGE_ROWS} values",
+         lambda f, s, t: _huge(s, "timestamps")),
+        ("event-series=huge", f"an event series of {HUGE_ROWS} lick times",
+         lambda f, s, t: _huge_event_series(f)),
+    ]
+    return edits
+
+
+def _electrode_edits(channels: int) -> list[tuple[str, str, _NwbEdit]]:
+    def region(value):
+        return lambda f, s, t: _replace(s, "electrodes", value)
+
+    def table_column(name, value):
+        def edit(f, s, t):
+            table = s["electrodes"].attrs["table"]
+            _replace(f[table], name, value)
+        return edit
+
+    def table_delete(name):
+        return lambda f, s, t: f[s["electrodes"].attrs["table"]].__delitem__(name)
+
+    return [
+        ("electrodes=short", "one electrode fewer than channels", region(np.arange(channels - 1))),
+        ("electrodes=past", "electrodes point past the table", region(np.arange(channels) + 1000)),
+        ("electrodes=negative", "electrodes point at row -1", region(-np.ones(channels, int))),
+        ("electrodes=strings", "electrodes of strings", region(np.array([b"e"] * channels))),
+        ("electrodes=2d", "2-D electrodes", region(np.zeros((channels, 2), int))),
+        ("electrodes.table=missing", "electrodes table reference names no object",
+         _set_attr("table", "/general/nowhere", "electrodes")),
+        ("electrodes.table=int", "electrodes table reference is an integer",
+         _set_attr("table", 5, "electrodes")),
+        ("electrodes.table=dataset", "electrodes table reference is a dataset",
+         lambda f, s, t: s["electrodes"].attrs.__setitem__("table", s["data"].ref)),
+        ("labels=int", "electrode labels are integers", table_column("label", np.arange(1000))),
+        ("labels=2d", "electrode labels are 2-D", table_column("label", np.zeros((channels, 2)))),
+        ("labels=short", "fewer labels than electrodes", table_column("label", np.array([b"x"]))),
+        ("electrode-ids=deleted", "electrodes table without ids", table_delete("id")),
+        ("electrode-ids=strings", "electrode ids are strings",
+         table_column("id", np.array([b"i"] * channels))),
+        ("electrodes=huge", f"electrodes region declares {HUGE_ROWS} rows",
+         lambda f, s, t: _huge(s, "electrodes", "<i8")),
+        ("electrode-ids=huge", f"electrodes table declares {HUGE_ROWS} ids",
+         lambda f, s, t: _huge(f[s["electrodes"].attrs["table"]], "id", "<i8")),
+        ("labels=huge", f"electrode labels declare {HUGE_ROWS} rows",
+         lambda f, s, t: _huge(f[s["electrodes"].attrs["table"]], "label", h5py.string_dtype())),
+    ]
+
+
+def _huge_event_series(h5file: h5py.File) -> None:
+    group = h5file["acquisition"].create_group("lick_times")
+    group.attrs["neurodata_type"] = "TimeSeries"
+    for name in ("data", "timestamps"):
+        group.create_dataset(name, shape=(HUGE_ROWS,), dtype="<f8", chunks=(4096,))
+
+
+def _file_edits() -> list[tuple[str, str, _NwbEdit]]:
+    def root_attr(name, value):
+        def edit(f, s, t):
+            if value is None:
+                del f.attrs[name]
+            else:
+                f.attrs[name] = value
+        return edit
+
+    def root_dataset(name, value):
+        return lambda f, s, t: (f.__delitem__(name) if value is None else _replace(f, name, value))
+
+    def dangling(kind):
+        def edit(f, s, t):
+            f["acquisition"]["dangling"] = (h5py.SoftLink("/nowhere") if kind == "soft" else
+                                            h5py.ExternalLink("missing.nwb", "/acquisition/x"))
+        return edit
+
+    return [
+        ("nwb_version=deleted", "root without nwb_version", root_attr("nwb_version", None)),
+        ("nwb_version=int", "nwb_version is an integer", root_attr("nwb_version", 2)),
+        ("root-type=Foo", "root neurodata_type Foo", root_attr("neurodata_type", "Foo")),
+        ("plain-hdf5", "root without nwb_version nor neurodata_type",
+         lambda f, s, t: (f.attrs.__delitem__("nwb_version"),
+                          f.attrs.__delitem__("neurodata_type"))),
+        ("nwb1", "NWB 1.x layout (nwb_version dataset)",
+         lambda f, s, t: (f.attrs.__delitem__("nwb_version"),
+                          f.create_dataset("nwb_version", data="NWB-1.0.6"))),
+        ("session_start=deleted", "no session_start_time", root_dataset("session_start_time", None)),
+        ("session_start=garbage", "session_start_time is not a date",
+         root_dataset("session_start_time", "yesterday-ish")),
+        ("session_start=int", "session_start_time is an integer", root_dataset("session_start_time", 5)),
+        ("session_start=array", "session_start_time is an array",
+         root_dataset("session_start_time", np.array([b"2020-01-01", b"2021-01-01"]))),
+        ("reference_time=garbage", "timestamps_reference_time is not a date",
+         root_dataset("timestamps_reference_time", "later")),
+        ("reference_time=far", "timestamps_reference_time in year 9999",
+         root_dataset("timestamps_reference_time", "9999-12-31T23:59:59+00:00")),
+        ("acquisition=dataset", "acquisition is a dataset",
+         lambda f, s, t: (f.__delitem__("acquisition"), f.create_dataset("acquisition", data=1))),
+        ("link=soft-dangling", "a soft link to nowhere in acquisition", dangling("soft")),
+        ("link=external-missing", "an external link to a missing file in acquisition",
+         dangling("external")),
+        ("link=cycle", "acquisition holds a hard link to the root",
+         lambda f, s, t: f["acquisition"].__setitem__("loop", f["/"])),
+        ("series=no-data-rate", "a series with a rate but no data",
+         lambda f, s, t: f["acquisition"].create_group("hollow").create_dataset(
+             "starting_time", data=0.0).attrs.__setitem__("rate", 10.0)),
+    ]
+
+
+def _table_edits() -> list[tuple[str, str, _NwbEdit]]:
+    def column(name, value):
+        return lambda f, s, t: _replace(t, name, value)
+
+    return [
+        ("table.start=strings", "interval start times are strings", column("start_time", np.array([b"s"] * 3))),
+        ("table.start=2d", "interval start times are 2-D", column("start_time", np.zeros((3, 2)))),
+        ("table.start=nan", "interval start times NaN", column("start_time", np.full(3, np.nan))),
+        ("table.stop=short", "fewer stop times than starts", column("stop_time", np.ones(1))),
+        ("table.stop=strings", "interval stop times are strings", column("stop_time", np.array([b"s"] * 3))),
+        ("table.label=short", "fewer labels than rows", column("label", np.array([b"a"]))),
+        ("table.tags_index=bad", "a tags index pointing past the tags",
+         lambda f, s, t: (_replace(t, "tags", np.array([b"a"])), _replace(t, "tags_index", np.array([5, 1, 99])))),
+        ("table.colnames=int", "table colnames is an integer", lambda f, s, t: t.attrs.__setitem__("colnames", 3)),
+        ("table.start=deleted", "interval table without start times", lambda f, s, t: t.__delitem__("start_time")),
+        ("table.start=huge", f"interval table declares {HUGE_ROWS} start times",
+         lambda f, s, t: _huge(t, "start_time")),
+        ("table.label=huge", f"interval labels declare {HUGE_ROWS} rows",
+         lambda f, s, t: _huge(t, "label", h5py.string_dtype())),
+    ]
+
+
+def nwb_variants(source: str | Path, out_dir: str | Path, *, seed: int = 0,
+                 extent: str = "full") -> list[DamagedFile]:
+    """Damaged variants of a valid NWB 2.x file; see the module docstring."""
+    source = Path(source)
+    data = source.read_bytes()
+    corpus = _Corpus(source, out_dir, "nwb")
+    rng = np.random.default_rng(seed)
+    size = len(data)
+    marks = {8: "signature only", 96: "inside the superblock", 512: "first 512 bytes",
+             4096: "first 4 KiB", size // 4: "a quarter", size // 2: "half",
+             3 * size // 4: "three quarters", size - 1: "last byte missing"}
+    corpus.truncations(data, _thin_marks(marks, extent))
+    corpus.bitflips(data, rng.integers(0, 96, 6 if extent == "full" else 2), "superblock", rng)
+    corpus.bitflips(data, rng.integers(96, min(size, 16384), 16 if extent == "full" else 4),
+                    "early metadata", rng)
+    with h5py.File(source, "r") as h5file:
+        series, table = _main_series(h5file), _interval_table(h5file)
+        shape = series["data"].shape if series is not None else (0,)
+        has_electrodes = series is not None and "electrodes" in series
+        series_name = series.name if series is not None else None
+        table_name = table.name if table is not None else None
+    n, channels = int(shape[0]), int(shape[1]) if len(shape) > 1 else 1
+    edits = _file_edits()
+    if series_name is not None and n > 2:
+        edits += _series_edits(min(n, 100000), channels)
+        edits += _electrode_edits(channels) if has_electrodes else []
+    edits += _table_edits() if table_name is not None else []
+    for case_id, description, edit in _thin(edits, extent):
+        path = corpus.path(case_id)
+        shutil.copyfile(source, path)
+        with h5py.File(path, "r+") as h5file:
+            edit(h5file, h5file[series_name] if series_name else None,
+                 h5file[table_name] if table_name else None)
+        corpus.add(path, "structure", description)
+    return corpus.cases
+
+
+# -- any format ----------------------------------------------------------------------------------
+EMPTY_SUFFIXES = (".TRC", ".trc", ".edf", ".bdf", ".nwb", ".h5", ".rec", ".abf", ".smr",
+                  ".vhdr", ".ns5", "")
+#: Suffixes neo's get_rawio knows, for random bytes that only the suffix can route.
+NEO_SUFFIXES = (".abf", ".smr", ".vhdr", ".ns5", ".plx", ".rhd", ".set", ".dat", ".ncs")
+
+
+def foreign_variants(sources: list[Path], out_dir: str | Path, *,
+                     seed: int = 0) -> list[DamagedFile]:
+    """Zero-length files, valid ``sources`` under other suffixes, random bytes behind magic."""
+    out_dir = Path(out_dir)
+    corpus = _Corpus(None, out_dir, "any")
+    rng = np.random.default_rng(seed)
+    for suffix in EMPTY_SUFFIXES:
+        corpus.write(f"empty-{suffix.lstrip('.') or 'no-suffix'}", "empty", f"zero bytes named *{suffix}",
+                     b"", suffix)
+    other = {"trc": (".edf", ".nwb", ".bdf", ".abf"), "edf": (".nwb", ".TRC", ".abf"),
+             "nwb": (".edf", ".TRC", ".h5", ".abf")}
+    for source in sources:
+        kind = sniff_kind(source)
+        for suffix in other.get(kind, ()):
+            if suffix.lower() == source.suffix.lower():
+                continue
+            path = corpus.path(f"{source.name}-as-{suffix.lstrip('.')}", suffix)
+            shutil.copyfile(source, path)
+            corpus.add(path, "suffix", f"valid {kind.upper()} {source.name} named *{suffix}")
+    noise = lambda n: rng.integers(0, 256, n, dtype=np.uint8).tobytes()  # noqa: E731
+    trc_head = bytearray(noise(L.FIXED_HEADER_SIZE + 4096))
+    trc_head[:32] = L.TITLE
+    trc_head[L.FIXED_HEADER.fields["header_type"][1]] = L.SUPPORTED_HEADER_TYPE
+    randoms = [
+        ("trc-title+random", "a TRC title then random bytes", L.TITLE + noise(4096), ".TRC"),
+        ("trc-type4+random", "TRC title and header type 4, all else random", bytes(trc_head), ".TRC"),
+        ("edf-magic+random", "the EDF magic then random bytes", EDF_MAGIC + noise(4096), ".edf"),
+        ("edf-magic+digits", "the EDF magic then random digits and spaces",
+         EDF_MAGIC + bytes(rng.choice(list(b"0123456789 .-"), 4096).astype(np.uint8)), ".edf"),
+        ("bdf-magic+random", "the BDF magic then random bytes", BDF_MAGIC + noise(4096), ".bdf"),
+        ("hdf5-signature+random", "the HDF5 signature then random bytes",
+         HDF5_SIGNATURE + noise(4096), ".nwb"),
+        ("hdf5-userblock+random", "random bytes with the HDF5 signature at 512",
+         noise(512) + HDF5_SIGNATURE + noise(4096), ".nwb"),
+        ("text-as-edf", "a text file named .edf", b"hello, this is not a recording\n", ".edf"),
+        ("png-as-nwb", "a PNG header named .nwb", b"\x89PNG\r\n\x1a\n" + noise(256), ".nwb"),
+        ("random-no-suffix", "random bytes without a suffix", noise(4096), ""),
+    ]
+    randoms += [(f"random-{suffix.lstrip('.')}", f"random bytes named *{suffix}", noise(4096), suffix)
+                for suffix in NEO_SUFFIXES]
+    for case_id, description, data, suffix in randoms:
+        corpus.write(case_id, "random", description, data, suffix)
+    for case_id, description, make in (("folder.edf", "a folder named .edf", True),
+                                       ("empty-folder", "an empty folder", False)):
+        path = corpus.path(case_id, "")
+        path.mkdir()
+        if make:
+            (path / "inside.bin").write_bytes(noise(64))
+        corpus.add(path, "random", description)
+    return corpus.cases
+
+
+# -- valid sources -------------------------------------------------------------------------------
+SOURCE_START = datetime(2022, 6, 1, 10, 20, 30)
+
+
+def write_sources(folder: str | Path, *, seed: int = 0) -> list[Path]:
+    """Small valid files written by Tracemark's own writers, for :func:`damaged_variants`."""
+    from .edf_writer import write_edf
+    from .nwb_writer import ExtraSeries, write_nwb
+    from .trc_writer import TrcChannel, write_trc_array, write_trc_frames
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    signals = rng.normal(0, 30, (2048, 4)).astype(np.float64)
+    names = ["Fp1", "Fp2", "C3", "C4"]
+    paths = [
+        write_trc_array(folder / "small_4ch_256Hz.TRC", signals, channel_names=names,
+                        sampling_rate=256, compact=True, start_datetime=SOURCE_START,
+                        triggers=[(0, 1), (300, 2), (1500, 3)], notes=[(100, "eyes closed")],
+                        event_a=[(200, 260)], order=[2, 0, 3, 1]),
+    ]
+    two_rates = [TrcChannel("EEG", rate_coefficient=1), TrcChannel("EMG", rate_coefficient=2),
+                 TrcChannel("ECG", rate_coefficient=1)]
+    frames = rng.integers(0, 65536, (512, 4), dtype=np.int64).astype(np.uint16)
+    paths.append(write_trc_frames(folder / "two_rates_128Hz.TRC", two_rates, 128, [frames],
+                                  n_frames=512, compact=True, triggers=[(10, 5)]))
+    edf_data = [rng.normal(0, 50, 256 * 5), rng.normal(0, 50, 100 * 5)]
+    annotations = [(0.5, 0.0, "start"), (1.25, 2.0, "stimulus"), (4.0, 0.0, "end")]
+    for name, bdf in (("small_2rates.edf", False), ("small_2rates.bdf", True)):
+        write_edf(folder / name, [edf_data], channel_names=["EEG Fz", "Resp"],
+                  sampling_rates=[256, 100], physical_ranges=[(-500, 500), (-1000, 1000)],
+                  bdf=bdf, start_datetime=SOURCE_START, annotations=annotations)
+        paths.append(folder / name)
+    status = np.repeat(np.array([0, 0, 3, 0, 7, 0]), 1024 // 6 + 1)[:1024]
+    write_edf(folder / "status.bdf", [[rng.normal(0, 50, 1024), status]],
+              channel_names=["Cz", "Status"], sampling_rates=[512, 512],
+              physical_ranges=[(-500, 500), (-8388608, 8388607)], bdf=True,
+              digital_ranges=[(-8388608, 8388607), (-8388608, 8388607)],
+              start_datetime=SOURCE_START)
+    paths.append(folder / "status.bdf")
+    stamps = np.cumsum(rng.uniform(0.005, 0.015, 300))
+    paths.append(write_nwb(
+        folder / "small_4ch_200Hz.nwb", [signals[:1000]], channel_names=names,
+        sampling_rate=200.0, n_samples=1000, start_datetime=SOURCE_START.replace(tzinfo=timezone.utc),
+        events=[(0.5, 0.1, "pulse"), (2.0, 0.0, "pulse"), (4.0, 0.5, "rest")],
+        extra_series=[ExtraSeries("pressure", rng.normal(size=300), "Pa", timestamps=stamps)]))
+    return paths
