@@ -137,6 +137,7 @@ def write_svg(item: pg.GraphicsObject, path: Path, title: str) -> None:
     generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
     generator.setTitle(title)
     generator.setDescription("Tracemark figure")
+    generator.setResolution(_logical_dpi(item))
     # Scatter points are normally stamped from cached pixmaps; drawn as paths they stay
     # vectors in the SVG.
     scatters = [i for i in item.scene().items() if isinstance(i, pg.ScatterPlotItem)
@@ -153,6 +154,14 @@ def write_svg(item: pg.GraphicsObject, path: Path, title: str) -> None:
         painter.end()
         for scatter in scatters:
             scatter.opts["useCache"] = True
+
+
+def _logical_dpi(item: pg.GraphicsObject) -> int:
+    """The dots per inch the scene was laid out for: items size fonts and cosmetic pens by
+    the device, so the SVG must claim the same resolution or text and axes land elsewhere
+    than the data."""
+    views = item.scene().views()
+    return int(round(views[0].logicalDpiX())) if views else 96
 
 
 class MeasureControls(QWidget):
