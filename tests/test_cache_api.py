@@ -275,13 +275,17 @@ def test_trace_data_are_unchanged_by_edits_and_checkpoints(cache_path):
 
 # -- locking ----------------------------------------------------------------------------------
 def test_second_writer_is_refused_with_the_holder_named(cache_path):
-    with CacheFile(cache_path, mode="w"):
+    with CacheFile(cache_path, mode="w") as first:
+        first.update(5, comment="by the first")
         with pytest.raises(CacheLockedError, match=r"open for writing by \S+@\S+ pid "
                                                    rf"{os.getpid()} since "):
             CacheFile(cache_path, mode="w")
         with CacheFile(cache_path, mode="auto") as second:
             assert not second.writable
             assert "opened read-only" in second.read_only_reason
+            assert second.get_trace_attrs(5)["comment"] == "by the first"
+            first.update(5, comment="again")
+            assert second.get_trace_attrs(5)["comment"] == "again"
             with pytest.raises(CacheReadOnlyError, match="pid"):
                 second.update(0, comment="x")
             with pytest.raises(CacheLockedError):

@@ -84,3 +84,44 @@ def test_reopening_skips_the_part_of_the_journal_already_in_the_file(tmp_path):
     with CacheFile(path, mode="r") as cache:  # starts reading at the file's journal offset
         assert cache.get_trace_attrs(7)["comment"] == "pending"
         assert cache.get_trace_attrs(0)["comment"] == "folded 0"
+
+
+def test_undo_and_redo_targets_found_backwards_match_forward_stacks():
+    from random import Random
+
+    from tracemark.io_backends.cache.history import next_redo, next_undo
+
+    rng = Random(7)
+    for _ in range(200):
+        records, undo_stack, redo_stack = [], [], []
+        for seq in range(1, rng.randint(1, 40)):
+            choice = rng.choice(("edit", "undo", "undo", "redo"))
+            if choice == "undo" and undo_stack:
+                target = undo_stack.pop()
+                redo_stack.append(target)
+            elif choice == "redo" and redo_stack:
+                target = redo_stack.pop()
+                undo_stack.append(target)
+            else:
+                choice, target = "edit", None
+                undo_stack.append(f"tx{seq}")
+                redo_stack.clear()
+            records.append(Record(seq=seq, tx=f"tx{seq}", kind=choice, time="", user="",
+                                  host="", pid=0, changes=(), target=target))
+        found_undo = next_undo(reversed(records))
+        found_redo = next_redo(reversed(records))
+        assert (found_undo.tx if found_undo else None) == (undo_stack[-1] if undo_stack else None)
+        assert (found_redo.tx if found_redo else None) == (redo_stack[-1] if redo_stack else None)
+
+
+def test_reading_backwards_yields_every_record_newest_first(tmp_path):
+    path = tmp_path / "j.journal"
+    writer = JournalWriter(path, "abc")
+    for seq in range(1, 400):
+        writer.append(record(seq, "x" * (seq % 50)))
+    writer.close()
+    with open(path, "ab") as handle:
+        handle.write(b"0badc0de 99 {torn")
+    reader = JournalReader(path)
+    assert [r.seq for r in reader.backwards(chunk=333)] == list(range(399, 0, -1))
+    reader.close()

@@ -46,7 +46,7 @@ from .checkpoint import remove_leftovers, write_checkpoint
 from .errors import (CacheClosedError, CacheError, CacheFormatError, CacheLockedError,
                      CacheReadOnlyError, CacheValueError, CacheWriteError, CheckpointError,
                      JournalError)
-from .history import History
+from .history import next_redo, next_undo
 from .journal import Change, JournalReader, JournalWriter, Record, journal_path
 from .layout import TRACES, TraceIndex, open_h5, read_raw_attrs, root_state, trace_context
 from .lock import WriterLock, whoami
@@ -74,7 +74,6 @@ class CacheFile:
         self._lock: WriterLock | None = None
         self._writer: JournalWriter | None = None
         self._broken = False
-        self._history: History | None = None
         self._last_write = 0.0
         self._open_base()
         self._reader = JournalReader(journal_path(self.path))
@@ -166,9 +165,6 @@ class CacheFile:
         if not had_journal and self._reader.cache_id is not None:
             self._check_journal_id()
         self._overlay.apply_all(records)
-        if self._history is not None:
-            for record in records:
-                self._history.add(record)
         return records
 
     def _check_journal_id(self) -> None:
@@ -386,8 +382,6 @@ class CacheFile:
             raise CacheWriteError(self.path, f"the edit was not saved ({error.strerror or error})"
                                   ) from error
         self._overlay.apply(record)
-        if self._history is not None:
-            self._history.add(record)
         self._last_write = time.monotonic()
         return record
 
@@ -417,7 +411,6 @@ class CacheFile:
         except OSError as error:
             raise CacheWriteError(self.path, f"the journal cannot be written ({error.strerror}); "
                                              f"the edit was not saved") from error
-        self._history = None
         self._broken = False
 
     # -- undo / redo ----------------------------------------------------------------------------
@@ -428,20 +421,19 @@ class CacheFile:
             self._refresh_from_disk()
             return self._reader.read_all()
 
-    def _history_model(self) -> History:
-        if self._history is None:
-            self._history = History(self._reader.read_all())
-        return self._history
-
     @property
     def can_undo(self) -> bool:
         with self._mutex:
-            return self._history_model().next_undo() is not None
+            self._check_open()
+            self._refresh_from_disk()
+            return next_undo(self._reader.backwards()) is not None
 
     @property
     def can_redo(self) -> bool:
         with self._mutex:
-            return self._history_model().next_redo() is not None
+            self._check_open()
+            self._refresh_from_disk()
+            return next_redo(self._reader.backwards()) is not None
 
     def undo(self) -> Record | None:
         """Revert the latest edit not yet undone (one transaction); ``None`` if there is none."""
@@ -456,8 +448,8 @@ class CacheFile:
             self._ensure_writer()
             if self._broken:
                 self._recover_writer()
-            model = self._history_model()
-            target = model.next_undo() if kind == "undo" else model.next_redo()
+            find = next_undo if kind == "undo" else next_redo
+            target = find(self._reader.backwards())
             if target is None:
                 return None
             ordered = reversed(target.changes) if kind == "undo" else target.changes

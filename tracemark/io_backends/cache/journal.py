@@ -257,6 +257,22 @@ class JournalReader:
         result = scan(self._fd, offset, limit=1)
         return result.records[0] if result.records else None
 
+    def backwards(self, chunk: int = 1 << 16):
+        """Valid records from the newest to the oldest (a torn tail is skipped)."""
+        if not self.open_if_present():
+            return
+        pos = os.fstat(self._fd).st_size
+        carry = b""
+        while pos > self.first:
+            start = max(self.first, pos - chunk)
+            lines = (os.pread(self._fd, pos - start, start) + carry).split(b"\n")
+            pos = start
+            carry = lines.pop(0) if pos > self.first else b""
+            for line in reversed(lines):
+                record = _parse_line(line, -1) if line else None
+                if record is not None:
+                    yield record
+
     def record_ending_at(self, offset: int) -> int | None:
         """Sequence number of the valid record that ends just before ``offset``, if any.
 
