@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
-from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication
 
 from conftest import shared_params
@@ -135,19 +135,19 @@ def test_shared_recordings_open_and_page(qtbot, window, path):
     assert viewer.last_result.mins.shape[1] == len(viewer.model.channels.visible_rows)
 
 
-def test_launch_gui_opens_the_files_given(qtbot, trc_file):
-    app = QApplication.instance()
-    seen = {}
+def test_launch_gui_opens_each_file_in_a_window(qtbot, trc_file, tmp_path, monkeypatch):
+    from tracemark.app import launch
 
-    def inspect_and_quit():
-        windows = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-        seen["titles"] = [w.windowTitle() for w in windows]
-        for w in windows:
-            w.close()
-        app.quit()
-
-    QTimer.singleShot(300, inspect_and_quit)
-    from tracemark.app.launch import launch_gui
-
-    assert launch_gui(argparse.Namespace(files=[str(trc_file)], demo=False)) == 0
-    assert any(title.startswith("session.TRC") for title in seen["titles"])
+    missing = tmp_path / "absent.TRC"
+    windows = launch.open_windows(argparse.Namespace(files=[str(trc_file), str(missing)], demo=False))
+    for window in windows:
+        qtbot.addWidget(window)
+    assert windows[0].windowTitle().startswith("session.TRC")
+    wait_drawn(qtbot, windows[0].viewer)
+    assert windows[1].recording is None and "no such file" in windows[1].last_error_box.text()
+    windows[1].last_error_box.accept()
+    # launch_gui runs the same and then the event loop (stubbed: a test cannot block on it).
+    ran = []
+    monkeypatch.setattr(launch, "open_windows", lambda args: ran.append(args) or [])
+    monkeypatch.setattr(QApplication, "exec", lambda *a: 0)
+    assert launch.launch_gui(argparse.Namespace(files=[], demo=False)) == 0 and len(ran) == 1

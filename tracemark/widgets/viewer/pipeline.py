@@ -129,7 +129,8 @@ class DisplayPipeline:
             return None
         n_bins = packed[0].shape[0]
         bin_starts = request.i_start + np.arange(n_bins, dtype=np.int64) * request.factor
-        return PageResult(request, bin_starts, packed[0], packed[1], origin=meta[0], filtered=meta[1])
+        return PageResult(request, bin_starts, packed[0], packed[1], origin=meta[0], filtered=meta[1],
+                          from_cache=True)
 
     def compute(self, request: PageRequest, cancelled: Cancelled = _never) -> PageResult | None:
         """The result for ``request`` (cached when possible); None when cancelled midway."""

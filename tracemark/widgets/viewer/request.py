@@ -71,6 +71,8 @@ class PageResult:
     filtered: bool = False
     seconds: float = 0.0
     message: str = field(default="", compare=False)
+    #: True when served from the result cache (e.g. a prefetched page).
+    from_cache: bool = False
 
     @property
     def nbytes(self) -> int:

@@ -66,7 +66,9 @@ class SignalViewer(QWidget):
         self.summaries = SummaryBuilder(self)
         self.last_result: PageResult | None = None
         self.filters_enabled = True
-        self._configured_filter = None
+        #: Compute the pages on either side after each page (off only to measure cold paging).
+        self.prefetch_enabled = True
+        self._window_dirty = False
         self._row_labels: tuple[str, ...] = ()
         self._row_uv: tuple[float, ...] = ()
         self._drawn_rows: tuple[int, ...] = ()
@@ -219,15 +221,22 @@ class SignalViewer(QWidget):
 
     # -- requests --------------------------------------------------------------------------
     def _on_window_changed(self, *_args) -> None:
-        window = self.model.window
-        self.plot.set_x_range(window.start_s, window.stop_s)
-        self.overview.set_window(window.start_s, window.stop_s)
-        self.status.set_position(self._position_text())
+        self._window_dirty = True
         self._schedule_request()
 
     def _schedule_request(self, *_args) -> None:
+        # Changes made in one turn of the event loop (span then start, say) become one
+        # request; the axes move in the same turn as a cached page is drawn, so each
+        # step costs one paint.
         if not self._request_timer.isActive():
             self._request_timer.start()
+
+    def _apply_window(self) -> None:
+        window = self.model.window
+        self._window_dirty = False
+        self.plot.set_x_range(window.start_s, window.stop_s)
+        self.overview.set_window(window.start_s, window.stop_s)
+        self.status.set_position(self._position_text())
 
     def page_request(self, start_s: float, request_id: int = -1) -> PageRequest:
         """The request that shows the current rows from ``start_s`` for the current span."""
@@ -243,13 +252,15 @@ class SignalViewer(QWidget):
                            filter_key(self.active_filter()))
 
     def request_page(self) -> None:
+        if self._window_dirty:
+            self._apply_window()
         if self.pager is None or not self.model.channels.visible_rows:
             return
         window = self.model.window
         request = self.page_request(window.start_s, self.pager.next_id())
         neighbours = [self.page_request(window.clamp_start(window.start_s + d * window.span_s))
                       for d in (1, -1)]
-        neighbours = [n for n in neighbours if n.cache_key != request.cache_key]
+        neighbours = [n for n in neighbours if n.cache_key != request.cache_key and self.prefetch_enabled]
         self.pager.request(request, neighbours)
 
     def active_filter(self):
