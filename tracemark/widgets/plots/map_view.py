@@ -156,8 +156,10 @@ class MapView(PlotView):
             plot.autoRange()
         self.colorbar.setLevels((low, high))
         self.colorbar.setLabel("right", data.value_label, color=TEXT.name())
-        for name in ("right", "left"):
-            self.colorbar.getAxis(name).setTextPen(pg.mkPen(TEXT))
+        axis = self.colorbar.getAxis("right")
+        axis.setTextPen(pg.mkPen(TEXT))
+        # Room for the tick labels and the rotated label beside them.
+        axis.setWidth(72)
         title = f"{self.measures.channel_label}: {data.value_label}, " \
                 f"{self.settings.start_ms:g}-{self.settings.stop_ms:g} ms after onset"
         threshold = self.map_settings.threshold
