@@ -284,3 +284,22 @@ def test_svg_draws_what_the_screen_draws(qtbot, traces, tmp_path, cls):
         painter.end()
         images.append(_gray_blocks(image))
     assert np.abs(images[0] - images[1]).mean() < 1.5
+
+
+@pytest.mark.parametrize("cls", [AverageView, MeasuresView, RecruitmentView, MapView])
+def test_every_trace_rejected_is_drawn_without_error(qtbot, traces, tmp_path, cls):
+    traces.reject[:] = True
+    view = _show(qtbot, cls(), traces)
+    view.update_trace(0, {"reject": False})
+    view.update_trace(0, {"reject": True})
+    assert view.export(tmp_path / "empty.png").stat().st_size > 0
+
+
+def test_recruitment_view_refits_when_an_intensity_is_entered(qtbot, traces):
+    traces.intensity_mso[:] = np.nan
+    view = _show(qtbot, RecruitmentView(), traces)
+    assert not view.fit.ok
+    levels = np.linspace(30, 80, N).round()
+    for i in range(N):
+        view.update_trace(i, {"stimulation_intensity_mso": float(levels[i])})
+    assert view.fit.ok and view.fit.i50 == pytest.approx(55.0, abs=1.0)
