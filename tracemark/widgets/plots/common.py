@@ -97,6 +97,9 @@ class PlotView(QWidget):
         if changed:
             self._trace_changed(index, changed)
 
+    def set_current(self, index: int | None) -> None:
+        """Highlight the trace open in the editor; views without a highlight ignore it."""
+
     def export(self, path: str | Path, width: int | None = None) -> Path:
         """Write the figure (plots, legends, colour bar, notes; not the controls) to a
         ``.png`` or ``.svg`` file."""
