@@ -40,8 +40,10 @@ No Qt; numpy and h5py only (pynwb only when :func:`write_sources` writes the NWB
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -53,12 +55,13 @@ import numpy as np
 from tracemark.io_backends import trc_layout as L
 
 __all__ = ["DamagedFile", "damaged_variants", "edf_variants", "foreign_variants",
-           "nwb_variants", "sniff_kind", "trc_variants", "write_sources"]
+           "nwb_variants", "shrink", "sniff_kind", "trc_variants", "write_sources"]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 EDF_MAGIC, BDF_MAGIC = b"0       ", b"\xffBIOSEMI"
-#: ``extent``: "full" for the files written here, "light" (about a third) for big shared ones.
-EXTENTS = ("full", "light")
+#: ``extent`` -> keep every n-th case: "full" for the small files written here, "light"
+#: and "sample" for bigger real files, so that the corpus stays a few tens of megabytes.
+EXTENTS = {"full": 1, "light": 3, "sample": 8, "glimpse": 24}
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,25 @@ class DamagedFile:
 class _Corpus:
     """Writes variants of one source and records them; refuses duplicate case ids."""
 
-    def __init__(self, source: Path | None, out_dir: Path, fmt: str):
+    def __init__(self, source: Path | None, out_dir: Path, fmt: str, extent: str = "full"):
+        if extent not in EXTENTS:
+            raise ValueError(f"extent must be one of {', '.join(EXTENTS)}, got {extent!r}")
         self.source, self.out_dir, self.fmt = source, Path(out_dir), fmt
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.cases: list[DamagedFile] = []
+        self.step = EXTENTS[extent]
+        # Thinned corpora of different sources keep different cases, so together they
+        # still cover every kind of damage.
+        self.phase = zlib.crc32(source.name.encode()) % self.step if source else 0
+
+    def thin(self, items: list) -> list:
+        return list(items)[self.phase::self.step]
+
+    def thin_marks(self, marks: dict[int, str]) -> dict[int, str]:
+        return {k: marks[k] for k in self.thin(sorted(marks))}
+
+    def count(self, n: int) -> int:
+        return max(n // self.step, 1)
 
     def path(self, case_id: str, suffix: str | None = None) -> Path:
         stem = self.source.stem if self.source else "synthetic"
@@ -114,12 +132,6 @@ class _Corpus:
 
 def _patched(data: bytes, offset: int, new: bytes) -> bytes:
     return data[:offset] + new + data[offset + len(new):]
-
-
-def _thin(items: list, extent: str) -> list:
-    if extent not in EXTENTS:
-        raise ValueError(f"extent must be one of {EXTENTS}, got {extent!r}")
-    return items if extent == "full" else items[::3]
 
 
 # -- dispatch ------------------------------------------------------------------------------------
@@ -183,25 +195,20 @@ def trc_variants(source: str | Path, out_dir: str | Path, *, seed: int = 0,
     fixed = np.frombuffer(data[:L.FIXED_HEADER_SIZE], dtype=L.FIXED_HEADER, count=1)[0]
     zones = {name: (int(z["offset"]), int(z["length"]))
              for name, z in zip(L.ZONE_NAMES, fixed["zones"])}
-    corpus = _Corpus(source, out_dir, "trc")
+    corpus = _Corpus(source, out_dir, "trc", extent)
     rng = np.random.default_rng(seed)
-    corpus.truncations(data, _thin_marks(_trc_marks(fixed, zones, len(data)), extent))
-    _trc_fields(corpus, data, fixed, extent)
-    _trc_zones(corpus, data, zones, int(fixed["n_channels"]), extent)
+    corpus.truncations(data, corpus.thin_marks(_trc_marks(fixed, zones, len(data))))
+    _trc_fields(corpus, data, fixed)
+    _trc_zones(corpus, data, zones, int(fixed["n_channels"]))
     steering = [L.FIXED_HEADER.fields[f][1] + i for f in _TRC_STEERING_FIELDS
                 for i in range(L.FIXED_HEADER.fields[f][0].itemsize)]
-    corpus.bitflips(data, _thin(steering, extent), "a fixed-header field the reader uses", rng)
+    corpus.bitflips(data, corpus.thin(steering), "a fixed-header field the reader uses", rng)
     data_start = int(fixed["data_start"])
-    corpus.bitflips(data, rng.integers(0, L.FIXED_HEADER_SIZE, 12 if extent == "full" else 4),
+    corpus.bitflips(data, rng.integers(0, L.FIXED_HEADER_SIZE, corpus.count(12)),
                     "fixed header", rng)
-    corpus.bitflips(data, rng.integers(L.FIXED_HEADER_SIZE, data_start, 8 if extent == "full" else 3),
+    corpus.bitflips(data, rng.integers(L.FIXED_HEADER_SIZE, data_start, corpus.count(8)),
                     "zones", rng)
     return corpus.cases
-
-
-def _thin_marks(marks: dict[int, str], extent: str) -> dict[int, str]:
-    keep = _thin(sorted(marks), extent)
-    return {k: marks[k] for k in keep}
 
 
 def _trc_marks(fixed, zones, size: int) -> dict[int, str]:
@@ -225,14 +232,14 @@ def _trc_marks(fixed, zones, size: int) -> dict[int, str]:
     return marks
 
 
-def _trc_fields(corpus: _Corpus, data: bytes, fixed, extent: str) -> None:
+def _trc_fields(corpus: _Corpus, data: bytes, fixed) -> None:
     size, data_start = len(data), int(fixed["data_start"])
     values = dict(_TRC_FIELD_VALUES)
     values["data_start"] = (0, 639, 640, data_start + 1, size - 1, size, size + 1, 2**32 - 1)
     n = int(fixed["n_channels"])
     values["n_channels"] = tuple(sorted(set(values["n_channels"]) | {n + 1, max(n - 1, 1)} - {n}))
     cases = [(name, value) for name, options in values.items() for value in options]
-    for name, value in _thin(cases, extent):
+    for name, value in corpus.thin(cases):
         offset, raw = _field_bytes(L.FIXED_HEADER, name, value)
         corpus.write(f"{name}={value}", "field", f"fixed header {name} set to {value}",
                      _patched(data, offset, raw))
@@ -244,7 +251,7 @@ def _trc_fields(corpus: _Corpus, data: bytes, fixed, extent: str) -> None:
                  _patched(data, 0, b"* NOT A    Brain-Quick file *  "))
 
 
-def _trc_zones(corpus: _Corpus, data: bytes, zones, n_channels: int, extent: str) -> None:
+def _trc_zones(corpus: _Corpus, data: bytes, zones, n_channels: int) -> None:
     size = len(data)
     cases = []
     for index, name in enumerate(L.ZONE_NAMES):
@@ -275,7 +282,7 @@ def _trc_zones(corpus: _Corpus, data: bytes, zones, n_channels: int, extent: str
     cases.append(("electrode0.label=undecodable", "channel 0's label holds undecodable bytes",
                   record + 2, b"\x81\x8d\x8f\x90\x9d\x81"))
     cases += _trc_event_cases(zones)
-    for case_id, description, offset, raw in _thin(cases, extent):
+    for case_id, description, offset, raw in corpus.thin(cases):
         corpus.write(case_id, "field", description, _patched(data, offset, raw))
 
 
@@ -372,16 +379,16 @@ def edf_variants(source: str | Path, out_dir: str | Path, *, seed: int = 0,
     source = Path(source)
     data = source.read_bytes()
     layout = _edf_layout(data)
-    corpus = _Corpus(source, out_dir, "edf")
+    corpus = _Corpus(source, out_dir, "edf", extent)
     rng = np.random.default_rng(seed)
-    corpus.truncations(data, _thin_marks(_edf_marks(layout, len(data)), extent))
-    _edf_main_fields(corpus, data, layout, extent)
-    _edf_signal_fields(corpus, data, layout, extent)
-    _edf_annotations(corpus, data, layout, rng, extent)
+    corpus.truncations(data, corpus.thin_marks(_edf_marks(layout, len(data))))
+    _edf_main_fields(corpus, data, layout)
+    _edf_signal_fields(corpus, data, layout)
+    _edf_annotations(corpus, data, layout, rng)
     steering = [offset + i for name in ("header bytes", "records", "record duration", "signals")
                 for offset, width in [_EDF_MAIN[name]] for i in range(min(width, 3))]
-    corpus.bitflips(data, _thin(steering, extent), "a numeric main-header field", rng)
-    corpus.bitflips(data, rng.integers(0, layout.header_bytes, 12 if extent == "full" else 4),
+    corpus.bitflips(data, corpus.thin(steering), "a numeric main-header field", rng)
+    corpus.bitflips(data, rng.integers(0, layout.header_bytes, corpus.count(12)),
                     "header", rng)
     return corpus.cases
 
@@ -400,7 +407,7 @@ def _edf_marks(layout: _EdfLayout, size: int) -> dict[int, str]:
     return marks
 
 
-def _edf_main_fields(corpus: _Corpus, data: bytes, layout: _EdfLayout, extent: str) -> None:
+def _edf_main_fields(corpus: _Corpus, data: bytes, layout: _EdfLayout) -> None:
     values = {name: list(options) for name, options in _EDF_MAIN_VALUES.items()}
     values["records"] += [str(layout.n_records + 1), str(max(layout.n_records - 1, 0))]
     values["signals"] += [str(layout.n_signals + 1), str(layout.n_signals - 1)]
@@ -408,7 +415,7 @@ def _edf_main_fields(corpus: _Corpus, data: bytes, layout: _EdfLayout, extent: s
     plus = "BDF" if layout.bytes_per_sample == 3 else "EDF"
     values["reserved"] = [f"{plus}+D", f"{plus}+X", ""]
     cases = [(name, value) for name, options in values.items() for value in options]
-    for name, value in _thin(cases, extent):
+    for name, value in corpus.thin(cases):
         offset, width = _EDF_MAIN[name]
         corpus.write(f"{name}={value or 'blank'}", "field", f"main header {name!r} set to {value!r}",
                      _patched(data, offset, _edf_text(value, width)))
@@ -416,7 +423,7 @@ def _edf_main_fields(corpus: _Corpus, data: bytes, layout: _EdfLayout, extent: s
     corpus.write("version=other", "field", f"version field {version!r}", _patched(data, 0, version))
 
 
-def _edf_signal_fields(corpus: _Corpus, data: bytes, layout: _EdfLayout, extent: str) -> None:
+def _edf_signal_fields(corpus: _Corpus, data: bytes, layout: _EdfLayout) -> None:
     first_data = next(i for i, label in enumerate(layout.labels) if "Annotations" not in label)
     signals = sorted({first_data, layout.n_signals - 1})
     cases = []
@@ -432,7 +439,7 @@ def _edf_signal_fields(corpus: _Corpus, data: bytes, layout: _EdfLayout, extent:
         offset, width = layout.signal_field("digital max", signal)
         cases.append((signal, "digital min", data[offset:offset + width].decode("latin-1")))
     unique = list(dict.fromkeys((s, name, value.strip()) for s, name, value in cases))
-    for signal, name, value in _thin(unique, extent):
+    for signal, name, value in corpus.thin(unique):
         offset, width = layout.signal_field(name, signal)
         new = _edf_text(value, width)
         if data[offset:offset + width] == new:
@@ -443,7 +450,7 @@ def _edf_signal_fields(corpus: _Corpus, data: bytes, layout: _EdfLayout, extent:
 
 
 def _edf_annotations(corpus: _Corpus, data: bytes, layout: _EdfLayout,
-                     rng: np.random.Generator, extent: str) -> None:
+                     rng: np.random.Generator) -> None:
     signals = [i for i, label in enumerate(layout.labels) if "Annotations" in label]
     if not signals or layout.n_records < 3:
         return
@@ -484,7 +491,7 @@ def _edf_annotations(corpus: _Corpus, data: bytes, layout: _EdfLayout,
          [(r, tal(b"+" + b"9" * max(width - 12, 2) + b"%02d\x14\x14\x00" % r))
           for r in range(2, layout.n_records)]),
     ]
-    for case_id, description, edits in _thin(cases, extent) + d_cases:
+    for case_id, description, edits in corpus.thin(cases) + d_cases:
         damaged = bytearray(data)
         if case_id.startswith("plusD"):
             damaged[reserved:reserved + 44] = plus_d
@@ -756,15 +763,15 @@ def nwb_variants(source: str | Path, out_dir: str | Path, *, seed: int = 0,
     """Damaged variants of a valid NWB 2.x file; see the module docstring."""
     source = Path(source)
     data = source.read_bytes()
-    corpus = _Corpus(source, out_dir, "nwb")
+    corpus = _Corpus(source, out_dir, "nwb", extent)
     rng = np.random.default_rng(seed)
     size = len(data)
     marks = {8: "signature only", 96: "inside the superblock", 512: "first 512 bytes",
              4096: "first 4 KiB", size // 4: "a quarter", size // 2: "half",
              3 * size // 4: "three quarters", size - 1: "last byte missing"}
-    corpus.truncations(data, _thin_marks(marks, extent))
-    corpus.bitflips(data, rng.integers(0, 96, 6 if extent == "full" else 2), "superblock", rng)
-    corpus.bitflips(data, rng.integers(96, min(size, 16384), 16 if extent == "full" else 4),
+    corpus.truncations(data, corpus.thin_marks(marks))
+    corpus.bitflips(data, rng.integers(0, 96, corpus.count(6)), "superblock", rng)
+    corpus.bitflips(data, rng.integers(96, min(size, 16384), corpus.count(16)),
                     "early metadata", rng)
     with h5py.File(source, "r") as h5file:
         series, table = _main_series(h5file), _interval_table(h5file)
@@ -775,15 +782,19 @@ def nwb_variants(source: str | Path, out_dir: str | Path, *, seed: int = 0,
     n, channels = int(shape[0]), int(shape[1]) if len(shape) > 1 else 1
     edits = _file_edits()
     if series_name is not None and n > 2:
-        edits += _series_edits(min(n, 100000), channels)
+        edits += _series_edits(n, channels)
         edits += _electrode_edits(channels) if has_electrodes else []
     edits += _table_edits() if table_name is not None else []
-    for case_id, description, edit in _thin(edits, extent):
+    for case_id, description, edit in corpus.thin(edits):
         path = corpus.path(case_id)
         shutil.copyfile(source, path)
-        with h5py.File(path, "r+") as h5file:
-            edit(h5file, h5file[series_name] if series_name else None,
-                 h5file[table_name] if table_name else None)
+        try:
+            with h5py.File(path, "r+") as h5file:
+                edit(h5file, h5file[series_name] if series_name else None,
+                     h5file[table_name] if table_name else None)
+        except (KeyError, ValueError, TypeError):
+            path.unlink()  # this file lacks what the edit changes (e.g. a series with timestamps)
+            continue
         corpus.add(path, "structure", description)
     return corpus.cases
 
@@ -844,10 +855,42 @@ def foreign_variants(sources: list[Path], out_dir: str | Path, *,
         if make:
             (path / "inside.bin").write_bytes(noise(64))
         corpus.add(path, "random", description)
+    if hasattr(os, "mkfifo"):
+        path = corpus.path("fifo", ".edf")
+        os.mkfifo(path)  # nothing ever writes to it: reading it would block for ever
+        corpus.add(path, "random", "a named pipe named .edf")
     return corpus.cases
 
 
 # -- valid sources -------------------------------------------------------------------------------
+def shrink(source: str | Path, out_dir: str | Path, *, max_data_bytes: int = 1 << 16) -> Path:
+    """A valid copy of a TRC or EDF/BDF file keeping its header and its first samples.
+
+    Damaging a real file's header does not need its hour of samples; shrinking first keeps
+    a corpus of real headers small. EDF keeps whole records (at least three, so that
+    annotation damage has records to work on) and gets its record count patched; TRC keeps
+    whole frames (its sample count comes from the file size). Other files are copied.
+    """
+    source, out_dir = Path(source), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{source.stem}-short{source.suffix}"
+    data = source.read_bytes()
+    kind = sniff_kind(source)
+    if kind == "edf":
+        layout = _edf_layout(data)
+        keep = min(layout.n_records, max(3, max_data_bytes // max(layout.record_bytes, 1)))
+        if layout.n_records >= 0:
+            data = _patched(data, _EDF_MAIN["records"][0], _edf_text(str(keep), 8))
+            data = data[:layout.header_bytes + keep * layout.record_bytes]
+    elif kind == "trc":
+        fixed = np.frombuffer(data[:L.FIXED_HEADER_SIZE], dtype=L.FIXED_HEADER, count=1)[0]
+        frame = max(int(fixed["multiplexer"]), 1)
+        data = data[:int(fixed["data_start"]) + max(max_data_bytes // frame, 1) * frame]
+    target.write_bytes(data)
+    return target
+
+
+
 SOURCE_START = datetime(2022, 6, 1, 10, 20, 30)
 
 

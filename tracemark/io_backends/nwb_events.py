@@ -31,7 +31,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from .nwb_layout import text
+from .nwb_layout import read_whole, require_small, text
 from .protocol import Event
 
 LABEL_COLUMNS = ("label", "tags", "tag", "annotation", "description", "name", "type",
@@ -68,7 +68,7 @@ def event_series_events(series: h5py.Group, neurodata_type: str, time_shift: flo
     name = series.name.rsplit("/", 1)[-1]
     data = series.get("data")
     times = _series_times(series, data) + time_shift
-    values = data[()].reshape(-1) if isinstance(data, h5py.Dataset) else None
+    values = read_whole(data).reshape(-1) if isinstance(data, h5py.Dataset) else None
     if values is None or values.shape != times.shape:
         return [Event(float(t), 0.0, name, name) for t in times]
     if neurodata_type == "IntervalSeries":
@@ -82,11 +82,12 @@ def event_series_events(series: h5py.Group, neurodata_type: str, time_shift: flo
 def _series_times(series: h5py.Group, data) -> np.ndarray:
     timestamps = series.get("timestamps")
     if isinstance(timestamps, h5py.Dataset):
-        return np.asarray(timestamps[()], dtype=np.float64).reshape(-1)
+        return np.asarray(read_whole(timestamps), dtype=np.float64).reshape(-1)
     starting_time = series.get("starting_time")
     if isinstance(starting_time, h5py.Dataset) and isinstance(data, h5py.Dataset) and data.ndim:
         rate = float(starting_time.attrs.get("rate", 0.0))
         if rate > 0:
+            require_small(data)
             return float(starting_time[()]) + np.arange(data.shape[0]) / rate
     return np.empty(0)
 
@@ -126,7 +127,7 @@ def _column(table: h5py.Group, column: str):
     dataset = table.get(column)
     if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 1:
         return None
-    return dataset[()]
+    return read_whole(dataset)
 
 
 def _row_labels(table: h5py.Group, columns, n_rows: int) -> list[str]:
@@ -148,10 +149,10 @@ def _ragged_text(table: h5py.Group, column: str, n_rows: int) -> list[str] | Non
         return None
     if dataset.dtype.kind not in "SUOiubf":
         return None
-    values = dataset[()]
+    values = read_whole(dataset)
     index = table.get(f"{column}_index")
     if isinstance(index, h5py.Dataset):
-        ends = np.asarray(index[()], dtype=np.int64)
+        ends = np.asarray(read_whole(index), dtype=np.int64)
         if ends.size != n_rows:
             return None
         starts = np.concatenate(([0], ends[:-1]))
@@ -177,7 +178,7 @@ def _type_names(h5file: h5py.File, table: h5py.Group, n_rows: int) -> list[str] 
         except (KeyError, ValueError, TypeError):
             continue
         names = _ragged_text(types, "event_name", types["id"].shape[0]) if "id" in types else None
-        rows = np.asarray(region[()], dtype=np.int64)
+        rows = np.asarray(read_whole(region), dtype=np.int64)
         if names is None or rows.size != n_rows:
             continue
         return [names[r] if 0 <= r < len(names) else "" for r in rows]

@@ -50,6 +50,9 @@ MAX_DEPTH = 8
 #: arrays record a few thousand channels at once), but a transposed or damaged shape whose
 #: per-channel header (names, gains) alone would take gigabytes; such series are skipped.
 MAX_CHANNELS = 65536
+#: Largest table column or event list read whole on open (see :func:`read_whole`): far
+#: above real trial tables and event lists, far below an allocation that hurts.
+MAX_READ_WHOLE = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,24 @@ class Item:
     @property
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
+
+
+def read_whole(dataset: h5py.Dataset) -> np.ndarray:
+    """``dataset[()]`` for a metadata column or event list; ``ValueError`` when it is huge.
+
+    HDF5 lets a dataset declare any number of rows without storing them (chunks never
+    written read as fill values), and a damaged dataspace can declare anything: the size
+    is checked before the read allocates it.
+    """
+    require_small(dataset)
+    return dataset[()]
+
+
+def require_small(dataset: h5py.Dataset) -> None:
+    """``ValueError`` when ``dataset`` is too large for :func:`read_whole`."""
+    if dataset.size > MAX_READ_WHOLE:
+        raise ValueError(f"{dataset.name} declares {dataset.size} values, more than the "
+                         f"{MAX_READ_WHOLE} Tracemark reads at once from a table or event list")
 
 
 def text(value) -> str:

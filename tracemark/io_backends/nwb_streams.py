@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 
 from .errors import CorruptRecordingError
-from .nwb_layout import Item, text
+from .nwb_layout import Item, read_whole, text
 from .protocol import StreamHeader
 
 UNIT_SYMBOLS = {
@@ -127,9 +127,10 @@ def _gains(group: h5py.Group, data: h5py.Dataset, n_channels: int, fail) -> np.n
     gains = np.full(n_channels, conversion)
     channel_conversion = group.get("channel_conversion")
     if isinstance(channel_conversion, h5py.Dataset):
+        if channel_conversion.size != n_channels:  # checked before a read sized by the file
+            raise fail(f"channel_conversion has {channel_conversion.size} values for "
+                       f"{n_channels} channels")
         factors = np.asarray(channel_conversion[()], dtype=np.float64).reshape(-1)
-        if factors.shape != (n_channels,):
-            raise fail(f"channel_conversion has {factors.size} values for {n_channels} channels")
         gains = gains * factors
     return gains
 
@@ -138,9 +139,9 @@ def _channel_names(h5file: h5py.File, group: h5py.Group, series_name: str, ndim:
                    n_channels: int, fail) -> tuple[str, ...]:
     region = group.get("electrodes")
     if isinstance(region, h5py.Dataset) and "table" in region.attrs:
+        if region.size != n_channels:  # checked before a read sized by the file
+            raise fail(f"data has {n_channels} channels but {region.size} electrodes")
         rows = np.asarray(region[()], dtype=np.int64).reshape(-1)
-        if rows.size != n_channels:
-            raise fail(f"data has {n_channels} channels but {rows.size} electrodes")
         try:
             table = h5file[region.attrs["table"]]
         except (KeyError, ValueError, TypeError) as exc:
@@ -158,7 +159,7 @@ def _electrode_names(table: h5py.Group, rows: np.ndarray, fail) -> tuple[str, ..
     n_rows = ids.shape[0] if isinstance(ids, h5py.Dataset) else None
     if n_rows is not None and rows.size and (rows.min() < 0 or rows.max() >= n_rows):
         raise fail(f"electrodes refer to row {int(rows.max())} of a {n_rows}-row table")
-    id_values = ids[()][rows] if n_rows is not None else rows
+    id_values = read_whole(ids)[rows] if n_rows is not None else rows
     labels = _string_column(table, "label", rows)
     if labels is not None and all(labels):
         return tuple(labels)
@@ -172,5 +173,5 @@ def _string_column(table: h5py.Group, column: str, rows: np.ndarray) -> list[str
     dataset = table.get(column)
     if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 1 or f"{column}_index" in table:
         return None
-    values = dataset[()]
+    values = read_whole(dataset)
     return [text(values[r]).strip() for r in rows]

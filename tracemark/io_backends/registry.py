@@ -34,7 +34,8 @@ SUFFIXES = {".trc": "trc", ".nwb": "nwb", ".edf": "edf", ".bdf": "edf", ".rec": 
 def sniff_format(path: str | Path) -> str:
     """The backend name for ``path``, from its first bytes, then its suffix.
 
-    Raises a ``RecordingError`` when the file is missing, unreadable or empty.
+    Raises a ``RecordingError`` when the file is missing, unreadable, empty or not a
+    regular file (a named pipe would block the read forever).
     """
     path = Path(path)
     if not path.exists():
@@ -42,6 +43,10 @@ def sniff_format(path: str | Path) -> str:
     if path.is_dir():
         # Directory-based formats (e.g. Open Ephys, Blackrock sets) are neo's domain.
         return "neo"
+    if not path.is_file():
+        # Reading a pipe blocks until something writes to it: refuse rather than hang.
+        raise UnsupportedFormatError(path, "is not a regular file (a pipe, socket or device); "
+                                     "recordings are read from files")
     try:
         with open(path, "rb") as handle:
             head = handle.read(2048 + 8)
