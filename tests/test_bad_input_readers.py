@@ -56,13 +56,13 @@ MIN_CASES = {"trc": 150, "edf": 150, "nwb": 60, "any": 40}
 
 
 # -- the probe (runs inside a worker) -------------------------------------------------------------
-def probe(path: str) -> dict:
+def probe(path: str, format: str | None = None) -> dict:
     """Open ``path`` and exercise it; a dict saying what happened and, for a bug, where."""
     from tracemark.io_backends import RecordingError, open_recording
 
     name = Path(path).name
     try:
-        recording = open_recording(path)
+        recording = open_recording(path, format=format)
     except RecordingError as error:
         if name not in str(error):
             return {"outcome": "bug", "problem": f"the message does not name the file: {error}"}
@@ -160,7 +160,7 @@ def worker_main() -> None:
             except MemoryError as error:
                 answers.write(json.dumps(_bug("allocating", error)) + "\n")
                 continue
-        answers.write(json.dumps(probe(request["path"])) + "\n")
+        answers.write(json.dumps(probe(request["path"], request.get("format"))) + "\n")
 
 
 # -- the runner (runs in the test process) --------------------------------------------------------
@@ -312,6 +312,28 @@ def test_refusals_use_the_narrowest_fitting_error(results):
     fields = [r for r in refused("field", "trc") + refused("field", "edf")
               if r.detail["error"] == "RecordingError"]
     assert not fields, [(r.case.path.name, r.detail["message"]) for r in fields[:5]]
+
+
+def test_forcing_any_backend_on_any_file_opens_or_raises_a_typed_error(corpus, tmp_path):
+    """``open_recording(path, format=...)`` (``tracemark info --format``) skips the sniffing."""
+    @dataclass(frozen=True)
+    class Forced:
+        path: Path
+        format: str
+        description: str = ""
+
+    sources = sorted({c.path.parent.parent / "sources" / c.source for c in corpus
+                      if c.source and c.path.parent.name == "damaged"})
+    sources += [c.path for c in corpus if c.kind == "random" and c.path.is_file()][:6]
+    cases = [Forced(path, fmt) for path in sources for fmt in ("trc", "nwb", "edf", "neo")]
+    results = run_cases(cases, tmp_path,
+                        request=lambda c: {"path": str(c.path), "format": c.format})
+    bad = [(r.case.path.name, r.case.format, r.outcome, r.detail.get("problem")) for r in results
+           if r.outcome not in ("opened", "refused")]
+    assert not bad
+    opened = {(r.case.path.suffix.lower(), r.case.format) for r in results if r.outcome == "opened"}
+    assert (".trc", "trc") in opened and (".edf", "edf") in opened and (".nwb", "nwb") in opened
+    assert (".edf", "trc") not in opened and (".trc", "nwb") not in opened
 
 
 #: Damage that escaped as a bare exception, a giant allocation or a hang before the
