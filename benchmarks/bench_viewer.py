@@ -259,7 +259,11 @@ def page_forward(app, viewer, pages: int, *, cold: bool, path: Path) -> list[flo
     action = viewer.actions["page_forward"]
     times = []
     for _ in range(pages):
-        viewer.pager.wait_idle(60000)  # the reader looked at the page; prefetch is done
+        # The reader looks at the page for a moment: the prefetch is scheduled and done.
+        while viewer.pager.prefetch_pending:
+            app.processEvents()
+            time.sleep(0.001)
+        viewer.pager.wait_idle(60000)
         app.processEvents()
         if cold:
             viewer.pipeline.block_cache.clear()

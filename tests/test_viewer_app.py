@@ -135,6 +135,56 @@ def test_shared_recordings_open_and_page(qtbot, window, path):
     assert viewer.last_result.mins.shape[1] == len(viewer.model.channels.visible_rows)
 
 
+@pytest.mark.shared_data
+@pytest.mark.parametrize("path", shared_params("nwb", ".nwb"))
+def test_shared_nwb_files_open_or_say_why_not(qtbot, window, path):
+    if window.open_path(path):
+        wait_drawn(qtbot, window.viewer)
+        key(qtbot, window.viewer, Qt.Key.Key_End)
+        assert window.viewer.model.window.stop_s == pytest.approx(window.viewer.model.window.duration_s)
+    else:
+        text = window.last_error_box.text()
+        assert path.name in text and "Traceback" not in text
+
+
+def test_several_streams_are_offered_and_shown(qtbot, window, tmp_path):
+    from tracemark.demo.edf_writer import write_edf
+
+    fast = synthetic_data(int(20 * 200), 2, 200.0)
+    slow = synthetic_data(int(20 * 50), 1, 50.0)
+    path = tmp_path / "rates.edf"
+    write_edf(path, [[fast[:, 0], fast[:, 1], slow[:, 0]]], channel_names=["C3", "C4", "Resp"],
+              sampling_rates=[200.0, 200.0, 50.0], physical_ranges=(-500.0, 500.0))
+    viewer = open_and_wait(qtbot, window, path)
+    actions = window.streams_menu.actions()
+    assert window.streams_menu.isEnabled() and len(actions) == 2
+    actions[1].trigger()
+    wait_drawn(qtbot, viewer)
+    assert viewer.source.sampling_rate == 50.0 and viewer.row_labels() == ("Resp",)
+
+
+def test_summary_cache_lives_in_the_user_cache_dir(qtbot, window, trc_file, tmp_path):
+    import os
+    from pathlib import Path
+
+    before = set(trc_file.parent.iterdir())
+    viewer = open_and_wait(qtbot, window, trc_file)
+    qtbot.waitUntil(lambda: viewer.overview.has_summary, timeout=10000)
+    window.close()
+    assert set(trc_file.parent.iterdir()) == before  # nothing written beside the recording
+    caches = list((Path(os.environ["XDG_CACHE_HOME"]) / "tracemark" / "summaries").glob("*.npz"))
+    assert len(caches) == 1
+
+
+def test_highlighted_regions_for_the_trace_editor(qtbot, window, trc_file):
+    viewer = open_and_wait(qtbot, window, trc_file)
+    viewer.plot.add_highlight("trace 3", 2.0, 2.5)
+    viewer.plot.add_highlight("trace 3", 2.1, 2.6)  # the same key moves the region
+    assert viewer.plot.highlights() == {"trace 3": (2.1, 2.6)}
+    viewer.plot.remove_highlight("trace 3")
+    assert viewer.plot.highlights() == {}
+
+
 def test_launch_gui_opens_each_file_in_a_window(qtbot, trc_file, tmp_path, monkeypatch):
     from tracemark.app import launch
 

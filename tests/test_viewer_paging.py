@@ -67,20 +67,25 @@ class _nothing:
         return False
 
 
+def settle_prefetch(qtbot, viewer):
+    qtbot.waitUntil(lambda: not viewer.pager.prefetch_pending, timeout=2000)
+    viewer.pager.wait_idle()
+
+
 def test_page_down_finds_the_next_page_prefetched(qtbot):
     viewer = open_viewer(qtbot, make_source(duration_s=120.0))
     qtbot.waitUntil(lambda: viewer.pager.prefetched_count >= 1, timeout=5000)
-    viewer.pager.wait_idle()
+    settle_prefetch(qtbot, viewer)
     press(qtbot, viewer, Qt.Key.Key_PageDown)
     assert viewer.model.window.start_s == 10.0
     # The page came out of the result cache: drawn without a worker round trip.
     assert viewer.last_result.from_cache
-    viewer.pager.wait_idle()
+    settle_prefetch(qtbot, viewer)
     press(qtbot, viewer, Qt.Key.Key_PageDown)  # and the one after was prefetched in turn
     assert viewer.last_result.from_cache and viewer.model.window.start_s == 20.0
     viewer.prefetch_enabled = False  # without prefetch, the page before the last is computed
     press(qtbot, viewer, Qt.Key.Key_End)
-    viewer.pager.wait_idle()
+    settle_prefetch(qtbot, viewer)
     press(qtbot, viewer, Qt.Key.Key_PageUp)
     assert not viewer.last_result.from_cache
 

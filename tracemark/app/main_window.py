@@ -12,7 +12,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
+from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
 from tracemark import __version__
 from tracemark.io_backends import open_recording
@@ -57,6 +57,12 @@ class MainWindow(QMainWindow):
         menus = {"File": self.menuBar().addMenu("&File")}
         menus = self.viewer.populate_menus(self.menuBar(), menus)
         self.window_actions.populate(self.menuBar(), menus)
+        # Recordings with several sampling clocks (EDF per-signal rates, NWB series)
+        # have one stream each; this menu lists them for the open file.
+        self.streams_menu = QMenu("S&treams", self)
+        menus["Signals"].addSeparator()
+        menus["Signals"].addMenu(self.streams_menu)
+        self.streams_menu.setEnabled(False)
         self.statusBar().hide()
         self.last_error_box: QMessageBox | None = None
         self.resize(1400, 860)
@@ -81,10 +87,26 @@ class MainWindow(QMainWindow):
             return False
         self.close_recording()
         self.recording = recording
-        self.viewer.set_source(RecordingSource(recording, stream))
+        self.show_stream(stream)
+        return True
+
+    def show_stream(self, stream: int) -> None:
+        """Show stream ``stream`` of the open recording."""
+        self.viewer.set_source(RecordingSource(self.recording, stream))
         self.viewer.plot.setFocus()
         self._update_title()
-        return True
+        self._fill_streams_menu(stream)
+
+    def _fill_streams_menu(self, current: int) -> None:
+        self.streams_menu.clear()
+        streams = self.recording.header.streams if self.recording is not None else ()
+        for index, header in enumerate(streams):
+            text = f"{header.name}: {header.n_channels} channels at {header.sampling_rate:g} Hz"
+            action = self.streams_menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(index == current)
+            action.triggered.connect(lambda _checked=False, i=index: self.show_stream(i))
+        self.streams_menu.setEnabled(len(streams) > 1)
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open recording", "", FILE_FILTER)
@@ -106,6 +128,7 @@ class MainWindow(QMainWindow):
         if self.recording is not None:
             self.recording.close()
             self.recording = None
+        self._fill_streams_menu(-1)
         self._update_title()
 
     # -- messages --------------------------------------------------------------------------

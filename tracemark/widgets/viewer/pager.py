@@ -5,8 +5,9 @@ already in the pipeline's result cache (a prefetched neighbour, a page seen befo
 is delivered at once; otherwise requests are debounced, so a burst of key repeats or
 wheel notches costs one read, and the last one is run on a one-thread pool. A job
 whose request is no longer the latest is abandoned, and results that arrive late are
-dropped. After each page the worker computes the neighbouring pages the viewer names
-(the next and previous page), which is why PageDown usually finds its data ready. :meth:`Pager.shutdown` stops
+dropped. Shortly after each page is shown the worker computes the neighbouring pages
+the viewer names (the next and previous page), which is why PageDown usually finds its
+data ready. :meth:`Pager.shutdown` stops
 everything and waits for running work, so closing a window leaves no thread behind.
 
 :class:`SummaryBuilder` builds (or loads from the user's cache directory) the min/max
@@ -51,7 +52,7 @@ class Pager(QObject):
     busy_changed = pyqtSignal(bool)
 
     def __init__(self, pipeline: DisplayPipeline, parent: QObject | None = None, *,
-                 debounce_ms: int = 12):
+                 debounce_ms: int = 12, prefetch_delay_ms: int = 40):
         super().__init__(parent)
         self.pipeline = pipeline
         self._pool = QThreadPool(self)
@@ -61,8 +62,11 @@ class Pager(QObject):
         self._relay.failed.connect(self._on_failed)
         self._timer = QTimer(self, singleShot=True, interval=debounce_ms)
         self._timer.timeout.connect(self._submit_latest)
+        self._prefetch_timer = QTimer(self, singleShot=True, interval=prefetch_delay_ms)
+        self._prefetch_timer.timeout.connect(self._start_prefetch)
         self._latest: PageRequest | None = None
         self._neighbours: tuple[PageRequest, ...] = ()
+        self._last_delivered: PageRequest | None = None
         self._last_request_at = 0.0
         self.prefetched_count = 0
         self._latest_id = 0
@@ -96,10 +100,9 @@ class Pager(QObject):
         if hit is not None and hit.origin != ORIGIN_PENDING:
             self._timer.stop()
             self._deliver(hit)
-            todo = self._neighbours
-            self._start(lambda: self._prefetch(request, todo))
             return
         self._set_busy(True)
+        self._prefetch_timer.stop()
         # Leading edge: an isolated request runs at once; a burst is coalesced.
         now = time.monotonic()
         quiet = (now - self._last_request_at) * 1000 > self._timer.interval()
@@ -135,7 +138,6 @@ class Pager(QObject):
         if result is None:
             return
         self._relay.delivered.emit(result)
-        self._prefetch(request, neighbours)
 
     def _prefetch(self, request: PageRequest, neighbours: tuple[PageRequest, ...]) -> None:
         for neighbour in neighbours:
@@ -156,8 +158,19 @@ class Pager(QObject):
 
     def _deliver(self, result: PageResult) -> None:
         self.delivered_count += 1
+        self._last_delivered = result.request
         self._set_busy(False)
         self.page_ready.emit(result)
+        # Prefetch once this page has been painted: a worker computing at the same time
+        # competes with the paint for the GIL and made prefetched pages slower to show.
+        self._prefetch_timer.start()
+
+    def _start_prefetch(self) -> None:
+        request, neighbours = self._latest, self._neighbours
+        delivered = self._last_delivered
+        if (request is not None and neighbours and delivered is not None
+                and delivered.request_id == request.request_id):
+            self._start(lambda: self._prefetch(request, neighbours))
 
     def _on_failed(self, request: PageRequest, message: str) -> None:
         if self.is_latest(request):
@@ -168,6 +181,11 @@ class Pager(QObject):
         if busy != self._busy:
             self._busy = busy
             self.busy_changed.emit(busy)
+
+    @property
+    def prefetch_pending(self) -> bool:
+        """True while a prefetch is scheduled but not yet handed to the worker."""
+        return self._prefetch_timer.isActive()
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
         """Block until queued work has run (for tests and benchmarks)."""
@@ -181,6 +199,7 @@ class Pager(QObject):
         """Stop accepting requests, abandon queued work and wait for running work."""
         self._closed.set()
         self._timer.stop()
+        self._prefetch_timer.stop()
         self._pool.clear()
         return self._pool.waitForDone(timeout_ms)
 

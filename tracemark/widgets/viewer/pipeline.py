@@ -80,7 +80,7 @@ class DisplayPipeline:
     """Computes :class:`PageResult` values for one source; safe to call from any thread."""
 
     def __init__(self, source: SignalSource, *, cache_bytes: int = 96 * 2**20,
-                 result_cache_bytes: int = 32 * 2**20, block_samples: int = 8192,
+                 result_cache_bytes: int = 32 * 2**20, block_samples: int = 4096,
                  raw_budget_values: int = 6_000_000, stream_budget_values: int = 48_000_000):
         self.source = source
         self.block_samples = int(block_samples)

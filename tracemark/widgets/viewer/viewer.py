@@ -210,6 +210,7 @@ class SignalViewer(QWidget):
         channels.set_order(range(len(self._row_labels)))
         channels.set_first(0)
         self._drawn_rows = ()
+        self.plot.clear_data()  # old rows' values must not show under the new labels
         self._sync_plot_rows(channels.visible_rows)
 
     def _sync_plot_rows(self, rows) -> None:
