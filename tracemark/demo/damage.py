@@ -68,7 +68,7 @@ class DamagedFile:
     """One damaged file and what was done to it."""
 
     path: Path
-    source: str  # name of the valid file it was derived from ("" for synthetic bytes)
+    source: str  # name of the valid file it was derived from ("" for made-up bytes)
     fmt: str  # "trc", "edf", "nwb" or "any"
     kind: str  # "truncated", "field", "bitflip", "structure", "empty", "suffix", "random"
     description: str
@@ -105,9 +105,10 @@ class CaseWriter:
             raise ValueError(f"damage case {case_id!r} of {stem} is made twice")
         return path
 
-    def add(self, path: Path, kind: str, description: str) -> None:
-        name = self.source.name if self.source else ""
-        self.cases.append(DamagedFile(path, name, self.fmt, kind, description))
+    def add(self, path: Path, kind: str, description: str, source: str | None = None) -> None:
+        if source is None:
+            source = self.source.name if self.source else ""
+        self.cases.append(DamagedFile(path, source, self.fmt, kind, description))
 
     def write(self, case_id: str, kind: str, description: str, data: bytes,
               suffix: str | None = None) -> None:
@@ -526,7 +527,8 @@ def foreign_variants(sources: list[Path], out_dir: str | Path, *,
                 continue
             path = corpus.path(f"{source.name}-as-{suffix.lstrip('.')}", suffix)
             shutil.copyfile(source, path)
-            corpus.add(path, "suffix", f"valid {kind.upper()} {source.name} named *{suffix}")
+            corpus.add(path, "suffix", f"valid {kind.upper()} {source.name} named *{suffix}",
+                       source.name)
     noise = lambda n: rng.integers(0, 256, n, dtype=np.uint8).tobytes()  # noqa: E731
     trc_head = bytearray(noise(L.FIXED_HEADER_SIZE + 4096))
     trc_head[:32] = L.TITLE
