@@ -113,6 +113,14 @@ def _exercise_stream(recording, index: int, stream, RecordingError) -> list[str]
     n = stream.n_samples
     starts = sorted({0, max(n // 2 - WINDOW // 2, 0), max(n - WINDOW, 0)})
     problems = []
+    try:
+        # What a viewer asks first: the opening seconds, whatever the stream's clock says.
+        first = stream.start_offset_s
+        recording.read(first - 1.0, first + 10.0, channels=[0], stream=index)
+    except RecordingError:
+        pass
+    except BaseException as error:  # noqa: BLE001
+        return [_bug(f"reading the first 10 s of stream {index}", error)["problem"]]
     for i_start in starts:
         i_stop = min(i_start + WINDOW, n)
         try:
@@ -331,6 +339,17 @@ def test_refusals_use_the_narrowest_fitting_error(results):
     fields = [r for r in refused("field", "trc") + refused("field", "edf")
               if r.detail["error"] == "RecordingError"]
     assert not fields, [(r.case.path.name, r.detail["message"]) for r in fields[:5]]
+
+
+def test_a_time_window_at_a_huge_damaged_rate_is_clipped_not_overflowed(corpus):
+    from tracemark.io_backends import open_recording
+
+    case = next(c for c in corpus if c.path.name == "small_4ch_200Hz~rate=1e308.nwb")
+    with open_recording(case.path) as recording:
+        stream = recording.header.streams[0]
+        assert stream.sampling_rate == 1e308
+        assert recording.sample_range(0.0, 10.0) == (0, stream.n_samples)  # 10 s x 1e308 is inf
+        assert recording.read(-5.0, 10.0, channels=[0]).shape == (stream.n_samples, 1)
 
 
 def test_forcing_any_backend_on_any_file_opens_or_raises_a_typed_error(corpus, tmp_path):

@@ -206,10 +206,11 @@ class BaseRecording:
     def sample_range(self, start_s: float, stop_s: float, stream: int | str = 0) -> tuple[int, int]:
         """Sample indexes ``[i_start, i_stop)`` whose times fall in ``[start_s, stop_s)``, clipped."""
         header = self._header.stream(stream)
-        rate, offset = header.sampling_rate, header.start_offset_s
-        i_start = int(np.ceil((start_s - offset) * rate - 1e-9))
-        i_stop = int(np.ceil((stop_s - offset) * rate - 1e-9))
-        return _clip(i_start, header.n_samples), _clip(i_stop, header.n_samples)
+        rate, offset, n = header.sampling_rate, header.start_offset_s, header.n_samples
+        # Clipped as floats first: a far time at a huge (damaged) rate overflows to inf.
+        i_start = int(min(max(np.ceil((start_s - offset) * rate - 1e-9), 0), n))
+        i_stop = int(min(max(np.ceil((stop_s - offset) * rate - 1e-9), 0), n))
+        return i_start, i_stop
 
     def sample_times(self, i_start: int, i_stop: int, stream: int | str = 0) -> np.ndarray:
         """Times in seconds (recording time axis) of samples ``[i_start, i_stop)``, clipped."""
