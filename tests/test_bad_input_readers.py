@@ -32,6 +32,7 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -379,7 +380,8 @@ def test_forcing_any_backend_on_any_file_opens_or_raises_a_typed_error(corpus, t
 FIXED = [
     ("small_2rates~signals=1e9.edf", "TruncatedRecordingError", "1000000000 signals need"),
     ("status~signals=9e99.bdf", "TruncatedRecordingError", "signals need"),
-    ("small_2rates~tal0=huge.bdf", "CorruptRecordingError", "which is no date"),
+    ("small_2rates~plusD=far.bdf", "CorruptRecordingError",
+     "data record 2 has no valid time-keeping annotation"),
     ("small_4ch_200Hz~starting_time=nan.nwb", "CorruptRecordingError", "starting_time is nan"),
     ("small_4ch_200Hz~conversion=inf.nwb", "CorruptRecordingError", "scaling is not finite"),
     ("small_4ch_200Hz~conversion=nan.nwb", "CorruptRecordingError", "scaling is not finite"),
@@ -411,6 +413,35 @@ def test_damage_that_used_to_escape_raises_its_typed_error(corpus, name, error, 
         open_recording(case.path).close()
     assert type(raised.value).__name__ == error
     assert name in str(raised.value)
+
+
+@pytest.mark.parametrize("name", ["small_2rates~tal0=huge.edf", "small_2rates~tal0=huge.bdf",
+                                  "small_2rates~tal0=before-year-1.edf"])
+def test_an_edf_start_onset_that_is_no_time_is_ignored_like_a_missing_one(corpus, name):
+    """10**60 s (or, in the BDF's wide annotations, an overflow to inf) used to raise
+    OverflowError from the start date; the samples are intact, so the file opens."""
+    from tracemark.io_backends import open_recording
+
+    case = next(c for c in corpus if c.path.name == name)
+    with open_recording(case.path) as recording:
+        start = recording.header.start_datetime
+        if "year-1" in name:
+            assert start is None  # 1 Jan 0001 minus 11 days is no date Python can hold
+        else:
+            assert start == datetime(2022, 6, 1, 10, 20, 30)  # the header's own start
+        labels = [e.label for e in recording.events()]
+    assert "stimulus" in labels and "end" in labels  # record 0's own annotation is overwritten
+
+
+def test_an_edf_annotation_at_an_infinite_time_is_counted_as_malformed(corpus):
+    from tracemark.io_backends import open_recording
+
+    for name in ("small_2rates~tal1=huge-duration.bdf", "small_2rates~tal1=huge-onset.bdf"):
+        case = next(c for c in corpus if c.path.name == name)
+        with open_recording(case.path) as recording:
+            events = recording.events()
+            assert all(np.isfinite(e.time_s) and np.isfinite(e.duration_s) for e in events)
+            assert recording.annotation_problems.count == 1, name
 
 
 def test_a_series_declaring_two_billion_channels_is_skipped_not_allocated(corpus):

@@ -459,46 +459,50 @@ def _edf_annotations(corpus: CaseWriter, data: bytes, layout: _EdfLayout,
     signal = signals[0]
     width = layout.samples_per_record[signal] * layout.bytes_per_sample
 
-    def at(record: int) -> int:
-        return layout.header_bytes + record * layout.record_bytes + layout.sample_offset(signal)
+    def tal(record: int, text: bytes) -> tuple[int, bytes]:
+        """An edit: record ``record``'s annotation bytes become ``text``, NUL-padded."""
+        at = layout.header_bytes + record * layout.record_bytes + layout.sample_offset(signal)
+        return at, text[:width].ljust(width, b"\x00")
 
-    def tal(text: bytes) -> bytes:
-        return text[:width].ljust(width, b"\x00")
+    def noise(record: int, low: int = 0) -> tuple[int, bytes]:
+        return tal(record, rng.integers(low, 256, width, dtype=np.uint8).tobytes())
 
-    huge = b"+" + b"9" * max(width - 8, 2) + b"\x14\x14\x00"
+    nines = b"9" * max(width - 12, 2)  # past 309 digits a float overflows to infinity
     cases = [
-        ("tal0=zeros", "record 0 has no time-keeping annotation", [(0, tal(b""))]),
-        ("tal0=huge", "record 0's time-keeping onset is 10**(many)", [(0, tal(huge))]),
-        ("tal0=negative", "record 0's time-keeping onset is -5 s", [(0, tal(b"-5\x14\x14\x00"))]),
-        ("tal0=garbage", "record 0's annotation bytes are random",
-         [(0, rng.integers(1, 256, width, dtype=np.uint8).tobytes())]),
+        ("tal0=zeros", "record 0 has no time-keeping annotation", [tal(0, b"")]),
+        ("tal0=huge", "record 0's time-keeping onset is 10**(many)",
+         [tal(0, b"+" + nines + b"\x14\x14\x00")]),
+        ("tal0=negative", "record 0's time-keeping onset is -5 s", [tal(0, b"-5\x14\x14\x00")]),
+        ("tal0=before-year-1", "start date 1 Jan 0001, record 0's onset -999999 s",
+         [tal(0, b"-999999\x14\x14\x00"),
+          (_EDF_MAIN["recording"][0], _edf_text("Startdate 01-JAN-0001 X X X", 80))]),
+        ("tal0=garbage", "record 0's annotation bytes are random", [noise(0, low=1)]),
         ("tal1=unterminated", "record 1's annotation has no terminator",
-         [(1, b"+1\x14\x14+1.5\x14" + b"x" * max(width - 9, 0))]),
+         [tal(1, b"+1\x14\x14+1.5\x14" + b"x" * width)]),
         ("tal1=huge-duration", "an annotation lasting 10**(many) s",
-         [(1, tal(b"+1\x14\x14\x00+1.5\x15" + b"9" * max(width - 20, 1) + b"\x14big\x14\x00"))]),
+         [tal(1, b"+1\x14\x14\x00+1.5\x15" + nines[:-10] + b"\x14big\x14\x00")]),
+        ("tal1=huge-onset", "an annotation 10**(many) s after the start",
+         [tal(1, b"+1\x14\x14\x00+" + nines[:-10] + b"\x14far\x14\x00")]),
         ("tal=all-random", "every record's annotation bytes are random",
-         [(r, rng.integers(0, 256, width, dtype=np.uint8).tobytes())
-          for r in range(layout.n_records)]),
+         [noise(r) for r in range(layout.n_records)]),
     ]
-    reserved = _EDF_MAIN["reserved"][0]
-    plus_d = _edf_text(("BDF" if layout.bytes_per_sample == 3 else "EDF") + "+D", 44)
+    plus_d = (_EDF_MAIN["reserved"][0],
+              _edf_text(("BDF" if layout.bytes_per_sample == 3 else "EDF") + "+D", 44))
     d_cases = [
         ("plusD=valid", "EDF+D whose records are contiguous", []),
         ("plusD=backwards", "EDF+D whose record 2 starts before record 1",
-         [(2, tal(b"+0.5\x14\x14\x00"))]),
-        ("plusD=missing", "EDF+D with no time-keeping annotation in record 1", [(1, tal(b""))]),
+         [tal(2, b"+0.5\x14\x14\x00")]),
+        ("plusD=missing", "EDF+D with no time-keeping annotation in record 1", [tal(1, b"")]),
         ("plusD=gap", "EDF+D with a 1000 s gap before record 2",
-         [(r, tal(b"+%d\x14\x14\x00" % (1000 + r))) for r in range(2, layout.n_records)]),
+         [tal(r, b"+%d\x14\x14\x00" % (1000 + r)) for r in range(2, layout.n_records)]),
         ("plusD=far", "EDF+D whose records from 2 on start 10**(many) s later",
-         [(r, tal(b"+" + b"9" * max(width - 12, 2) + b"%02d\x14\x14\x00" % r))
-          for r in range(2, layout.n_records)]),
+         [tal(r, b"+" + nines[:-2] + b"%02d\x14\x14\x00" % r) for r in range(2, layout.n_records)]),
     ]
+    d_cases = [(case_id, description, [plus_d] + edits) for case_id, description, edits in d_cases]
     for case_id, description, edits in corpus.thin(cases) + d_cases:
         damaged = bytearray(data)
-        if case_id.startswith("plusD"):
-            damaged[reserved:reserved + 44] = plus_d
-        for record, raw in edits:
-            damaged[at(record):at(record) + width] = raw[:width]
+        for offset, raw in edits:
+            damaged[offset:offset + len(raw)] = raw
         corpus.write(case_id, "structure", description, bytes(damaged))
 
 
@@ -622,10 +626,13 @@ def write_sources(folder: str | Path, *, seed: int = 0) -> list[Path]:
                                   n_frames=512, compact=True, triggers=[(10, 5)]))
     edf_data = [rng.normal(0, 50, 256 * 5), rng.normal(0, 50, 100 * 5)]
     annotations = [(0.5, 0.0, "start"), (1.25, 2.0, "stimulus"), (4.0, 0.0, "end")]
+    # The BDF's long note widens its annotation signal past 309 bytes, room enough for
+    # a damaged onset whose digits overflow a float to infinity.
+    wide = annotations + [(2.5, 0.0, "a long note " + "x" * 400)]
     for name, bdf in (("small_2rates.edf", False), ("small_2rates.bdf", True)):
         write_edf(folder / name, [edf_data], channel_names=["EEG Fz", "Resp"],
                   sampling_rates=[256, 100], physical_ranges=[(-500, 500), (-1000, 1000)],
-                  bdf=bdf, start_datetime=SOURCE_START, annotations=annotations)
+                  bdf=bdf, start_datetime=SOURCE_START, annotations=wide if bdf else annotations)
         paths.append(folder / name)
     status = np.repeat(np.array([0, 0, 3, 0, 7, 0]), 1024 // 6 + 1)[:1024]
     write_edf(folder / "status.bdf", [[rng.normal(0, 50, 1024), status]],

@@ -14,7 +14,9 @@ Layout decisions
       reading only the annotation bytes of each record (strided).
     * Start time = header date-time + onset of the first record's time-keeping TAL (the
       sub-second start, as EDFbrowser and edfio report it); annotation times are relative
-      to that first record.
+      to that first record. A damaged onset (beyond ``MAX_RECORD_ONSET_S`` in
+      :mod:`.edf_annotations`) counts as missing; one that would move the date before
+      year 1 leaves the start date unknown (``None``).
     * EDF+D (discontinuous) is read, not refused: every record's time-keeping TAL is read
       on open (a strided pass over a few bytes per record). Records that turn out to be
       contiguous give a regular stream; real gaps make the streams irregular
@@ -111,7 +113,12 @@ class EdfRecording(BaseRecording):
         self._record_times = None  # seconds from the recording start, set for EDF+D with gaps
         origin = self._time_origin(path)
         streams = self._stream_headers(path)
-        start = _shifted_start(path, edf.start_datetime, origin)
+        start = edf.start_datetime
+        if start is not None and origin:
+            try:
+                start = start + timedelta(seconds=origin)
+            except OverflowError:  # a damaged date such as year 0001 moved before year 1
+                start = None
         details = _details(edf, self._record_times)
         super().__init__(RecordingHeader(path=path, format_name=edf.variant, start_datetime=start,
                                          streams=streams, details=details))
@@ -285,17 +292,6 @@ def _decode(raw: np.ndarray, bytes_per_sample: int) -> np.ndarray:
     value <<= 8
     value >>= 8  # arithmetic shift: sign-extends bit 23
     return value
-
-
-def _shifted_start(path: Path, start, origin: float):
-    """Header date-time plus the first record's onset; a typed error when that is no date."""
-    if start is None or not origin:
-        return start
-    try:
-        return start + timedelta(seconds=origin)
-    except OverflowError:  # a damaged onset such as +999...9 s lands past year 9999
-        raise CorruptRecordingError(path, f"the first data record's time-keeping annotation "
-                                    f"gives an onset of {origin:g} s, which is no date") from None
 
 
 def _map_records(path: Path, edf: EdfHeader) -> np.ndarray:

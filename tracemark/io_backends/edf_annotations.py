@@ -2,7 +2,9 @@
 
 A Time-stamped Annotation List is ``+onset[\\x15duration]\\x14text\\x14[text\\x14...]\\x00``.
 The first TAL of every record in the first annotation signal is the record's time-keeping
-TAL (onset of the record relative to the header's start time, no text). Only the bytes of
+TAL (onset of the record relative to the header's start time, no text); an onset beyond
+:data:`MAX_RECORD_ONSET_S` is damage and counts as no time-keeping TAL, and an annotation
+whose onset or duration overflows a float is counted as malformed. Only the bytes of
 the annotation signals are read, record by record through a strided memmap view, so the
 cost is proportional to the number of records times the annotation signal's width, not to
 the size of the file.
@@ -10,6 +12,7 @@ the size of the file.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 
@@ -19,6 +22,8 @@ from .protocol import Event
 
 #: Records parsed per block: bounds memory for files with hundreds of thousands of records.
 _BLOCK_RECORDS = 4096
+#: Record onsets beyond this (about 300 years) are damage, not time-keeping.
+MAX_RECORD_ONSET_S = 1e10
 _ONSET = re.compile(rb"^([+-]\d+(?:\.\d*)?)(?:\x15(\d+(?:\.\d*)?))?$")
 
 
@@ -95,6 +100,9 @@ def _append_tal(events: list[Event], tal: bytes, origin_s: float, record: int,
         return
     onset = float(match.group(1)) - origin_s
     duration = float(match.group(2)) if match.group(2) else 0.0
+    if not (math.isfinite(onset) and math.isfinite(duration)):
+        problems.add(record, tal)  # 310+ digits overflow a float: no time to place it at
+        return
     for text in rest.split(b"\x14"):
         if text:
             label = text.decode("utf-8", errors="replace")
@@ -104,7 +112,12 @@ def _append_tal(events: list[Event], tal: bytes, origin_s: float, record: int,
 def _timekeeping_onset(raw: bytes) -> float | None:
     head = raw.split(b"\x14", 1)[0]
     match = _ONSET.match(head)
-    return float(match.group(1)) if match else None
+    if match is None:
+        return None
+    onset = float(match.group(1))
+    # A damaged onset of 10**60 s (or so many digits that it overflows to infinity)
+    # cannot place a record in time, and would put the start date past year 9999.
+    return onset if abs(onset) < MAX_RECORD_ONSET_S else None
 
 
 def status_events(blocks: Iterable[np.ndarray], rate: float) -> list[Event]:
