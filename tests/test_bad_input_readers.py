@@ -52,7 +52,7 @@ WORKERS = 2
 #: Samples per probed window (start, middle, end of every stream).
 WINDOW = 257
 #: Fewest cases each format must contribute without ../shared/data (guards a shrinking corpus).
-MIN_CASES = {"trc": 150, "edf": 150, "nwb": 60, "any": 40}
+MIN_CASES = {"trc": 150, "edf": 150, "nwb": 60, "neo": 25, "any": 40}
 
 
 # -- the probe (runs inside a worker) -------------------------------------------------------------
@@ -233,8 +233,8 @@ class _Worker:
         self.log.close()
 
 
-def run_cases(cases, log_dir: Path, timeout: float = CASE_TIMEOUT_S,
-              workers: int = WORKERS, request=lambda case: {"path": str(case.path)}) -> list[Result]:
+def run_cases(cases, log_dir: Path, timeout: float = CASE_TIMEOUT_S, workers: int = WORKERS,
+              request=lambda case: {"path": str(case.path)}) -> list[Result]:
     """Probe every case in worker processes; one Result per case, in input order."""
     todo: queue.Queue = queue.Queue()
     for i, case in enumerate(cases):
@@ -313,7 +313,7 @@ def results(corpus, tmp_path_factory):
     return outcome
 
 
-@pytest.mark.parametrize("fmt", ["trc", "edf", "nwb", "any"])
+@pytest.mark.parametrize("fmt", ["trc", "edf", "nwb", "neo", "any"])
 def test_every_damaged_file_opens_or_raises_a_typed_error(results, fmt):
     mine = [r for r in results if r.case.fmt == fmt]
     generated = [r for r in mine if "shared" not in r.case.path.parent.name]
@@ -363,7 +363,8 @@ def test_forcing_any_backend_on_any_file_opens_or_raises_a_typed_error(corpus, t
 
     sources = sorted({c.path.parent.parent / "sources" / c.source for c in corpus
                       if c.source and c.path.parent.name == "damaged" and c.kind != "suffix"})
-    sources += [c.path for c in corpus if c.kind == "random" and c.path.is_file()][:6]
+    sources += [c.path for c in corpus if c.kind == "random"][:6]
+    sources += [c.path for c in corpus if c.path.name == "synthetic~fifo.edf"]
     cases = [Forced(path, fmt) for path in sources for fmt in ("trc", "nwb", "edf", "neo")]
     results = run_cases(cases, tmp_path,
                         request=lambda c: {"path": str(c.path), "format": c.format})
@@ -386,7 +387,8 @@ FIXED = [
     ("small_4ch_200Hz~conversion=inf.nwb", "CorruptRecordingError", "scaling is not finite"),
     ("small_4ch_200Hz~conversion=nan.nwb", "CorruptRecordingError", "scaling is not finite"),
     ("small_4ch_200Hz~offset=inf.nwb", "CorruptRecordingError", "scaling is not finite"),
-    ("small_4ch_200Hz~channel_conversion=nan.nwb", "CorruptRecordingError", "scaling is not finite"),
+    ("small_4ch_200Hz~channel_conversion=nan.nwb", "CorruptRecordingError",
+     "scaling is not finite"),
     ("small_4ch_200Hz~electrodes.table=dataset.nwb", "CorruptRecordingError", "not a table"),
     ("small_4ch_200Hz~channel_conversion=huge.nwb", "CorruptRecordingError",
      "channel_conversion has 1099511627776 values"),
@@ -397,6 +399,10 @@ FIXED = [
     ("small_4ch_200Hz~table.label=huge.nwb", "CorruptRecordingError", "declares 1099511627776"),
     ("small_4ch_200Hz~event-series=huge.nwb", "CorruptRecordingError", "declares 1099511627776"),
     ("synthetic~fifo.edf", "UnsupportedFormatError", "not a regular file"),
+    ("small_3ch_500Hz~SamplingInterval=-1000.vhdr", "CorruptRecordingError",
+     "'Signals' has a sampling rate of -1000.0 Hz"),
+    ("small_3ch_500Hz~Ch1=E1_nan_V.vhdr", "CorruptRecordingError", "non-finite gains"),
+    ("small_3ch_500Hz~Ch1=E1_inf_V.vhdr", "CorruptRecordingError", "non-finite gains"),
 ]
 
 
@@ -462,7 +468,7 @@ def test_content_wins_over_the_suffix_and_empty_files_say_so(results):
     for r in renamed:
         original_suffix = Path(r.case.source).suffix.lower()
         assert r.outcome == "opened", (r.case.path.name, r.detail)
-        assert r.detail["format"].startswith(expected[original_suffix]), (r.case.path.name, r.detail)
+        assert r.detail["format"].startswith(expected[original_suffix]), (r.case.path, r.detail)
     empty = [r for r in results if r.case.kind == "empty"]
     assert empty and all(r.detail.get("error") == "UnsupportedFormatError"
                          and "empty (0 bytes)" in r.detail["message"] for r in empty)
@@ -495,7 +501,7 @@ def test_the_runner_reports_hangs_and_crashes(tmp_path):
     assert [r.outcome for r in outcome[:2]] == ["hang", "crash"]
     assert outcome[0].seconds < 10
     assert outcome[3].outcome == "refused"  # a fresh worker took over after the crash
-    if sys.platform != "win32":  # POSIX: the address-space limit turns a giant allocation into an error
+    if sys.platform != "win32":  # the address-space limit turns a giant allocation into an error
         assert outcome[2].outcome == "bug" and "MemoryError" in outcome[2].detail["problem"]
 
 
@@ -510,8 +516,8 @@ def test_info_cli_reports_damaged_files_in_one_line(results, tmp_path):
     assert len(sample) >= 12
 
     def run(result: Result):
-        return result, subprocess.run([sys.executable, "-m", "tracemark", "info", str(result.case.path)],
-                                      capture_output=True, text=True, timeout=60,
+        command = [sys.executable, "-m", "tracemark", "info", str(result.case.path)]
+        return result, subprocess.run(command, capture_output=True, text=True, timeout=60,
                                       cwd=str(TESTS.parent))
 
     from concurrent.futures import ThreadPoolExecutor

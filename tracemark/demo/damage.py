@@ -53,8 +53,9 @@ import numpy as np
 
 from tracemark.io_backends import trc_layout as L
 
-__all__ = ["DamagedFile", "damaged_variants", "edf_variants", "foreign_variants", "shrink",
-           "sniff_kind", "trc_variants", "write_sources"]
+__all__ = ["DamagedFile", "damaged_variants", "edf_variants", "foreign_variants",
+           "neo_variants", "shrink", "sniff_kind", "trc_variants", "write_brainvision",
+           "write_sources"]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 EDF_MAGIC, BDF_MAGIC = b"0       ", b"\xffBIOSEMI"
@@ -136,13 +137,18 @@ def _patched(data: bytes, offset: int, new: bytes) -> bytes:
 
 # -- dispatch ------------------------------------------------------------------------------------
 def sniff_kind(path: Path) -> str:
-    """"trc", "edf", "nwb" or "" from the first bytes (independent of the reader's sniffing)."""
+    """"trc", "edf", "nwb", "neo" (BrainVision) or "" from the first bytes.
+
+    Independent of the reader's own sniffing, which is under test.
+    """
     with open(path, "rb") as handle:
         head = handle.read(32)
     if head.startswith((EDF_MAGIC, BDF_MAGIC)):
         return "edf"
     if head.startswith(HDF5_SIGNATURE):
         return "nwb"
+    if head.startswith(b"Brain Vision Data Exchange"):
+        return "neo"
     return "trc" if L.TITLE_MARK in head else ""
 
 
@@ -152,10 +158,11 @@ def damaged_variants(source: str | Path, out_dir: str | Path, *, seed: int = 0,
     from .damage_nwb import nwb_variants  # h5py is imported only when NWB files are damaged
 
     source = Path(source)
-    makers = {"trc": trc_variants, "edf": edf_variants, "nwb": nwb_variants}
+    makers = {"trc": trc_variants, "edf": edf_variants, "nwb": nwb_variants,
+              "neo": neo_variants}
     kind = sniff_kind(source)
     if kind not in makers:
-        raise ValueError(f"{source.name} is not a TRC, EDF/BDF or NWB file")
+        raise ValueError(f"{source.name} is not a TRC, EDF/BDF, NWB or BrainVision file")
     return makers[kind](source, out_dir, seed=seed, extent=extent)
 
 
@@ -246,7 +253,8 @@ def _trc_fields(corpus: CaseWriter, data: bytes, fixed) -> None:
         corpus.write(f"{name}={value}", "field", f"fixed header {name} set to {value}",
                      _patched(data, offset, raw))
     when = L.FIXED_HEADER.fields["recorded"][1]
-    corpus.write("recorded=zero", "field", "recording date all zero", _patched(data, when, bytes(6)))
+    corpus.write("recorded=zero", "field", "recording date all zero",
+                 _patched(data, when, bytes(6)))
     corpus.write("recorded=bad", "field", "recording date 31 Feb, 25:61:61",
                  _patched(data, when, bytes([31, 2, 255, 25, 61, 61])))
     corpus.write("title=other", "field", "title without MICROMED",
@@ -419,7 +427,8 @@ def _edf_main_fields(corpus: CaseWriter, data: bytes, layout: _EdfLayout) -> Non
     cases = [(name, value) for name, options in values.items() for value in options]
     for name, value in corpus.thin(cases):
         offset, width = _EDF_MAIN[name]
-        corpus.write(f"{name}={value or 'blank'}", "field", f"main header {name!r} set to {value!r}",
+        corpus.write(f"{name}={value or 'blank'}", "field",
+                     f"main header {name!r} set to {value!r}",
                      _patched(data, offset, _edf_text(value, width)))
     version = b"1       " if layout.bytes_per_sample == 2 else b"\xffBIOSEMX"
     corpus.write("version=other", "field", f"version field {version!r}", _patched(data, 0, version))
@@ -506,6 +515,82 @@ def _edf_annotations(corpus: CaseWriter, data: bytes, layout: _EdfLayout,
         corpus.write(case_id, "structure", description, bytes(damaged))
 
 
+# -- neo fallback (BrainVision) ------------------------------------------------------------------
+def write_brainvision(folder: str | Path, stem: str, counts: np.ndarray, *,
+                      sampling_rate: float, resolution_uv: float = 0.1) -> Path:
+    """A BrainVision set (``.vhdr``, ``.vmrk``, ``.eeg`` of int16 ``counts``); returns the .vhdr.
+
+    Tracemark has no BrainVision backend: neo reads these, so they exercise the fallback.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    n_channels = counts.shape[1]
+    channels = "\n".join(f"Ch{i + 1}=E{i + 1},,{resolution_uv:g},µV" for i in range(n_channels))
+    (folder / f"{stem}.vhdr").write_text(
+        "Brain Vision Data Exchange Header File Version 1.0\n[Common Infos]\nCodepage=UTF-8\n"
+        f"DataFile={stem}.eeg\nMarkerFile={stem}.vmrk\nDataFormat=BINARY\n"
+        f"DataOrientation=MULTIPLEXED\nNumberOfChannels={n_channels}\n"
+        f"SamplingInterval={1e6 / sampling_rate:g}\n\n[Binary Infos]\nBinaryFormat=INT_16\n\n"
+        f"[Channel Infos]\n{channels}\n", encoding="utf-8")
+    (folder / f"{stem}.vmrk").write_text(
+        "Brain Vision Data Exchange Marker File, Version 1.0\n[Common Infos]\nCodepage=UTF-8\n"
+        f"DataFile={stem}.eeg\n[Marker Infos]\n"
+        "Mk1=New Segment,,1,1,0,20220601102030000000\nMk2=Stimulus,S  1,100,1,0\n",
+        encoding="utf-8")
+    (folder / f"{stem}.eeg").write_bytes(np.asarray(counts, dtype="<i2").tobytes())
+    return folder / f"{stem}.vhdr"
+
+
+_VHDR_VALUES = {
+    "SamplingInterval": ("-1000", "0", "nan", "abc", "", "1e300", "1e-300"),
+    "NumberOfChannels": ("0", "-1", "65535", "abc"),
+    "DataFile": ("missing.eeg", ""),
+    "BinaryFormat": ("INT_64", "FLOAT_128", ""),
+    "DataOrientation": ("VECTORIZED", "SIDEWAYS"),
+    "DataFormat": ("ASCII",),
+    "Ch1": ("E1,,inf,µV", "E1,,nan,µV", "E1,,abc,µV", "E1,,0,µV", "E1"),
+}
+
+
+def neo_variants(source: str | Path, out_dir: str | Path, *, seed: int = 0,
+                 extent: str = "full") -> list[DamagedFile]:
+    """Damaged variants of a BrainVision set: header keys, channel lines, markers, samples."""
+    source = Path(source)
+    corpus = CaseWriter(source, out_dir, "neo", extent)
+    for companion in (".eeg", ".vmrk"):  # every damaged header points at these copies
+        shutil.copyfile(source.with_suffix(companion), corpus.out_dir / (source.stem + companion))
+    header = source.read_text(encoding="utf-8")
+    cases = [(f"{key}={value or 'blank'}", f"header line {key}= set to {value!r}",
+              re.sub(rf"^{key}=.*$", f"{key}={value}", header, count=1, flags=re.M))
+             for key, options in _VHDR_VALUES.items() for value in options]
+    first_line, rest = header.split("\n", 1)
+    noise = np.random.default_rng(seed).integers(0, 256, 512, dtype=np.uint8).tobytes()
+    cases += [("Ch2=deleted", "the second channel's line removed",
+               re.sub(r"^Ch2=.*\n", "", header, flags=re.M)),
+              ("title=other", "not a BrainVision first line", "Something Else\n" + rest),
+              ("binary-tail", "random bytes after the first line",
+               first_line + "\n" + noise.decode("latin-1"))]
+    for case_id, description, text in corpus.thin(cases):
+        corpus.write(case_id, "field", description, text.encode("utf-8", "surrogateescape"))
+    samples = source.with_suffix(".eeg").read_bytes()
+    for cut in corpus.thin([0, 1, 3, len(samples) // 2 + 1, len(samples) - 1]):
+        eeg = corpus.out_dir / f"{source.stem}~cut{cut}.eeg"
+        eeg.write_bytes(samples[:cut])
+        corpus.write(f"eeg-cut{cut}", "truncated", f"samples cut to {cut} of {len(samples)} bytes",
+                     header.replace(f"DataFile={source.stem}.eeg", f"DataFile={eeg.name}").encode())
+    markers = source.with_suffix(".vmrk").read_text(encoding="utf-8")
+    for case_id, line in (("marker=abc", "Mk2=Stimulus,S  1,abc,1,0"),
+                          ("marker=far", "Mk2=Stimulus,S  1,999999999999,1,0"),
+                          ("marker=negative", "Mk2=Stimulus,S  1,-5,1,0")):
+        # No '=' in the name: neo's ini parser would split the MarkerFile value there.
+        vmrk = corpus.out_dir / f"{source.stem}~{case_id.replace('=', '-')}.vmrk"
+        vmrk.write_text(re.sub(r"^Mk2=.*$", line, markers, flags=re.M), encoding="utf-8")
+        corpus.write(case_id, "field", f"marker file line {line!r}",
+                     header.replace(f"MarkerFile={source.stem}.vmrk",
+                                    f"MarkerFile={vmrk.name}").encode())
+    return corpus.cases
+
+
 # -- any format ----------------------------------------------------------------------------------
 EMPTY_SUFFIXES = (".TRC", ".trc", ".edf", ".bdf", ".nwb", ".h5", ".rec", ".abf", ".smr",
                   ".vhdr", ".ns5", "")
@@ -520,7 +605,8 @@ def foreign_variants(sources: list[Path], out_dir: str | Path, *,
     corpus = CaseWriter(None, out_dir, "any")
     rng = np.random.default_rng(seed)
     for suffix in EMPTY_SUFFIXES:
-        corpus.write(f"empty-{suffix.lstrip('.') or 'no-suffix'}", "empty", f"zero bytes named *{suffix}",
+        corpus.write(f"empty-{suffix.lstrip('.') or 'no-suffix'}", "empty",
+                     f"zero bytes named *{suffix}",
                      b"", suffix)
     other = {"trc": (".edf", ".nwb", ".bdf", ".abf"), "edf": (".nwb", ".TRC", ".abf"),
              "nwb": (".edf", ".TRC", ".h5", ".abf")}
@@ -539,7 +625,8 @@ def foreign_variants(sources: list[Path], out_dir: str | Path, *,
     trc_head[L.FIXED_HEADER.fields["header_type"][1]] = L.SUPPORTED_HEADER_TYPE
     randoms = [
         ("trc-title+random", "a TRC title then random bytes", L.TITLE + noise(4096), ".TRC"),
-        ("trc-type4+random", "TRC title and header type 4, all else random", bytes(trc_head), ".TRC"),
+        ("trc-type4+random", "TRC title and header type 4, all else random", bytes(trc_head),
+         ".TRC"),
         ("edf-magic+random", "the EDF magic then random bytes", EDF_MAGIC + noise(4096), ".edf"),
         ("edf-magic+digits", "the EDF magic then random digits and spaces",
          EDF_MAGIC + bytes(rng.choice(list(b"0123456789 .-"), 4096).astype(np.uint8)), ".edf"),
@@ -552,7 +639,8 @@ def foreign_variants(sources: list[Path], out_dir: str | Path, *,
         ("png-as-nwb", "a PNG header named .nwb", b"\x89PNG\r\n\x1a\n" + noise(256), ".nwb"),
         ("random-no-suffix", "random bytes without a suffix", noise(4096), ""),
     ]
-    randoms += [(f"random-{suffix.lstrip('.')}", f"random bytes named *{suffix}", noise(4096), suffix)
+    randoms += [(f"random-{suffix.lstrip('.')}", f"random bytes named *{suffix}", noise(4096),
+                 suffix)
                 for suffix in NEO_SUFFIXES]
     for case_id, description, data, suffix in randoms:
         corpus.write(case_id, "random", description, data, suffix)
@@ -642,9 +730,12 @@ def write_sources(folder: str | Path, *, seed: int = 0) -> list[Path]:
               start_datetime=SOURCE_START)
     paths.append(folder / "status.bdf")
     stamps = np.cumsum(rng.uniform(0.005, 0.015, 300))
+    paths.append(write_brainvision(folder, "small_3ch_500Hz", rng.integers(-2000, 2000, (1500, 3)),
+                                   sampling_rate=500.0))
     paths.append(write_nwb(
         folder / "small_4ch_200Hz.nwb", [signals[:1000]], channel_names=names,
-        sampling_rate=200.0, n_samples=1000, start_datetime=SOURCE_START.replace(tzinfo=timezone.utc),
+        sampling_rate=200.0, n_samples=1000,
+        start_datetime=SOURCE_START.replace(tzinfo=timezone.utc),
         events=[(0.5, 0.1, "pulse"), (2.0, 0.0, "pulse"), (4.0, 0.5, "rest")],
         extra_series=[ExtraSeries("pressure", rng.normal(size=300), "Pa", timestamps=stamps)]))
     return paths

@@ -80,6 +80,13 @@ def _set_attr(name: str, value, where: str = "data") -> _NwbEdit:
     return edit
 
 
+def _rename_attr(old: str, new: str, where: str) -> _NwbEdit:
+    def edit(f, series, table):
+        attrs = series[where].attrs
+        attrs[new] = attrs.pop(old)
+    return edit
+
+
 def _del(name: str) -> _NwbEdit:
     def edit(f, series, table):
         del series[name]
@@ -98,10 +105,13 @@ def _series_edits(n: int, channels: int) -> list[tuple[str, str, _NwbEdit]]:
         ("data=strings", "data of strings", lambda f, s, t: _replace(s, "data", np.array(
             [b"x"] * n))),
         ("data=3d", "3-D data", lambda f, s, t: _replace(s, "data", shaped((n, channels, 2)))),
-        ("data=empty", "data with 0 samples", lambda f, s, t: _replace(s, "data", shaped((0, channels)))),
-        ("data=no-channels", "data with 0 channels", lambda f, s, t: _replace(s, "data", shaped((n, 0)))),
+        ("data=empty", "data with 0 samples",
+         lambda f, s, t: _replace(s, "data", shaped((0, channels)))),
+        ("data=no-channels", "data with 0 channels",
+         lambda f, s, t: _replace(s, "data", shaped((n, 0)))),
         ("data=scalar", "scalar data", lambda f, s, t: _replace(s, "data", 1.0)),
-        ("data=complex", "complex data", lambda f, s, t: _replace(s, "data", shaped((n, channels), np.complex64))),
+        ("data=complex", "complex data",
+         lambda f, s, t: _replace(s, "data", shaped((n, channels), np.complex64))),
         ("data=compound", "compound data", lambda f, s, t: _replace(s, "data", np.zeros(
             n, dtype=[("a", "<i4"), ("b", "<f8")]))),
         ("data=transposed", "data stored channels x time",
@@ -116,8 +126,7 @@ def _series_edits(n: int, channels: int) -> list[tuple[str, str, _NwbEdit]]:
         ("rate=deleted", "starting_time without rate",
          lambda f, s, t: s["starting_time"].attrs.__delitem__("rate")),
         ("rate=renamed", "starting_time's rate attribute renamed to 'Rate'",
-         lambda f, s, t: s["starting_time"].attrs.__setitem__(
-             "Rate", s["starting_time"].attrs.pop("rate"))),
+         _rename_attr("rate", "Rate", "starting_time")),
         ("rate=string", "rate is a string", _set_attr("rate", "fast", "starting_time")),
         ("rate=array", "rate is an array", _set_attr("rate", [100.0, 200.0], "starting_time")),
         ("rate=0", "rate is 0 Hz", _set_attr("rate", 0.0, "starting_time")),
@@ -126,7 +135,7 @@ def _series_edits(n: int, channels: int) -> list[tuple[str, str, _NwbEdit]]:
         ("rate=1e308", "rate is 1e308 Hz", _set_attr("rate", 1e308, "starting_time")),
         ("rate=1e-300", "rate is 1e-300 Hz", _set_attr("rate", 1e-300, "starting_time")),
         ("conversion=renamed", "conversion attribute renamed to 'Conversion'",
-         lambda f, s, t: s["data"].attrs.__setitem__("Conversion", s["data"].attrs.pop("conversion"))),
+         _rename_attr("conversion", "Conversion", "data")),
         ("starting_time=string", "starting_time is a string",
          lambda f, s, t: _replace(s, "starting_time", "soon")),
         ("starting_time=array", "starting_time is an array",
@@ -194,7 +203,7 @@ def _electrode_edits(channels: int) -> list[tuple[str, str, _NwbEdit]]:
         ("electrodes.table=missing", "electrodes table reference names no object",
          _set_attr("table", "/general/nowhere", "electrodes")),
         ("electrodes.table=renamed", "electrodes 'table' attribute renamed",
-         lambda f, s, t: s["electrodes"].attrs.__setitem__("Table", s["electrodes"].attrs.pop("table"))),
+         _rename_attr("table", "Table", "electrodes")),
         ("electrodes.table=int", "electrodes table reference is an integer",
          _set_attr("table", 5, "electrodes")),
         ("electrodes.table=dataset", "electrodes table reference is a dataset",
@@ -249,10 +258,12 @@ def _file_edits() -> list[tuple[str, str, _NwbEdit]]:
         ("nwb1", "NWB 1.x layout (nwb_version dataset)",
          lambda f, s, t: (f.attrs.__delitem__("nwb_version"),
                           f.create_dataset("nwb_version", data="NWB-1.0.6"))),
-        ("session_start=deleted", "no session_start_time", root_dataset("session_start_time", None)),
+        ("session_start=deleted", "no session_start_time",
+         root_dataset("session_start_time", None)),
         ("session_start=garbage", "session_start_time is not a date",
          root_dataset("session_start_time", "yesterday-ish")),
-        ("session_start=int", "session_start_time is an integer", root_dataset("session_start_time", 5)),
+        ("session_start=int", "session_start_time is an integer",
+         root_dataset("session_start_time", 5)),
         ("session_start=array", "session_start_time is an array",
          root_dataset("session_start_time", np.array([b"2020-01-01", b"2021-01-01"]))),
         ("reference_time=garbage", "timestamps_reference_time is not a date",
@@ -277,16 +288,21 @@ def _table_edits() -> list[tuple[str, str, _NwbEdit]]:
         return lambda f, s, t: _replace(t, name, value)
 
     return [
-        ("table.start=strings", "interval start times are strings", column("start_time", np.array([b"s"] * 3))),
+        ("table.start=strings", "interval start times are strings",
+         column("start_time", np.array([b"s"] * 3))),
         ("table.start=2d", "interval start times are 2-D", column("start_time", np.zeros((3, 2)))),
         ("table.start=nan", "interval start times NaN", column("start_time", np.full(3, np.nan))),
         ("table.stop=short", "fewer stop times than starts", column("stop_time", np.ones(1))),
-        ("table.stop=strings", "interval stop times are strings", column("stop_time", np.array([b"s"] * 3))),
+        ("table.stop=strings", "interval stop times are strings",
+         column("stop_time", np.array([b"s"] * 3))),
         ("table.label=short", "fewer labels than rows", column("label", np.array([b"a"]))),
         ("table.tags_index=bad", "a tags index pointing past the tags",
-         lambda f, s, t: (_replace(t, "tags", np.array([b"a"])), _replace(t, "tags_index", np.array([5, 1, 99])))),
-        ("table.colnames=int", "table colnames is an integer", lambda f, s, t: t.attrs.__setitem__("colnames", 3)),
-        ("table.start=deleted", "interval table without start times", lambda f, s, t: t.__delitem__("start_time")),
+         lambda f, s, t: (_replace(t, "tags", np.array([b"a"])),
+                          _replace(t, "tags_index", np.array([5, 1, 99])))),
+        ("table.colnames=int", "table colnames is an integer",
+         lambda f, s, t: t.attrs.__setitem__("colnames", 3)),
+        ("table.start=deleted", "interval table without start times",
+         lambda f, s, t: t.__delitem__("start_time")),
         ("table.start=huge", f"interval table declares {HUGE_ROWS} start times",
          lambda f, s, t: _huge(t, "start_time")),
         ("table.label=huge", f"interval labels declare {HUGE_ROWS} rows",

@@ -21,7 +21,9 @@ TRC, NWB and EDF backends do not pay it.
 
 Errors: a file neo does not recognise raises :class:`UnsupportedFormatError`; one neo
 recognises but fails on raises :class:`RecordingError` with neo's message, naming the
-file. No neo traceback reaches a person.
+file; one whose header neo parses but which gives a rate that is not positive, non-finite
+gains or offsets, or sizes neo cannot compute raises :class:`CorruptRecordingError`. No
+neo traceback reaches a person.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import (MissingDependencyError, RecordingClosedError, RecordingError,
-                     UnsupportedFormatError)
+from .errors import (CorruptRecordingError, MissingDependencyError, RecordingClosedError,
+                     RecordingError, UnsupportedFormatError)
 from .protocol import BaseRecording, Event, RecordingHeader, StreamHeader, contiguous_slice
 
 __all__ = ["NeoRecording", "open_with_neo"]
@@ -64,7 +66,13 @@ def open_with_neo(path, *, rawio=None, rawio_options: dict | None = None, block_
         except Exception as exc:  # neo raises anything from KeyError to struct.error
             failures.append(f"{cls.__name__}: {_short(exc)}")
             continue
-        return NeoRecording(path, reader, block_index=block_index, segment_index=segment_index)
+        try:
+            return NeoRecording(path, reader, block_index=block_index, segment_index=segment_index)
+        except RecordingError:
+            raise
+        except Exception as exc:  # a parsed header whose sizes or times neo cannot give
+            raise CorruptRecordingError(path, f"python-neo ({cls.__name__}) parsed the header "
+                                        f"but cannot describe it: {_short(exc)}") from None
     raise RecordingError(path, "python-neo could not read it (" + "; ".join(failures) + ")")
 
 
@@ -137,6 +145,7 @@ class NeoRecording(BaseRecording):
         origin = min([float(reader.segment_t_start(b, s))] + [f[4] for f in found])
         headers = []
         for index, stream, mine, n_samples, t_start in found:
+            _check_scaling(path, stream, mine)
             self._neo_stream_index.append(index)
             headers.append(StreamHeader(
                 stream_id=str(stream["id"]), name=str(stream["name"]) or str(stream["id"]),
@@ -234,6 +243,19 @@ class NeoRecording(BaseRecording):
                 reader.__del__()
         except Exception:  # a failing close must not turn close() into an error dialog
             pass
+
+
+def _check_scaling(path: Path, stream, channels) -> None:
+    """neo passes a damaged header's numbers on as they are (a rate of -1000 Hz, a gain of nan)."""
+    rate = float(channels["sampling_rate"][0])
+    if not (np.isfinite(rate) and rate > 0):
+        raise CorruptRecordingError(path, f"stream {str(stream['name'])!r} has a sampling rate "
+                                    f"of {rate} Hz (as python-neo reads the header)")
+    scaling = np.concatenate([np.asarray(channels["gain"], dtype=np.float64),
+                              np.asarray(channels["offset"], dtype=np.float64)])
+    if not np.all(np.isfinite(scaling)):
+        raise CorruptRecordingError(path, f"stream {str(stream['name'])!r} has non-finite gains "
+                                    "or offsets (as python-neo reads the header)")
 
 
 def _check_segment(path: Path, reader, block_index: int, segment_index: int) -> tuple[int, int]:

@@ -43,10 +43,7 @@ def sniff_format(path: str | Path) -> str:
     if path.is_dir():
         # Directory-based formats (e.g. Open Ephys, Blackrock sets) are neo's domain.
         return "neo"
-    if not path.is_file():
-        # Reading a pipe blocks until something writes to it: refuse rather than hang.
-        raise UnsupportedFormatError(path, "is not a regular file (a pipe, socket or device); "
-                                     "recordings are read from files")
+    _refuse_special_file(path)
     try:
         with open(path, "rb") as handle:
             head = handle.read(2048 + 8)
@@ -63,6 +60,13 @@ def sniff_format(path: str | Path) -> str:
     return SUFFIXES.get(path.suffix.lower(), "neo")
 
 
+def _refuse_special_file(path: Path) -> None:
+    # Reading a pipe blocks until something writes to it: refuse rather than hang.
+    if path.exists() and not path.is_dir() and not path.is_file():
+        raise UnsupportedFormatError(path, "is not a regular file (a pipe, socket or device); "
+                                     "recordings are read from files")
+
+
 def _looks_like_trc(head: bytes) -> bool:
     # The first 32 bytes of every Micromed TRC hold the title "* MICROMED  Brain-Quick file *".
     return b"MICROMED" in head[:32]
@@ -76,6 +80,8 @@ def open_recording(path: str | os.PathLike, *, format: str | None = None, **opti
     and the problem when it cannot be read.
     """
     path = Path(path)
+    if format is not None:
+        _refuse_special_file(path)  # sniffing, which checks this, is skipped
     name = format or sniff_format(path)
     if name not in BACKENDS:
         raise UnsupportedFormatError(path, f"unknown format {name!r}; known: {', '.join(BACKENDS)}")
