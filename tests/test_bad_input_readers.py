@@ -487,6 +487,41 @@ def test_the_corpus_is_reproducible_and_every_variant_is_damaged(tmp_path):
     assert len({c.path.name for c in first}) == len(first)
 
 
+_CUT_WHILE_OPEN = """
+import os, sys
+from tracemark.io_backends import TruncatedRecordingError, open_recording
+for path in sys.argv[1:]:
+    recording = open_recording(path)
+    recording.read_samples(0, 10)
+    os.truncate(path, os.path.getsize(path) // 2)
+    for action in ("read", "events"):
+        try:
+            recording.read_samples(0, 10**9) if action == "read" else recording.events()
+            print(os.path.basename(path), action, "ok")
+        except TruncatedRecordingError:
+            print(os.path.basename(path), action, "TruncatedRecordingError")
+"""
+
+
+def test_a_file_cut_while_open_raises_instead_of_killing_the_process(corpus, tmp_path):
+    """Reading a mapped page past a shrunken file's end is a SIGBUS; reads check the size."""
+    sources = sorted({c.path.parent.parent / "sources" / c.source for c in corpus
+                      if c.fmt in ("trc", "edf") and c.path.parent.name == "damaged"})
+    copies = []
+    for source in sources:
+        copies.append(tmp_path / source.name)
+        copies[-1].write_bytes(source.read_bytes())
+    done = subprocess.run([sys.executable, "-c", _CUT_WHILE_OPEN, *map(str, copies)],
+                          capture_output=True, text=True, timeout=120, cwd=str(TESTS.parent))
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])  # -7 is SIGBUS
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2 * len(copies) >= 8
+    reads = [line for line in lines if " read " in line]
+    assert all(line.endswith("TruncatedRecordingError") for line in reads), lines
+    edf_events = [line for line in lines if " events " in line and ".TRC" not in line]
+    assert all(line.endswith("TruncatedRecordingError") for line in edf_events), lines
+
+
 def test_the_runner_reports_hangs_and_crashes(tmp_path):
     """The guard behind 'never a hang, never a crash' must itself catch both."""
     @dataclass(frozen=True)

@@ -5,7 +5,9 @@ and maps the data zone read-only with ``np.memmap(mode="r")``; each read slices 
 rows it needs and copies them out, so nothing proportional to the file's length
 happens on open and no view of the file outlives a read. Reads have no cursor and
 share nothing mutable, so several threads may read at once. ``close()`` drops the
-map, which releases the file descriptor the map holds.
+map, which releases the file descriptor the map holds. Each read first checks the
+file's current size, so a file cut while open raises ``TruncatedRecordingError``
+instead of a SIGBUS.
 
 What this backend reads
     * 1, 2 and 4 bytes per sample, unsigned, multiplexed; channel order is the order
@@ -82,7 +84,7 @@ import os
 
 import numpy as np
 
-from .errors import RecordingClosedError, RecordingError
+from .errors import RecordingClosedError, RecordingError, TruncatedRecordingError
 from .protocol import BaseRecording, contiguous_slice
 from .trc_header import TrcPlan, parse_trc
 
@@ -120,6 +122,8 @@ class TrcRecording(BaseRecording):
         plan = self._plan.streams[stream_index]
         columns = plan.columns[channels]
         k = plan.coefficient
+        _require_file_size(self.path, frames, self._plan.data_start
+                           + -(-i_stop // k) * frames.shape[1] * frames.itemsize)
         if k == 1:
             return _take_columns(frames[i_start:i_stop], columns)
         # Channel c of a k-times-faster stream owns k consecutive values per frame.
@@ -154,6 +158,19 @@ class TrcRecording(BaseRecording):
         # reference unmaps and closes it. Reads only ever return copies, so no view
         # keeps the map alive.
         self._frames = None
+
+
+def _require_file_size(path, frames: np.memmap, needed: int) -> None:
+    """A typed error, not SIGBUS, when the file shrank below ``needed`` bytes since it was mapped.
+
+    Touching a mapped page past the end of a file that was cut or overwritten while
+    open (a copy over the top of it, say) kills the process with SIGBUS. The map's size
+    query is one fstat (about a microsecond); a cut during the copy itself stays uncovered.
+    """
+    size = frames._mmap.size()
+    if size < needed:
+        raise TruncatedRecordingError(path, f"the file is now {size} bytes, shorter than when it "
+                                      "was opened; was it cut or overwritten? Open it again")
 
 
 def _take_columns(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
