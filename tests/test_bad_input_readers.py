@@ -76,8 +76,7 @@ def probe(path: str, format: str | None = None) -> dict:
         except BaseException as error:  # noqa: BLE001
             return _bug("checking the header", error)
         for index, stream in enumerate(recording.header.streams):
-            for problem in _exercise_stream(recording, index, stream, RecordingError):
-                problems.append(problem)
+            problems += _exercise_stream(recording, index, stream, RecordingError)
         try:
             events = recording.events()
             problems += [f"event {e!r} has a non-finite time or duration" for e in events
@@ -334,8 +333,9 @@ def test_refusals_use_the_narrowest_fitting_error(results):
     for fmt in ("trc", "edf", "nwb"):
         cuts = refused("truncated", fmt)
         assert cuts
-        wrong = [r for r in cuts if r.detail["error"] not in (
-            "TruncatedRecordingError", "CorruptRecordingError", "UnsupportedFormatError")]
+        # Only a file cut inside its magic number cannot be told from a foreign one.
+        wrong = [r for r in cuts if r.case.path.stat().st_size >= 32 and r.detail["error"]
+                 not in ("TruncatedRecordingError", "CorruptRecordingError")]
         assert not wrong, [(r.case.path.name, r.detail["message"]) for r in wrong]
     fields = [r for r in refused("field", "trc") + refused("field", "edf")
               if r.detail["error"] == "RecordingError"]

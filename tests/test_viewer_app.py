@@ -86,6 +86,11 @@ def test_events_are_drawn_listed_and_jumped_to(qtbot, window, trc_file):
     assert window_model.start_s + window_model.span_s / 2 == pytest.approx(20.0, abs=1e-3)
     key(qtbot, viewer, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
     assert window_model.start_s + window_model.span_s / 2 == pytest.approx(12.0, abs=1e-3)
+    panel.table.setFocus()
+    panel.table.setCurrentIndex(panel.proxy.index(0, 0))
+    qtbot.keyClick(panel.table, Qt.Key.Key_Down)  # the list moves its selection, the viewer stays
+    assert panel.table.currentIndex().row() == 1
+    assert window_model.start_s + window_model.span_s / 2 == pytest.approx(12.0, abs=1e-3)
     qtbot.keyClicks(panel.filter_edit, "eyes")
     assert panel.proxy.rowCount() == 1
     panel.table.setFocus()

@@ -9,13 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PyQt6.QtCore import (QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt,
-                          pyqtSignal)
+from PyQt6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QObject, QSortFilterProxyModel,
+                          Qt, pyqtSignal)
 from PyQt6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
 from .source import SourceEvent
 
 _COLUMNS = ("Time", "Event", "Kind")
+#: Keys the list uses itself while it has focus, rather than the viewer's shortcuts.
+_LIST_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
+              Qt.Key.Key_Home, Qt.Key.Key_End}
+
+
+class _ClaimListKeys(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() in _LIST_KEYS \
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            event.accept()
+            return True
+        return False
 
 
 class EventTableModel(QAbstractTableModel):
@@ -86,6 +98,8 @@ class EventsPanel(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setAlternatingRowColors(True)
+        self._claim_keys = _ClaimListKeys(self)
+        self.table.installEventFilter(self._claim_keys)
         self.table.activated.connect(self._on_activated)
         self.table.doubleClicked.connect(self._on_activated)
         self.count_label = QLabel(self)

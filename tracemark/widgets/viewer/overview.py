@@ -73,6 +73,10 @@ class OverviewStrip(QWidget):
         self.plot.addItem(self._image)
         self._event_ticks = pg.ScatterPlotItem(size=6, symbol="t1", pen=None, brush=pg.mkBrush(200, 30, 30))
         self.plot.addItem(self._event_ticks)
+        # Only the window region moves while paging; the map and the event ticks (thousands
+        # on a day-long recording) are painted from cached pixmaps.
+        for item in (self._image, self._event_ticks):
+            item.setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._window = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(0, 92, 200, 55),
                                            pen=pg.mkPen(0, 92, 200, 220, width=1.5))
         self._window.setZValue(10)

@@ -77,11 +77,18 @@ def filter_applies(display_filter) -> bool:
 
 
 class DisplayPipeline:
-    """Computes :class:`PageResult` values for one source; safe to call from any thread."""
+    """Computes :class:`PageResult` values for one source; safe to call from any thread.
 
-    def __init__(self, source: SignalSource, *, cache_bytes: int = 96 * 2**20,
-                 result_cache_bytes: int = 32 * 2**20, block_samples: int = 4096,
-                 raw_budget_values: int = 6_000_000, stream_budget_values: int = 48_000_000):
+    Memory is bounded whatever the recording's length: ``cache_bytes`` of raw blocks,
+    ``result_cache_bytes`` of computed pages, and at most ``raw_budget_values`` samples
+    in flight for one page (plus the display filter's float64 working copy). The
+    defaults keep the whole viewer, Qt included, near 250 MB (see
+    ``benchmarks/bench_viewer.py``).
+    """
+
+    def __init__(self, source: SignalSource, *, cache_bytes: int = 48 * 2**20,
+                 result_cache_bytes: int = 16 * 2**20, block_samples: int = 4096,
+                 raw_budget_values: int = 4_000_000, stream_budget_values: int = 48_000_000):
         self.source = source
         self.block_samples = int(block_samples)
         self.raw_budget_values = int(raw_budget_values)

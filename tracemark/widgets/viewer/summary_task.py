@@ -21,7 +21,7 @@ from .pipeline import plan_rows
 from .source import SignalSource
 
 #: Memory allowed for one pyramid; the finest level gets half of it.
-PYRAMID_BUDGET_BYTES = 48 * 2**20
+PYRAMID_BUDGET_BYTES = 32 * 2**20
 #: Columns of the overview activity map.
 OVERVIEW_COLUMNS = 2048
 

@@ -53,7 +53,7 @@ class SignalViewer(QWidget):
     source_changed = pyqtSignal(object)
 
     def __init__(self, parent: QWidget | None = None, *, montage_library=None,
-                 cache_bytes: int = 96 * 2**20, debounce_ms: int = 12):
+                 cache_bytes: int = 48 * 2**20, debounce_ms: int = 12):
         super().__init__(parent)
         self.setObjectName("SignalViewer")
         self.model = ViewModel(self)
@@ -109,7 +109,6 @@ class SignalViewer(QWidget):
             self.model.window.start_s + seconds))
         self.plot.wheel_requested.connect(self._on_wheel)
         self.plot.row_clicked.connect(self._on_row_clicked)
-        self.plot.sigRangeChanged.connect(lambda *_: None)
         self.plot.getViewBox().sigResized.connect(self._schedule_request)
         self.overview.jump_requested.connect(self.model.window.centre_on)
         self.events_panel.jump_requested.connect(self.model.window.centre_on)
@@ -144,6 +143,7 @@ class SignalViewer(QWidget):
         self.pager.busy_changed.connect(self.status.set_busy)
         duration = source.n_samples / source.sampling_rate
         self.model.display.set_montage(None)
+        self._keep_filter_if_valid(source.sampling_rate)
         window = self.model.window
         window.set_duration(duration)
         window.set_span(min(span_s, duration) if duration > 0 else span_s)
@@ -335,6 +335,16 @@ class SignalViewer(QWidget):
             active = self.active_filter()
             self.pipeline.register_filter(filter_key(active), active)
         self._schedule_request()
+
+    def _keep_filter_if_valid(self, sampling_rate: float) -> None:
+        """Drop a display filter the new source's rate cannot carry; register the kept one."""
+        display_filter = self.model.display.display_filter
+        if display_filter is not None:
+            try:
+                display_filter.validate(sampling_rate)
+            except ValueError:
+                self.model.display.set_display_filter(None)
+        self._on_filter(None)
 
     def set_filters_enabled(self, enabled: bool) -> None:
         self.filters_enabled = bool(enabled)
