@@ -26,14 +26,19 @@ only read), named ``<source stem>~<case id><suffix>`` and described in words by 
   NWB: deleted and renamed datasets and attributes, data and timestamps of the wrong
   dtype or shape, bad electrodes references, a wrong ``neurodata_type``, strings where
   numbers belong, broken links, damaged interval tables, datasets declaring 2**40 rows.
+* **BrainVision**, read by the neo fallback (:func:`neo_variants`): header keys set to
+  bad values, a channel line removed, markers out of range, the sample file cut.
 * **Any format** (:func:`foreign_variants`): zero-length files under every suffix, valid
-  files under another format's suffix, and random bytes behind a right magic number.
+  files under another format's suffix, random bytes behind a right magic number, random
+  bytes under the suffixes neo knows, folders, and a named pipe.
 
 :func:`write_sources` writes small valid sources with Tracemark's own writers (TRC of
 one and of two rates, EDF+C with two rates and annotations, BDF+C with a Status
-channel, NWB with events and an irregularly sampled series), so the corpus needs no
-data from outside. The EDF layout is spelled out here instead of imported from the
-reader, so that a layout mistake in the reader cannot hide in its own test data.
+channel, NWB with events and an irregularly sampled series, a BrainVision set), so the
+corpus needs no data from outside; :func:`shrink` cuts a real file down to its header and
+first samples before it is damaged. The EDF layout is spelled out here instead of
+imported from the reader, so that a layout mistake in the reader cannot hide in its own
+test data.
 
 No Qt; numpy here, h5py in :mod:`.damage_nwb`, pynwb only when :func:`write_sources`
 writes the NWB file.
