@@ -63,6 +63,21 @@ def test_summary_pages_equal_decimating_the_full_recording(source):
     np.testing.assert_array_equal(result.maxs, expected[2])
 
 
+def test_a_window_finer_than_the_summary_is_served_coarser_not_left_blank(source):
+    full = source.read_block(0, source.n_samples, range(19))
+    pyramid = MinMaxPyramid.build(lambda a, b: full[a:b], source.n_samples, 19, base_factor=512)
+    pipeline = DisplayPipeline(source, raw_budget_values=10_000, stream_budget_values=20_000)
+    pipeline.set_pyramid("", pyramid)
+    req = request(0, 81_920, (2,), 64)  # 64 is finer than any level
+    result = pipeline.compute(req)
+    assert result.origin == ORIGIN_SUMMARY and result.bin_factor == 512
+    expected = minmax_decimate(full[:81_920, [2]], 512, 0)
+    np.testing.assert_array_equal(result.maxs, expected[2])
+    again = pipeline.cached(req.shifted(0, request_id=9))
+    assert again.bin_factor == 512
+    np.testing.assert_array_equal(again.bin_starts, expected[0])
+
+
 def test_long_windows_stream_or_wait_for_the_summary(source):
     pipeline = DisplayPipeline(source, raw_budget_values=20_000, stream_budget_values=1_000_000)
     req = request(0, 100_000, (0, 1), 128)

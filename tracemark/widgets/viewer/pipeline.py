@@ -6,7 +6,11 @@ cheapest correct path for each request:
 ``summary``
     the request is coarser than the finest level of a ready min/max pyramid for its
     montage, and no display filter needs the raw samples: bins come from the pyramid,
-    so a whole-recording view never reads the file;
+    so a whole-recording view never reads the file. The pyramid's finest level is
+    sized to a memory budget, so on a very long recording it can be coarser than a
+    long window needs (a 1-hour window of a 24-hour file); such a window, too long to
+    read, is served at the finest level's factor: fewer bins than pixels, every peak
+    still drawn;
 ``raw``
     the window holds at most ``raw_budget_values`` values: fixed-size blocks of the
     needed input channels are read through a byte-bounded :class:`BlockCache`,
@@ -134,10 +138,10 @@ class DisplayPipeline:
             meta = self._origins.get(key)
         if packed is None or meta is None:
             return None
-        n_bins = packed[0].shape[0]
-        bin_starts = request.i_start + np.arange(n_bins, dtype=np.int64) * request.factor
-        return PageResult(request, bin_starts, packed[0], packed[1], origin=meta[0], filtered=meta[1],
-                          from_cache=True)
+        origin, filtered, bin_factor, first = meta
+        bin_starts = first + np.arange(packed[0].shape[0], dtype=np.int64) * bin_factor
+        return PageResult(request, bin_starts, packed[0], packed[1], origin=origin, filtered=filtered,
+                          from_cache=True, bin_factor=bin_factor)
 
     def compute(self, request: PageRequest, cancelled: Cancelled = _never) -> PageResult | None:
         """The result for ``request`` (cached when possible); None when cancelled midway."""
@@ -153,11 +157,14 @@ class DisplayPipeline:
         n_values = request.n_samples * max(len(plan.inputs), 1)
         if pyramid is not None and pyramid.covers(request.factor) and (
                 not filter_applies(display_filter) or n_values > self.raw_budget_values):
-            result = self._from_summary(request, pyramid, display_filter)
+            result = self._from_summary(request, pyramid, display_filter, request.factor)
         elif n_values <= self.raw_budget_values:
             result = self._from_raw(request, plan, display_filter, cancelled)
         elif n_values <= self.stream_budget_values:
             result = self._streamed(request, plan, display_filter, cancelled)
+        elif pyramid is not None:
+            coarser = next(f for f in pyramid.factors if f >= request.factor)
+            result = self._from_summary(request, pyramid, display_filter, coarser)
         else:
             return self._pending(request)
         if result is None:
@@ -171,17 +178,19 @@ class DisplayPipeline:
         with self._lock:
             if len(self._origins) > 20000:
                 self._origins.clear()
-            self._origins[key] = (result.origin, result.filtered)
+            first = int(result.bin_starts[0]) if len(result.bin_starts) else result.request.i_start
+            self._origins[key] = (result.origin, result.filtered, result.bin_factor, first)
         self.result_cache.put(key, (result.mins, result.maxs))
 
     # -- the paths -------------------------------------------------------------------------
-    def _from_summary(self, request: PageRequest, pyramid, display_filter) -> PageResult:
-        bin_starts, mins, maxs = pyramid.query(request.i_start, request.i_stop, request.factor,
+    def _from_summary(self, request: PageRequest, pyramid, display_filter, factor: int) -> PageResult:
+        bin_starts, mins, maxs = pyramid.query(request.i_start, request.i_stop, factor,
                                                channels=list(request.rows))
         if getattr(display_filter, "remove_dc", False) and len(bin_starts):
             centre = np.nanmean((mins + maxs) * 0.5, axis=0)
             mins, maxs = mins - centre, maxs - centre
-        return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_SUMMARY, filtered=False)
+        return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_SUMMARY, filtered=False,
+                          bin_factor=factor)
 
     def _from_raw(self, request: PageRequest, plan: RowPlan, display_filter,
                   cancelled: Cancelled) -> PageResult | None:
@@ -273,4 +282,4 @@ def _decimate_full(data: np.ndarray, request: PageRequest):
 def _with_seconds(result: PageResult, seconds: float) -> PageResult:
     return PageResult(result.request, result.bin_starts, result.mins, result.maxs,
                       origin=result.origin, filtered=result.filtered, seconds=seconds,
-                      message=result.message)
+                      message=result.message, bin_factor=result.bin_factor)

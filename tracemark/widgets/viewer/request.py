@@ -73,6 +73,13 @@ class PageResult:
     message: str = field(default="", compare=False)
     #: True when served from the result cache (e.g. a prefetched page).
     from_cache: bool = False
+    #: Samples per bin; the request's factor unless the summary could only serve a
+    #: coarser one (a long window of a very long recording: see the pipeline).
+    bin_factor: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.bin_factor:
+            object.__setattr__(self, "bin_factor", self.request.factor)
 
     @property
     def nbytes(self) -> int:

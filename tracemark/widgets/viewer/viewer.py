@@ -279,7 +279,7 @@ class SignalViewer(QWidget):
         if result.origin == ORIGIN_PENDING:
             self.plot.clear_data()
         else:
-            x, y = envelope_xy(result.bin_starts, result.mins, result.maxs, request.factor,
+            x, y = envelope_xy(result.bin_starts, result.mins, result.maxs, result.bin_factor,
                                self.source.sampling_rate)
             self.plot.set_data(x, y)
         self.status.set_decimation(_decimation_text(result))
@@ -418,7 +418,7 @@ class SignalViewer(QWidget):
 
 
 def _decimation_text(result: PageResult) -> str:
-    factor = result.request.factor
+    factor = result.bin_factor
     if result.origin == ORIGIN_PENDING:
         return "Waiting for the overview summary"
     if factor == 1:
