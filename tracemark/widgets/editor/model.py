@@ -1,0 +1,184 @@
+"""The plain data the trace editor is fed: one ``TraceView`` (the trace on screen) and one
+``TraceRow`` per trace (the table), plus the review-state rule.
+
+These are frozen dataclasses free of Qt and files: the app builds them from a cache's
+typed attributes (:meth:`TraceRow.from_attrs` does it the one right way) and hands them to
+:class:`~tracemark.widgets.editor.editor.TraceEditorWidget`. Attribute values may come
+typed (``True``) or, for keys a cache's schema does not know, as the stored text
+(``"True"``); :func:`as_bool` reads both, so the review state never depends on which.
+
+Review state: ``"unreviewed"`` (``reviewed`` false or absent, not rejected), ``"accepted"``
+(reviewed, not rejected) and ``"rejected"`` (``reject`` true: a trace rejected by offspect,
+which has no ``reviewed`` key, counts as rejected).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+UNREVIEWED, ACCEPTED, REJECTED = "unreviewed", "accepted", "rejected"
+REVIEW_STATES = (UNREVIEWED, ACCEPTED, REJECTED)
+
+#: The edit a decision stands for (one transaction each).
+ACCEPT_EDIT: Mapping[str, Any] = MappingProxyType({"reviewed": True, "reject": False})
+REJECT_EDIT: Mapping[str, Any] = MappingProxyType({"reviewed": True, "reject": True})
+
+_TRUE_TEXT = frozenset({"true", "yes", "on", "1"})
+
+
+def as_bool(value: Any) -> bool:
+    """``True``/``"True"``/``"true"``/``1`` -> True; anything else (None, "False", "") -> False."""
+    if isinstance(value, str):
+        return value.strip().lower() in _TRUE_TEXT
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.number)):
+        return bool(value) and not (isinstance(value, float) and math.isnan(value))
+    return False
+
+
+def review_state(reviewed: Any, reject: Any) -> str:
+    """The review state of a trace from its ``reviewed`` and ``reject`` values."""
+    if as_bool(reject):
+        return REJECTED
+    return ACCEPTED if as_bool(reviewed) else UNREVIEWED
+
+
+def optional_float(value: Any) -> float | None:
+    """A finite float, or None for anything else (None, NaN, text, bool)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def as_int(value: Any, default: int = 0) -> int:
+    """An integer attribute (onset shift) read leniently: 5, "5", 5.0 -> 5; else default."""
+    if isinstance(value, bool):
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return int(number) if math.isfinite(number) and number == int(number) else default
+
+
+def peak_to_peak(attrs: Mapping[str, Any]) -> float | None:
+    """``pos - neg`` peak magnitude when both are known."""
+    neg = optional_float(attrs.get("neg_peak_magnitude_uv"))
+    pos = optional_float(attrs.get("pos_peak_magnitude_uv"))
+    return None if neg is None or pos is None else pos - neg
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    """One trace as the table shows it."""
+
+    index: int
+    origin: str
+    event_time_s: float | None
+    reviewed: bool
+    reject: bool
+    onset_shift: int
+    comment: str = ""
+    peak_to_peak: float | None = None
+    examiner: str = ""
+
+    @property
+    def state(self) -> str:
+        return review_state(self.reviewed, self.reject)
+
+    @classmethod
+    def from_attrs(cls, index: int, attrs: Mapping[str, Any], origin: str | None = None) -> TraceRow:
+        """The row of trace ``index`` from its attributes (as ``CacheFile.get_trace_attrs``
+        returns them; ``origin`` defaults to ``attrs["origin"]``)."""
+        return cls(index=int(index), origin=_text(origin if origin is not None else attrs.get("origin")),
+                   event_time_s=optional_float(attrs.get("event_time")),
+                   reviewed=as_bool(attrs.get("reviewed")), reject=as_bool(attrs.get("reject")),
+                   onset_shift=as_int(attrs.get("onset_shift")), comment=_text(attrs.get("comment")),
+                   peak_to_peak=peak_to_peak(attrs), examiner=_text(attrs.get("examiner")))
+
+
+@dataclass(frozen=True)
+class TraceView:
+    """The trace on screen: samples (rows, channels) in ``units`` and its attributes.
+
+    ``attrs`` holds the trace's typed attributes (reject, reviewed, onset_shift, comment,
+    examiner, the four peak keys, channel_of_interest, stimulation intensity, ...);
+    ``origin_attrs`` the attributes of the recording it was cut from (shown read-only).
+    """
+
+    index: int
+    data: np.ndarray
+    channel_labels: tuple[str, ...]
+    sampling_rate: float
+    samples_pre: int
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    origin: str = ""
+    origin_attrs: Mapping[str, Any] = field(default_factory=dict)
+    units: str = "µV"
+
+    def __post_init__(self) -> None:
+        data = np.asarray(self.data)
+        if data.ndim == 1:
+            data = data[:, None]
+        if data.ndim != 2:
+            raise ValueError(f"trace {self.index}: data must be (samples, channels), got {data.shape}")
+        if data.shape[1] != len(self.channel_labels):
+            raise ValueError(f"trace {self.index}: {data.shape[1]} data columns for "
+                             f"{len(self.channel_labels)} channel labels")
+        if not (math.isfinite(self.sampling_rate) and self.sampling_rate > 0):
+            raise ValueError(f"trace {self.index}: sampling rate {self.sampling_rate} is not positive")
+        if not 0 <= self.samples_pre <= data.shape[0]:
+            raise ValueError(f"trace {self.index}: samples_pre {self.samples_pre} lies outside "
+                             f"its {data.shape[0]} samples")
+        object.__setattr__(self, "data", data)
+        object.__setattr__(self, "channel_labels", tuple(self.channel_labels))
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def onset_shift(self) -> int:
+        return as_int(self.attrs.get("onset_shift"))
+
+    @property
+    def shift_range(self) -> tuple[int, int]:
+        """Lowest and highest onset shift the cache accepts for this trace."""
+        return -self.samples_pre, self.n_samples - self.samples_pre - 1
+
+    @property
+    def state(self) -> str:
+        return review_state(self.attrs.get("reviewed"), self.attrs.get("reject"))
+
+    @property
+    def channel_of_interest(self) -> str | None:
+        value = self.attrs.get("channel_of_interest")
+        return value if isinstance(value, str) and value in self.channel_labels else None
+
+    def default_channel(self) -> int:
+        """Column shown unless the user picks another: the channel of interest, else the
+        first EMG channel, else the first."""
+        if self.channel_of_interest is not None:
+            return self.channel_labels.index(self.channel_of_interest)
+        for i, label in enumerate(self.channel_labels):
+            if label.upper().startswith("EMG"):
+                return i
+        return 0
+
+    def ms_per_sample(self) -> float:
+        return 1000.0 / self.sampling_rate
