@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
+from PyQt6.QtCore import Qt
 
 from tracemark.widgets.editor import TraceEditorWidget, TraceRow, TraceView
 
@@ -81,7 +83,7 @@ class FakeApp:
             self.show(target)
 
 
-def make_app(qtbot, n: int = 12, channels: int = 2, seed: int = 3) -> FakeApp:
+def _build_app(qtbot, n: int = 12, channels: int = 2, seed: int = 3) -> FakeApp:
     rng = np.random.default_rng(seed)
     editor = TraceEditorWidget()
     editor.install_actions()
@@ -92,5 +94,34 @@ def make_app(qtbot, n: int = 12, channels: int = 2, seed: int = 3) -> FakeApp:
                   [base_attrs(k) for k in range(n)], labels)
     editor.show()
     qtbot.waitExposed(editor)
+    editor.activateWindow()
+    qtbot.waitUntil(editor.isActiveWindow)
     app.show(0)
+    editor.plot.plot_widget.setFocus()
     return app
+
+
+@pytest.fixture
+def make_app(qtbot):
+    """``make_app(n=12, channels=2)`` -> a shown editor on ``n`` MEP traces, trace 0 on screen.
+
+    The apps are held here until pytest-qt has closed and deleted their widgets: left to
+    the garbage collector, a top-level editor could be deleted in the middle of a paint."""
+    made: list[FakeApp] = []
+
+    def make(n: int = 12, channels: int = 2, seed: int = 3) -> FakeApp:
+        made.append(_build_app(qtbot, n, channels, seed))
+        return made[-1]
+    yield make
+
+
+def press(qtbot, app: FakeApp, key, modifier=Qt.KeyboardModifier.NoModifier, widget=None) -> None:
+    """A key pressed while the editor's plot (or ``widget``) has the focus, as a person would
+    after clicking into the editor."""
+    editor = app.editor
+    if not editor.isActiveWindow():
+        editor.activateWindow()
+        qtbot.waitUntil(editor.isActiveWindow)
+    target = widget if widget is not None else editor.plot.plot_widget
+    target.setFocus()
+    qtbot.keyClick(target, key, modifier)
