@@ -112,14 +112,16 @@ def _term(term: str) -> Callable[[TraceRow], bool]:
     return lambda row: any(needle in column_text(row, k).lower() for k in COLUMN_KEYS)
 
 
-def _sort_key(key: str):
-    """Unknown values sort after known ones whichever the order (as spreadsheets do)."""
-    def sort_key(row: TraceRow):
-        value = column_value(row, key)
-        if isinstance(value, str):
-            value = value.lower()
-        return (value is None, value if value is not None else 0, row.index)
-    return sort_key
+def sorted_rows(rows: Sequence[TraceRow], key: str, descending: bool = False) -> list[TraceRow]:
+    """Rows ordered by column ``key``; unknown values after known ones whichever the order
+    (as spreadsheets do), ties in trace order."""
+    def value(row: TraceRow):
+        v = column_value(row, key)
+        return v.lower() if isinstance(v, str) else v
+    known = sorted((r for r in rows if value(r) is not None), key=lambda r: r.index)
+    known.sort(key=value, reverse=descending)  # stable: ties keep trace order
+    unknown = sorted((r for r in rows if value(r) is None), key=lambda r: r.index)
+    return known + unknown
 
 
 class TraceTableModel(QAbstractTableModel):
@@ -170,8 +172,8 @@ class TraceTableModel(QAbstractTableModel):
         self.layoutAboutToBeChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
         persistent = self.persistentIndexList()
         held = [(self._rows[p.row()].index, p.column()) for p in persistent]
-        self._rows.sort(key=_sort_key(COLUMNS[column].key),
-                        reverse=order == Qt.SortOrder.DescendingOrder)
+        self._rows = sorted_rows(self._rows, COLUMNS[column].key,
+                                 descending=order == Qt.SortOrder.DescendingOrder)
         self._position = {row.index: i for i, row in enumerate(self._rows)}
         self.changePersistentIndexList(persistent, [self.index(self._position[i], c) for i, c in held])
         self.layoutChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
