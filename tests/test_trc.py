@@ -232,11 +232,35 @@ def test_registry_dispatches_to_trc(small):
         assert isinstance(rec, TrcRecording)
 
 
-def test_data_are_memory_mapped_read_only(small):
+def test_reads_return_fresh_arrays(small):
     with open_trc(small) as rec:
-        assert isinstance(rec._frames, np.memmap) and rec._frames.mode == "r"
-        block = rec.read_raw(0, 100, [0, 1])
-        assert type(block) is np.ndarray and not np.shares_memory(block, rec._frames)
+        first = rec.read_raw(0, 100, [0, 1])
+        first[:] = 0  # writable and owned: changing it changes nothing in the reader
+        assert type(first) is np.ndarray and first.flags.writeable and first.flags.c_contiguous
+        assert np.any(rec.read_raw(0, 100, [0, 1]) != 0)
+
+
+def _rss_file_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            return int(line.split()[1])
+    raise AssertionError("no RssFile line")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc/self/status")
+def test_paging_through_a_long_file_does_not_grow_resident_memory(tmp_path):
+    path = tmp_path / "long.TRC"
+    write_trc_array(path, np.zeros((10, 64)), sampling_rate=2048, compact=False)
+    with open(path, "r+b") as handle:  # a sparse 200 MB data zone costs no disk
+        handle.truncate(os.path.getsize(path) + 2 * 64 * 2048 * 800)
+    with open_trc(path) as rec:
+        before = _rss_file_kb()
+        n = rec.header.streams[0].n_samples
+        for start in range(0, n, 2048 * 10):
+            rec.read_raw(start, start + 2048 * 10)
+        grown_mb = (_rss_file_kb() - before) / 1024
+    # A memory map would keep every page it touched resident: about 200 MB here.
+    assert grown_mb < 20, f"resident file pages grew by {grown_mb:.0f} MB"
 
 
 @pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux /proc/self/io")

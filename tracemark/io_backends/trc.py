@@ -1,13 +1,12 @@
 """Lazy reader for Micromed ``.TRC`` files (System98/Brain-Quick, header type 4).
 
 ``open_trc(path)`` parses the header (:mod:`.trc_header`, layout in :mod:`.trc_layout`)
-and maps the data zone read-only with ``np.memmap(mode="r")``; each read slices the
-rows it needs and copies them out, so nothing proportional to the file's length
-happens on open and no view of the file outlives a read. Reads have no cursor and
-share nothing mutable, so several threads may read at once. ``close()`` drops the
-map, which releases the file descriptor the map holds. Each read first checks the
-file's current size, so a file cut while open raises ``TruncatedRecordingError``
-instead of a SIGBUS.
+and opens the file read-only; each read fetches exactly the frames it needs with one
+positional read (:mod:`.rawfile`), so nothing proportional to the file's length happens
+on open, no cursor is shared between threads, and paging through a 24-hour file does
+not grow the process's resident memory as a memory map would. ``close()`` waits for
+reads in flight, then releases the descriptor. A file cut while open raises
+``TruncatedRecordingError`` on the read that runs past its new end.
 
 What this backend reads
     * 1, 2 and 4 bytes per sample, unsigned, multiplexed; channel order is the order
@@ -84,8 +83,8 @@ import os
 
 import numpy as np
 
-from .errors import RecordingClosedError, RecordingError, TruncatedRecordingError
 from .protocol import BaseRecording, contiguous_slice
+from .rawfile import PositionalFile
 from .trc_header import TrcPlan, parse_trc
 
 __all__ = ["TrcRecording", "open_trc"]
@@ -107,29 +106,19 @@ class TrcRecording(BaseRecording):
     def __init__(self, plan: TrcPlan):
         super().__init__(plan.header, plan.events)
         self._plan = plan
-        try:
-            self._frames = np.memmap(plan.header.path, dtype=plan.sample_dtype, mode="r",
-                                     offset=plan.data_start,
-                                     shape=(plan.n_frames, plan.frame_values))
-        except (OSError, ValueError) as exc:
-            raise RecordingError(plan.header.path, f"cannot map the samples: {exc}") from exc
+        self._file = PositionalFile(plan.header.path)
 
     def _read_raw_block(self, stream_index: int, i_start: int, i_stop: int,
                         channels: np.ndarray) -> np.ndarray:
-        frames = self._frames  # one load: a concurrent close() cannot pull it mid-read
-        if frames is None:
-            raise RecordingClosedError(self.path, "the recording was closed")
         plan = self._plan.streams[stream_index]
         columns = plan.columns[channels]
         k = plan.coefficient
-        _require_file_size(self.path, frames, self._plan.data_start
-                           + -(-i_stop // k) * frames.shape[1] * frames.itemsize)
         if k == 1:
-            return _take_columns(frames[i_start:i_stop], columns)
+            return _take_columns(self._frames(i_start, i_stop), columns)
         # Channel c of a k-times-faster stream owns k consecutive values per frame.
         f_start, f_stop = i_start // k, -(-i_stop // k)
         wide = (columns[:, None] + np.arange(k)[None, :]).reshape(-1)
-        block = _take_columns(frames[f_start:f_stop], wide)
+        block = _take_columns(self._frames(f_start, f_stop), wide)
         block = block.reshape(f_stop - f_start, len(columns), k).transpose(0, 2, 1)
         block = block.reshape(-1, len(columns))
         return np.ascontiguousarray(block[i_start - f_start * k:i_stop - f_start * k])
@@ -153,29 +142,22 @@ class TrcRecording(BaseRecording):
         out *= gains
         return out.astype(np.float32)
 
+    def _frames(self, f_start: int, f_stop: int) -> np.ndarray:
+        """Whole frames ``[f_start, f_stop)``, shape ``(frames, values per frame)``."""
+        plan = self._plan
+        row_bytes = plan.frame_values * plan.sample_dtype.itemsize
+        return self._file.read_array(plan.data_start + f_start * row_bytes, plan.sample_dtype,
+                                     (f_stop - f_start, plan.frame_values))
+
     def _close_handles(self) -> None:
-        # The map holds its own duplicate of the file descriptor; dropping the last
-        # reference unmaps and closes it. Reads only ever return copies, so no view
-        # keeps the map alive.
-        self._frames = None
-
-
-def _require_file_size(path, frames: np.memmap, needed: int) -> None:
-    """A typed error, not SIGBUS, when the file shrank below ``needed`` bytes since it was mapped.
-
-    Touching a mapped page past the end of a file that was cut or overwritten while
-    open (a copy over the top of it, say) kills the process with SIGBUS. The map's size
-    query is one fstat (about a microsecond); a cut during the copy itself stays uncovered.
-    """
-    size = frames._mmap.size()
-    if size < needed:
-        raise TruncatedRecordingError(path, f"the file is now {size} bytes, shorter than when it "
-                                      "was opened; was it cut or overwritten? Open it again")
+        self._file.close()  # waits for reads in flight
 
 
 def _take_columns(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """A plain (non-memmap) copy of ``rows[:, columns]``."""
+    """``rows[:, columns]`` as a contiguous array (rows are a fresh read, never a view of the file)."""
     span = contiguous_slice(columns)
     if span is not None:
-        return np.array(rows[:, span], subok=False)  # copies: the slice is a view of the map
-    return rows[:, columns].view(np.ndarray)  # fancy indexing already copied
+        if span.start == 0 and span.stop == rows.shape[1]:
+            return rows
+        return np.ascontiguousarray(rows[:, span])
+    return rows[:, columns]
