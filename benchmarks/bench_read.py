@@ -143,7 +143,7 @@ def main() -> int:
     print(f"TRC read / bare bytes+scale = {trc['read'] / bare['scaled']:.2f}x;  "
           f"TRC read_raw / bare bytes = {trc['raw'] / bare['bytes']:.2f}x")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak_mb:.0f} MB (includes file pages mapped by the memmap readers, which the "
+    print(f"peak RSS {peak_mb:.0f} MB (includes file pages mapped by the bare memmap baseline, which the "
           f"kernel reclaims); now: {_proc_status_mb('RssAnon')} MB anonymous, {_proc_status_mb('RssFile')} MB file-backed")
     return 0
 

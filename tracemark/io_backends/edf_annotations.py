@@ -5,7 +5,7 @@ The first TAL of every record in the first annotation signal is the record's tim
 TAL (onset of the record relative to the header's start time, no text); an onset beyond
 :data:`MAX_RECORD_ONSET_S` is damage and counts as no time-keeping TAL, and an annotation
 whose onset or duration overflows a float is counted as malformed. Only the bytes of
-the annotation signals are read, record by record through a strided memmap view, so the
+the annotation signals are read, record by record with positional reads, so the
 cost is proportional to the number of records times the annotation signal's width, not to
 the size of the file.
 """
@@ -43,7 +43,8 @@ class TalParseProblems:
 def record_onsets(records: np.ndarray, offset: int, width: int) -> np.ndarray:
     """Onset (s, relative to the header start time) of every record, from the time-keeping TALs.
 
-    ``records`` is the ``(n_records, record_bytes)`` uint8 memmap; only ``width`` bytes at
+    ``records`` is indexed like a ``(n_records, record_bytes)`` uint8 array (a
+    :class:`~.rawfile.RecordFile`); only ``width`` bytes at
     ``offset`` of each record are read. Raises ``ValueError`` naming the first record whose
     time-keeping TAL is missing or malformed.
     """
