@@ -171,8 +171,9 @@ class TracePlot(QWidget):
                                           pen=pg.mkPen(ONSET, width=2.5),
                                           hoverPen=pg.mkPen(ONSET.darker(130), width=4))
         self.onset_line.setZValue(20)
-        self.onset_label = pg.InfLineLabel(self.onset_line, "onset", position=0.95,
-                                           anchors=[(0, 0), (0, 0)], color=ONSET.darker(130),
+        # The label sits left of the line, over the baseline, where the curve is flat.
+        self.onset_label = pg.InfLineLabel(self.onset_line, "onset", position=0.97,
+                                           anchors=[(1, 0), (1, 0)], color=ONSET.darker(130),
                                            fill=pg.mkBrush(255, 255, 255, 210))
         self.onset_line.sigDragged.connect(self._onset_moving)
         self.onset_line.sigPositionChangeFinished.connect(self._onset_released)
@@ -186,7 +187,8 @@ class TracePlot(QWidget):
         font = QFont()
         font.setPointSizeF(8.5)
         self.peak_texts = {}
-        for kind, colour, anchor in ((NEGATIVE, NEG_PEAK, (0.5, -0.4)), (POSITIVE, POS_PEAK, (0.5, 1.4))):
+        # Values to the right of their markers, clear of the curve's steep flanks.
+        for kind, colour, anchor in ((NEGATIVE, NEG_PEAK, (-0.12, 0.5)), (POSITIVE, POS_PEAK, (-0.12, 0.5))):
             text = pg.TextItem("", color=colour, anchor=anchor)
             text.setFont(font)
             text.setZValue(31)
@@ -243,7 +245,7 @@ class TracePlot(QWidget):
             if magnitude is None or latency is None:
                 text.setText("")
                 continue
-            text.setText(f"{magnitude:.1f} at {latency:.1f} ms")
+            text.setText(f"{magnitude:.1f} {self._trace.units if self._trace else ''} at {latency:.1f} ms")
             text.setPos(onset_ms + latency, magnitude)
 
     def set_editable(self, editable: bool) -> None:
