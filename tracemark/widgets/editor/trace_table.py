@@ -284,6 +284,7 @@ class TraceTable(QWidget):
         self.search_edit.returnPressed.connect(self.apply_search)
         self.count_label = QLabel("")
         self.count_label.setObjectName("traceEditor.tableCount")
+        self.count_label.setAccessibleName("Traces shown")
         self.view = QTableView()
         self.view.setObjectName("traceEditor.table")
         self.view.setAccessibleName("Trace table")
