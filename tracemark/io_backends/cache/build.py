@@ -186,7 +186,7 @@ def _write_origin(f: h5py.File, recording: BaseRecording, source: Path | None,
                  "event_time": round(float(event.time_s), 9), "onset_shift": 0,
                  "time_since_last_pulse_in_s": math.inf if previous is None
                  else round(float(event.time_s - previous), 9),
-                 "reject": False, "comment": "", "examiner": spec.examiner,
+                 "reject": False, "reviewed": False, "comment": "", "examiner": spec.examiner,
                  **{key: None for key in readout_keys}}
         for key, value in attrs.items():
             dataset.attrs[key] = schema.encode(value)

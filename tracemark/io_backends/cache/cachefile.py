@@ -71,6 +71,8 @@ class CacheFile:
         self.read_only_reason: str | None = "opened read-only" if mode == "r" else None
         self.last_checkpoint_error: CheckpointError | None = None
         self._mutex = threading.RLock()
+        #: One checkpoint at a time; taken before ``_mutex`` wherever both are held.
+        self._checkpoint_mutex = threading.RLock()
         self._closed = False
         self._lock: WriterLock | None = None
         self._writer: JournalWriter | None = None
@@ -463,7 +465,7 @@ class CacheFile:
 
     def checkpoint(self) -> bool:
         """Write committed edits into the HDF5 file now; ``False`` when there were none."""
-        with self._mutex:
+        with self._checkpoint_mutex, self._mutex:
             self._check_open()
             if self._lock is None:
                 self._refresh_from_disk()
@@ -486,14 +488,36 @@ class CacheFile:
             return True
 
     def checkpoint_if_idle(self, idle_s: float | None = None) -> bool:
-        """For a timer: checkpoint when edits are pending and none came for ``idle_s``."""
-        with self._mutex:
-            if self._closed or self._lock is None or not len(self._overlay):
-                return False
-            idle = self.idle_checkpoint_s if idle_s is None else idle_s
-            if time.monotonic() - self._last_write < idle:
-                return False
-            return self.checkpoint()
+        """For a timer: checkpoint when edits are pending and none came for ``idle_s``.
+
+        Meant to run on a worker thread: the file copy, which takes time proportional to
+        the file (0.2-2 s for large caches), runs without holding the cache's mutex, so
+        edits and reads from other threads go on meanwhile. Edits committed during the copy
+        have higher sequence numbers than the copy records and stay in the journal overlay.
+        """
+        with self._checkpoint_mutex:
+            with self._mutex:
+                if self._closed or self._lock is None or not len(self._overlay):
+                    return False
+                idle = self.idle_checkpoint_s if idle_s is None else idle_s
+                if time.monotonic() - self._last_write < idle:
+                    return False
+                if self._broken:
+                    return self.checkpoint()
+                seq = self._overlay.last_seq
+                if seq <= self._base_seq:
+                    return False
+                pending = self._overlay.pending(seq)
+                offset = self._writer.end if self._writer is not None else self._reader.end
+                cache_id = self._cache_id or self._reader.cache_id or uuid.uuid4().hex
+            try:
+                write_checkpoint(self.path, pending, cache_id, seq, offset)
+            finally:
+                with self._mutex:
+                    if not self._closed and os.stat(self.path).st_ino != self._ino:
+                        self._reopen_base()
+            self.last_checkpoint_error = None
+            return True
 
     def _check_open(self) -> None:
         if self._closed:
@@ -502,7 +526,7 @@ class CacheFile:
     def close(self) -> None:
         """Checkpoint pending edits (writer only), then release the lock and every handle.
         A failed checkpoint is raised after the release; the edits stay safe in the journal."""
-        with self._mutex:
+        with self._checkpoint_mutex, self._mutex:
             if self._closed:
                 return
             error: CheckpointError | None = None

@@ -73,6 +73,8 @@ GENERIC_TRACE_KEYS = _specs(
     KeySpec("time_since_last_pulse_in_s", FLOAT, nullable=True, minimum=0, allow_inf=True,
             doc="seconds since the previous event (inf for the first)"),
     KeySpec("reject", BOOL, doc="True when the trace is excluded from analysis"),
+    KeySpec("reviewed", BOOL, doc="True once a person has decided on the trace (accepted or "
+                                  "rejected); absent in offspect files, which counts as False"),
     KeySpec("comment", STR, doc="free text"),
     KeySpec("examiner", STR, doc="who reviewed the trace"),
 )
