@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QKeySequence
+from PyQt6.QtWidgets import QWidget
 
 from editor_support import PRE, RATE, make_app, press  # noqa: F401 (make_app is a fixture)
 from tracemark.analysis.peaks import estimate_peaks
@@ -166,3 +167,30 @@ def test_views_with_bad_shapes_are_refused():
         TraceView(0, np.zeros((10, 1)), ("EMG",), 1000.0, 20)
     with pytest.raises(ValueError, match="not positive"):
         TraceView(0, np.zeros((10, 1)), ("EMG",), 0.0, 2)
+
+
+def test_next_trace_reuses_every_widget_and_plot_item(qtbot, make_app):
+    """Showing a trace creates nothing: the cost of "next" stays flat (see bench_editor.py)."""
+    app = make_app(n=6)
+    editor = app.editor
+    widgets_before = {id(w) for w in editor.findChildren(QWidget)}
+    items_before = {id(i) for i in editor.plot.plot_item.items}
+    for i in (1, 2, 3, 4, 5, 0):
+        app.show(i)
+        app.editor.shift_onset(1)
+    assert {id(w) for w in editor.findChildren(QWidget)} == widgets_before
+    assert {id(i) for i in editor.plot.plot_item.items} == items_before
+
+
+def test_a_trace_of_nan_shows_and_estimates_nothing(qtbot, make_app):
+    app = make_app(n=3)
+    app.data[1][:] = np.nan
+    app.data[2][PRE + 20:, :] = np.nan                  # the window ran past the recording
+    app.show(1)
+    assert not app.editor.current_estimate.found
+    press(qtbot, app, Qt.Key.Key_E)
+    assert app.edits == [] and "nothing to estimate" in app.editor.plot.hint.text()
+    app.show(2)
+    low, high = app.editor.plot.plot_item.getViewBox().viewRange()[1]
+    finite = app.data[2][:, 0][np.isfinite(app.data[2][:, 0])]
+    assert low <= finite[:PRE].min() and high >= finite[:PRE].max()
