@@ -220,6 +220,7 @@ class TracePlot(QWidget):
         self._place_regions(x)
         self._update_title(trace)
         self.plot_item.getAxis("left").setLabel(trace.units, color=TEXT.name())
+        self._say(self._default_hint())
         self._fit_view()
 
     def set_onset(self, shift: int) -> None:
@@ -252,7 +253,10 @@ class TracePlot(QWidget):
         """Read-only: the onset cannot be dragged and clicks set no peak."""
         self._editable = bool(editable)
         self.onset_line.setMovable(self._editable)
-        self.hint.setText(HINT if self._editable else "Read-only: the onset and the peaks cannot be changed.")
+        self._say(self._default_hint())
+
+    def _default_hint(self) -> str:
+        return HINT if self._editable else "Read-only: the onset and the peaks cannot be changed."
 
     # -- channels -----------------------------------------------------------------------
     def _set_multichannel(self, several: bool) -> None:
@@ -446,7 +450,7 @@ class TracePlot(QWidget):
         if peak.latency_ms < 0:
             self._say("A peak must lie after the onset line.")
             return
-        self._say(HINT)
+        self._say(self._default_hint())
         self.peak_picked.emit(peak.kind, peak.magnitude_uv, peak.latency_ms)
 
     def _on_curve(self, trace: TraceView, y: np.ndarray, x_ms: float, value: float) -> bool:
