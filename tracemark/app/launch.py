@@ -1,30 +1,44 @@
-"""Start the GUI: ``launch_gui(args)`` is what ``tracemark [FILE ...] [--demo]`` runs."""
+"""Start the GUI: ``launch_gui(args)`` is what ``tracemark [FILE ...] [--demo]`` runs.
+
+``tracemark REC`` views a recording; ``tracemark CACHE.hdf5`` reviews a trace cache (and
+opens its source recording beside it when found); ``tracemark REC CACHE`` opens both;
+``tracemark --demo`` opens the demo recording and its cache (built on first use) with a
+short hint of the main keys.
+"""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
 def open_windows(args) -> list:
-    """One main window per file given (one empty window when none), shown and loaded.
-
-    A file that cannot be opened leaves its window open with a message saying why.
-    """
+    """The windows for ``args``, shown and loading: one window holding a cache (or the demo)
+    with the recordings given beside it; otherwise one window per recording (one empty
+    window when nothing is given). A file that cannot be opened leaves its window open
+    with a message saying why."""
     from .main_window import MainWindow
+    from .opening import looks_like_cache
 
     paths = list(getattr(args, "files", []) or [])
-    if getattr(args, "demo", False):
-        from tracemark.demo import ensure_demo_files
+    demo = bool(getattr(args, "demo", False))
+    if demo:
+        from .demo_session import ensure_demo_session
 
-        print("tracemark: preparing the demo recording…", file=sys.stderr)
-        paths.insert(0, str(ensure_demo_files().trc))
+        print("tracemark: preparing the demo…", file=sys.stderr)
+        session = ensure_demo_session()
+        paths = [str(session.recording), str(session.cache)] + paths
+    together = demo or any(looks_like_cache(Path(p)) for p in paths if Path(p).exists())
+    groups = [paths] if together else [[p] for p in paths] or [[]]
     windows = []
-    for offset, path in enumerate(paths or [None]):
+    for offset, group in enumerate(groups):
         window = MainWindow()
         window.move(window.x() + 30 * offset, window.y() + 30 * offset)
         window.show()
-        if path is not None:
-            window.open_path(path)
+        if demo:
+            window.show_hint()
+        if group:
+            window.opener.open_paths(group)
         windows.append(window)
     return windows
 
@@ -32,8 +46,11 @@ def open_windows(args) -> list:
 def launch_gui(args) -> int:
     from PyQt6.QtWidgets import QApplication
 
+    from .settings import APPLICATION, ORGANISATION
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Tracemark")
-    app.setOrganizationName("Tracemark")
+    app.setApplicationName(APPLICATION)
+    app.setOrganizationName(ORGANISATION)
+    app.setDesktopFileName("tracemark")
     windows = open_windows(args)  # noqa: F841 (kept alive while the event loop runs)
     return app.exec()

@@ -1,9 +1,13 @@
-"""The main window: opens recordings and hosts the signal viewer. A thin wiring layer.
+"""The main window: the signal viewer beside the trace editor, with the plot views as docks.
+A thin wiring layer.
 
-It owns the open reader, turns it into a viewer source, and shows open errors in a
-message box naming the file and the problem (the window stays usable). Window-level
-commands are declared once as :class:`ActionSpec` values like the viewer's, so the
-menus and the shortcut help list them all.
+It opens a recording, a trace cache, or both (a cache names its source recordings; when
+one is found it opens beside the traces, otherwise the traces are shown alone). The review
+loop lives in :mod:`.review_controller`, the cache in :mod:`.annotation_session`, opening
+files in :mod:`.opening`; commands are declared once in :mod:`.actions_annotation` (plus
+the editor's and the viewer's own lists) and the menus and the help are generated from
+them. Errors appear as window-modal message boxes naming the file and the problem; the
+window stays usable.
 """
 
 from __future__ import annotations
@@ -12,26 +16,17 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
+from PyQt6.QtWidgets import (QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QWidget)
 
-from tracemark import __version__
-from tracemark.io_backends import open_recording
-from tracemark.io_backends.errors import RecordingError
-from tracemark.io_backends.protocol import BaseRecording
-from tracemark.widgets.viewer import ActionSet, ActionSpec, SignalViewer
+from tracemark.widgets.editor import TraceEditorWidget
+from tracemark.widgets.viewer import ActionSet, ShortcutsDialog, SignalViewer
 
-from .viewer_source import RecordingSource
-
-WINDOW_ACTIONS = (
-    ActionSpec("open_file", "File", "Open…", ("Ctrl+O",), "Open a recording"),
-    ActionSpec("open_demo", "File", "Open demo recording", (), "Open the built-in demo"),
-    ActionSpec("close_file", "File", "Close recording", ("Ctrl+W",), separator_before=True),
-    ActionSpec("quit", "File", "Quit", ("Ctrl+Q",), separator_before=True),
-    ActionSpec("about", "Help", "About Tracemark", ()),
-)
-
-FILE_FILTER = ("Recordings (*.trc *.TRC *.nwb *.edf *.EDF *.bdf *.BDF *.rec);;"
-               "Micromed TRC (*.trc *.TRC);;NWB (*.nwb);;EDF/BDF (*.edf *.bdf *.EDF *.BDF);;All files (*)")
+from . import actions_annotation as annotation_actions
+from .about import show_about
+from .opening import Opener
+from .plot_docks import PlotDocks
+from .settings import Settings
+from .viewer_link import ViewerLink
 
 
 def montage_library():
@@ -43,117 +38,239 @@ def montage_library():
     return MontageLibrary(Path(user_data_dir("tracemark", appauthor=False)) / "montages")
 
 
+#: The window-level commands (the editor's and the viewer's are declared with them).
+WINDOW_ACTIONS = annotation_actions.WINDOW_ACTIONS
+
+
 class MainWindow(QMainWindow):
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, *, settings: Settings | None = None):
         super().__init__(parent)
-        self.recording: BaseRecording | None = None
-        self.viewer = SignalViewer(self, montage_library=montage_library())
-        self.setCentralWidget(self.viewer)
-        handlers = {"open_file": self.open_dialog, "open_demo": self.open_demo,
-                    "close_file": self.close_recording, "quit": self.close, "about": self.about}
-        self.window_actions = ActionSet(self, WINDOW_ACTIONS, handlers,
-                                        context=Qt.ShortcutContext.WindowShortcut)
-        self.viewer.extra_action_specs = WINDOW_ACTIONS
-        menus = {"File": self.menuBar().addMenu("&File")}
-        menus = self.viewer.populate_menus(self.menuBar(), menus)
-        self.window_actions.populate(self.menuBar(), menus)
-        # Recordings with several sampling clocks (EDF per-signal rates, NWB series)
-        # have one stream each; this menu lists them for the open file.
-        self.streams_menu = QMenu("S&treams", self)
-        menus["Signals"].addSeparator()
-        menus["Signals"].addMenu(self.streams_menu)
-        self.streams_menu.setEnabled(False)
-        self.statusBar().hide()
+        self.setObjectName("mainWindow")
+        self.setAccessibleName("Tracemark")
+        self.settings = settings or Settings()
         self.last_error_box: QMessageBox | None = None
-        self.resize(1400, 860)
-        self._update_title()
+        self.last_dialog = None
+        self._build_widgets()
+        self.opener = Opener(self)
+        self._build_actions()
+        self._build_status()
+        self.resize(1500, 900)
+        self._restore_layout()
+        self.update_title()
 
-    # -- opening ---------------------------------------------------------------------------
+    # -- construction ----------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.viewer = SignalViewer(self, montage_library=montage_library())
+        self.viewer.setAccessibleName("Signal viewer")
+        self.editor = TraceEditorWidget(self)
+        self.editor.set_peak_window_ms(*self.settings.peak_window_ms())
+        self.editor.peak_window_changed.connect(self.settings.set_peak_window_ms)
+        self.link = ViewerLink(self.viewer, self)
+        self.viewer.source_changed.connect(lambda _source: self.update_layout())
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.setAccessibleName("Viewer and trace editor")
+        self.splitter.addWidget(self.viewer)
+        self.splitter.addWidget(self.editor)
+        self.splitter.setStretchFactor(0, 5)
+        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setSizes([820, 680])
+        self.setCentralWidget(self.splitter)
+        self.plots = PlotDocks(self)
+        self.viewer.hide()
+        self.editor.hide()
+        self.placeholder = QLabel(
+            "<h2>Tracemark</h2><p>Open a recording (Ctrl+O) or a trace cache (Ctrl+Shift+O),"
+            " or try the demo (File › Open demo).</p>", self.splitter)
+        self.placeholder.setObjectName("mainPlaceholder")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setStyleSheet("color: #555;")
+        self.splitter.addWidget(self.placeholder)
+
+    def _build_actions(self) -> None:
+        handlers = {"open_recording": self.opener.open_recording_dialog,
+                    "open_cache": self.opener.open_cache_dialog,
+                    "open_demo": self.opener.open_demo, "build_cache": self.opener.build_cache_dialog,
+                    "export_csv": self.opener.export_csv, "close_all": self.opener.close_all,
+                    "quit": self.close, "undo": self.undo, "redo": self.redo,
+                    "preferences": self.preferences, "focus_editor": self.focus_editor,
+                    "focus_viewer": self.focus_viewer, "show_hint": lambda: self.show_hint(force=True),
+                    "about": lambda: show_about(self)}
+        self.window_actions = ActionSet(self, annotation_actions.WINDOW_ACTIONS, handlers,
+                                        context=Qt.ShortcutContext.WindowShortcut)
+        self.editor_actions = self.editor.install_actions()
+        self.editor_help = ActionSet(self.editor, annotation_actions.EDITOR_HELP,
+                                     {"editor_help": self.show_shortcuts})
+        # The viewer's F1 lists what acts while it has the focus: its keys and the window's.
+        self.viewer.extra_action_specs = annotation_actions.WINDOW_ACTIONS
+        menu_bar = self.menuBar()
+        self.menus = {name: menu_bar.addMenu(f"&{name}") for name in annotation_actions.MENU_ORDER}
+        annotation_actions.populate(self.window_actions, self.menus)
+        annotation_actions.populate(self.editor_actions, self.menus)
+        annotation_actions.populate(self.editor_help, self.menus)
+        self.recent_menu = QMenu("Open &recent", self)
+        self.recent_menu.setObjectName("recentMenu")
+        self.menus["File"].insertMenu(self.window_actions["build_cache"], self.recent_menu)
+        self.fill_recent_menu()
+        self.menus["View"].addSeparator()
+        for action in self.plots.toggle_actions():
+            self.menus["View"].addAction(action)
+        recording_menu = self.menus["Go"].addMenu("In the &recording")
+        self.viewer.populate_menus(menu_bar, {"Navigate": recording_menu, "View": self.menus["View"],
+                                              "Signals": self.menus["Signals"],
+                                              "Help": self.menus["Help"]})
+        self.streams_menu = QMenu("S&treams", self)
+        self.menus["Signals"].addSeparator()
+        self.menus["Signals"].addMenu(self.streams_menu)
+        self.streams_menu.setEnabled(False)
+        self.plots.trace_selected.connect(lambda index: self.opener.show_trace(index))
+        self.update_actions()
+
+    def _build_status(self) -> None:
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("statusMessage")
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().setObjectName("statusBar")
+
+    # -- opening (see :mod:`.opening`) ---------------------------------------------------------
     def open_path(self, path: str | Path, stream: int = 0) -> bool:
-        """Open ``path`` read-only and show it; on failure say why and keep what was open."""
-        path = Path(path)
-        try:
-            recording = open_recording(path)
-        except RecordingError as error:
-            self.show_error(f"Cannot open {path.name}", f"{error.path}\n\n{error.problem}")
-            return False
-        except OSError as error:
-            self.show_error(f"Cannot open {path.name}", f"{path}\n\n{error.strerror or error}")
-            return False
-        if not recording.header.streams:
-            recording.close()
-            self.show_error(f"Nothing to show in {path.name}",
-                            f"{path}\n\nThe file holds no continuous signals to display.")
-            return False
-        self.close_recording()
-        self.recording = recording
-        self.show_stream(stream)
-        return True
+        """Open a recording or a cache (told apart by content); False, with a dialog, on failure."""
+        return self.opener.open_paths([path], stream=stream)
 
-    def show_stream(self, stream: int) -> None:
-        """Show stream ``stream`` of the open recording."""
-        self.viewer.set_source(RecordingSource(self.recording, stream))
-        self.viewer.plot.setFocus()
-        self._update_title()
-        self._fill_streams_menu(stream)
+    @property
+    def recording(self):
+        return self.opener.recording
 
-    def _fill_streams_menu(self, current: int) -> None:
-        self.streams_menu.clear()
-        streams = self.recording.header.streams if self.recording is not None else ()
-        for index, header in enumerate(streams):
-            text = f"{header.name}: {header.n_channels} channels at {header.sampling_rate:g} Hz"
-            action = self.streams_menu.addAction(text)
-            action.setCheckable(True)
-            action.setChecked(index == current)
-            action.triggered.connect(lambda _checked=False, i=index: self.show_stream(i))
-        self.streams_menu.setEnabled(len(streams) > 1)
+    @property
+    def session(self):
+        return self.opener.session
 
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open recording", "", FILE_FILTER)
-        if path:
-            self.open_path(path)
+    @property
+    def controller(self):
+        return self.opener.controller
 
-    def open_demo(self) -> None:
-        from tracemark.demo import ensure_demo_files
+    # -- helpers used by Opener and the controller -------------------------------------------
+    def set_status(self, text: str) -> None:
+        self.status_label.setText(text)
 
-        try:
-            files = ensure_demo_files()
-        except OSError as error:
-            self.show_error("Cannot create the demo", str(error))
-            return
-        self.open_path(files.trc)
-
-    def close_recording(self) -> None:
-        self.viewer.close_source()
-        if self.recording is not None:
-            self.recording.close()
-            self.recording = None
-        self._fill_streams_menu(-1)
-        self._update_title()
-
-    # -- messages --------------------------------------------------------------------------
-    def show_error(self, title: str, text: str) -> QMessageBox:
+    def show_error(self, title: str, text: str, icon=QMessageBox.Icon.Warning) -> QMessageBox:
         """A window-modal message that does not block the caller (tests answer it)."""
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("errorDialog")
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()
         self.last_error_box = box
         return box
 
-    def about(self) -> None:
-        QMessageBox.about(self, "About Tracemark",
-                          f"Tracemark {__version__}\n\nViewer for electrophysiology recordings and "
-                          "annotator of evoked-response traces.")
+    def update_layout(self) -> None:
+        """Show the viewer when a recording is open, the editor when a cache is."""
+        has_recording = self.viewer.source is not None
+        has_cache = self.opener.session is not None
+        self.viewer.setVisible(has_recording)
+        self.editor.setVisible(has_cache)
+        self.placeholder.setVisible(not (has_recording or has_cache))
+        self.update_actions()
+        self.update_title()
 
-    def _update_title(self) -> None:
-        if self.recording is None:
-            self.setWindowTitle("Tracemark")
-        else:
-            self.setWindowTitle(f"{self.viewer.source.name} — Tracemark")
+    def update_actions(self) -> None:
+        session = self.opener.session
+        writable = session is not None and session.writable
+        for name in ("undo", "redo"):
+            self.window_actions[name].setEnabled(writable)
+        self.window_actions["export_csv"].setEnabled(session is not None)
+        self.window_actions["build_cache"].setEnabled(self.opener.recording is not None)
+        for action in self.editor_actions.actions.values():
+            action.setEnabled(session is not None)
+
+    def update_title(self) -> None:
+        parts = []
+        session = self.opener.session
+        if session is not None:
+            parts.append(session.path.name + ("" if session.writable else " [read-only]"))
+        if self.opener.recording is not None and self.viewer.source is not None:
+            parts.append(self.viewer.source.name)
+        self.setWindowTitle(" — ".join(parts + ["Tracemark"]))
+
+    def fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.settings.recent_files()
+        for number, path in enumerate(files, start=1):
+            action = self.recent_menu.addAction(f"&{number % 10} {Path(path).name}")
+            action.setToolTip(path)
+            action.setData(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.opener.open_paths([p]))
+        if files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self._clear_recent)
+        self.recent_menu.setEnabled(bool(files))
+
+    def _clear_recent(self) -> None:
+        self.settings.clear_recent()
+        self.fill_recent_menu()
+
+    # -- commands ------------------------------------------------------------------------------
+    def undo(self) -> None:
+        if self.opener.controller is not None:
+            self.opener.controller.undo()
+
+    def redo(self) -> None:
+        if self.opener.controller is not None:
+            self.opener.controller.redo()
+
+    def focus_editor(self) -> None:
+        if self.editor.isVisible():
+            self.editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def focus_viewer(self) -> None:
+        if self.viewer.isVisible():
+            self.viewer.plot.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def show_shortcuts(self) -> None:
+        dialog = ShortcutsDialog(annotation_actions.help_specs(), self)
+        dialog.setObjectName("shortcutsDialog")
+        self.last_dialog = dialog
+        dialog.open()
+
+    def preferences(self) -> None:
+        from .preferences import PreferencesDialog
+
+        dialog = PreferencesDialog(self.settings, self)
+        self.last_dialog = dialog
+        dialog.accepted.connect(lambda: self.editor.set_peak_window_ms(*self.settings.peak_window_ms()))
+        dialog.open()
+
+    def show_hint(self, force: bool = False) -> None:
+        from .first_run import FirstRunHint
+
+        if force or not self.settings.hint_dismissed():
+            hint = FirstRunHint(self.settings, self)
+            self.last_dialog = hint
+            hint.show_over(self)
+
+    # -- layout persistence ----------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.settings.layout("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.layout("state")
+        if state is not None:
+            self.restoreState(state)
+        for name, splitter in (("mainSplitter", self.splitter), ("editorSplitter", self.editor.splitter),
+                               ("editorTopSplitter", self.editor.top_splitter)):
+            sizes = self.settings.layout(name)
+            if sizes is not None:
+                splitter.restoreState(sizes)
+
+    def save_layout(self) -> None:
+        self.settings.save_layout("geometry", self.saveGeometry())
+        self.settings.save_layout("state", self.saveState())
+        for name, splitter in (("mainSplitter", self.splitter), ("editorSplitter", self.editor.splitter),
+                               ("editorTopSplitter", self.editor.top_splitter)):
+            self.settings.save_layout(name, splitter.saveState())
+        self.settings.sync()
 
     def closeEvent(self, event) -> None:
+        self.save_layout()
+        self.opener.close_all()
         self.viewer.shutdown()
-        if self.recording is not None:
-            self.recording.close()
-            self.recording = None
         super().closeEvent(event)

@@ -1,0 +1,252 @@
+"""``AnnotationSession``: the Qt-side owner of one open trace cache while it is reviewed.
+
+It opens the cache with ``mode="auto"`` (the writer lock when free, otherwise read-only with
+the holder named in ``read_only_reason``), serves what the editor shows (``trace_view``,
+``row``), and turns each edit the person makes into ONE durable transaction
+(``apply_edit``), returning the confirmed attributes only once the journal is fsync'd.
+Undo and redo go through the cache's own history, so they work across restarts and are in
+the audit trail. Nothing here writes because something was looked at.
+
+Threads: edits run on the GUI thread: one journal append and fsync, a few milliseconds,
+so each keystroke is durable before the next one is handled. Work proportional to the
+file runs on the thread pool: loading every trace's row and the plots' TraceSet
+(``start_loading``), and idle checkpoints, whose file copy does not hold the cache's mutex
+(``CacheFile.checkpoint_if_idle``), so edits made meanwhile are not held up. ``close``
+waits for both, then checkpoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+
+from tracemark.io_backends.cache import CacheError, CacheFile, CheckpointError
+from tracemark.io_backends.cache.cachefile import TRANSIENT_KEYS
+from tracemark.widgets.editor import TraceRow, TraceView
+
+from .workers import Task, TaskCancelled
+
+#: Seconds without edits before the HDF5 file is brought up to date with the journal.
+IDLE_CHECKPOINT_S = 5.0
+CHECKPOINT_POLL_MS = 2000
+
+
+@dataclass(frozen=True)
+class OriginInfo:
+    """What the app needs about one origin (source recording) of the cache."""
+
+    name: str
+    channel_labels: tuple[str, ...]
+    sampling_rate: float
+    samples_pre: int
+    samples_post: int
+    source_file: str
+    source_sha256: str
+    attrs: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class LoadedTable:
+    rows: list[TraceRow]
+    trace_set: Any          # tracemark.analysis.TraceSet, or None when it cannot be drawn
+    plot_problem: str = ""
+
+
+class AnnotationSession(QObject):
+    """One open cache (see the module docstring)."""
+
+    #: Rows and plot data of every trace, once loaded off the GUI thread.
+    table_loaded = pyqtSignal(object)            # LoadedTable
+    load_progress = pyqtSignal(int, int)
+    load_failed = pyqtSignal(str)
+    #: Confirmed attributes of trace i after an edit, an undo or a redo.
+    trace_changed = pyqtSignal(int, dict)
+    history_changed = pyqtSignal()
+    #: A checkpoint could not be written (the edits are safe in the journal).
+    checkpoint_failed = pyqtSignal(str)
+
+    def __init__(self, cache: CacheFile | str | Path, parent: QObject | None = None, *,
+                 mode: str = "auto"):
+        super().__init__(parent)
+        if not isinstance(cache, CacheFile):
+            cache = CacheFile(cache, mode=mode)
+        cache.idle_checkpoint_s = IDLE_CHECKPOINT_S
+        self.cache = cache
+        self.path = self.cache.path
+        self.origins = {name: _origin_info(name, self.cache.origin_attrs(name))
+                        for name in self.cache.origins}
+        self.rows: list[TraceRow] = []
+        self._loader: Task | None = None
+        self._checkpointer: Task | None = None
+        self._timer = QTimer(self, interval=CHECKPOINT_POLL_MS)
+        self._timer.timeout.connect(self._checkpoint_if_idle)
+        if self.writable:
+            self._timer.start()
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def writable(self) -> bool:
+        return self.cache.writable
+
+    @property
+    def read_only_reason(self) -> str | None:
+        return None if self.cache.writable else (self.cache.read_only_reason or "opened read-only")
+
+    def __len__(self) -> int:
+        return len(self.cache)
+
+    def origin_of(self, index: int) -> OriginInfo:
+        return self.origins[self.cache.trace_origin(index)[0]]
+
+    # -- reading (GUI thread; a few hundred microseconds per trace) ------------------------
+    def attrs(self, index: int) -> dict[str, Any]:
+        return self.cache.get_trace_attrs(index)
+
+    def trace_view(self, index: int, attrs: Mapping[str, Any] | None = None) -> TraceView:
+        origin = self.origin_of(index)
+        attrs = dict(self.attrs(index) if attrs is None else attrs)
+        shown = {k: v for k, v in attrs.items() if k not in TRANSIENT_KEYS}
+        data = self.cache.get_trace_data(index)
+        labels = origin.channel_labels
+        if data.ndim != 2 or len(labels) != data.shape[1]:  # a damaged or foreign origin
+            labels = tuple(f"channel {c + 1}" for c in range(data.shape[1] if data.ndim == 2 else 1))
+        return TraceView(index=index, data=data, channel_labels=labels, sampling_rate=origin.sampling_rate,
+                         samples_pre=origin.samples_pre, attrs=shown, origin=origin.name,
+                         origin_attrs=origin.attrs)
+
+    # -- editing ---------------------------------------------------------------------------
+    def apply_edit(self, index: int, values: Mapping[str, Any], note: str = "") -> dict[str, Any]:
+        """Commit ``values`` to trace ``index`` as one transaction; returns the confirmed
+        attributes once durable. Raises ``CacheError`` (naming the file) when refused."""
+        self.cache.update(index, dict(values), note=note)
+        attrs = self.attrs(index)
+        self._store_row(index, attrs)
+        self.trace_changed.emit(index, attrs)
+        self.history_changed.emit()
+        return attrs
+
+    def undo(self) -> list[int]:
+        """Undo the latest edit; the indexes of the traces it changed (empty: nothing to undo)."""
+        return self._undo_redo(self.cache.undo)
+
+    def redo(self) -> list[int]:
+        return self._undo_redo(self.cache.redo)
+
+    def _undo_redo(self, operation) -> list[int]:
+        record = operation()
+        if record is None:
+            return []
+        indexes = self.cache.changed_indexes(record)
+        for index in indexes:
+            attrs = self.attrs(index)
+            self._store_row(index, attrs)
+            self.trace_changed.emit(index, attrs)
+        self.history_changed.emit()
+        return indexes
+
+    def can_undo(self) -> bool:
+        return self.writable and self.cache.can_undo
+
+    def can_redo(self) -> bool:
+        return self.writable and self.cache.can_redo
+
+    def _store_row(self, index: int, attrs: Mapping[str, Any]) -> TraceRow:
+        row = TraceRow.from_attrs(index, attrs)
+        if index < len(self.rows):
+            self.rows[index] = row
+        return row
+
+    def row(self, index: int) -> TraceRow:
+        if index < len(self.rows):
+            return self.rows[index]
+        return TraceRow.from_attrs(index, self.attrs(index))
+
+    # -- loading the table off the GUI thread ------------------------------------------------
+    def start_loading(self, with_plots: bool = True) -> Task:
+        """Read every trace's row (and the plots' TraceSet) on a worker; ``table_loaded``
+        carries them back. Cancelled by ``close``."""
+        cache = self.cache
+
+        def load(progress, cancelled) -> LoadedTable:
+            n = len(cache)
+            rows = []
+            for index in range(n):
+                if cancelled():
+                    raise TaskCancelled
+                rows.append(TraceRow.from_attrs(index, cache.get_trace_attrs(index)))
+                if index % 200 == 0 or index == n - 1:
+                    progress(index + 1, n)
+            trace_set, problem = None, ""
+            if with_plots and not cancelled():
+                from .plot_data import PlotDataError, load_trace_set
+
+                try:
+                    trace_set = load_trace_set(cache)
+                except (PlotDataError, CacheError) as error:
+                    problem = str(error)
+            return LoadedTable(rows, trace_set, problem)
+
+        task = Task(load, name="loadTraceTable")
+        task.progress.connect(self.load_progress)
+        task.finished.connect(self._on_loaded)
+        task.failed.connect(lambda error: self.load_failed.emit(str(error)))
+        self._loader = task
+        return task.start()
+
+    def _on_loaded(self, table: LoadedTable) -> None:
+        if self.cache.closed:
+            return
+        self.rows = list(table.rows)
+        self.table_loaded.emit(table)
+
+    # -- checkpoints and closing -------------------------------------------------------------
+    def _checkpoint_if_idle(self) -> None:
+        if self.cache.closed or not self.writable or not self.cache.pending_edits:
+            return
+        if self._checkpointer is not None and not self._checkpointer.done:
+            return
+        cache = self.cache
+        task = Task(lambda _progress, _cancelled: cache.checkpoint_if_idle(), name="checkpoint")
+        task.failed.connect(self._on_checkpoint_failed)
+        self._checkpointer = task.start()
+
+    def _on_checkpoint_failed(self, error: BaseException) -> None:
+        if isinstance(error, CheckpointError):
+            self.checkpoint_failed.emit(str(error))
+
+    def wait_idle(self, timeout_s: float = 30.0) -> bool:
+        """Wait for the loader and any checkpoint in flight (for close and tests)."""
+        done = True
+        for task in (self._loader, self._checkpointer):
+            if task is not None:
+                done = task.wait(timeout_s) and done
+        return done
+
+    def close(self) -> None:
+        """Stop the workers, checkpoint (writer) and release the cache. A checkpoint error
+        is raised after the release; the edits stay safe in the journal."""
+        self._timer.stop()
+        if self._loader is not None:
+            self._loader.cancel()
+        self.wait_idle()
+        self.cache.close()
+
+
+def _origin_info(name: str, attrs: Mapping[str, Any]) -> OriginInfo:
+    def number(key, kind, default):
+        value = attrs.get(key)
+        return kind(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+    labels = attrs.get("channel_labels")
+    labels = tuple(str(v) for v in labels) if isinstance(labels, (list, tuple)) else ()
+    return OriginInfo(name=name, channel_labels=labels,
+                      sampling_rate=number("samplingrate", float, 1000.0),
+                      samples_pre=number("samples_pre_event", int, 0),
+                      samples_post=number("samples_post_event", int, 0),
+                      source_file=str(attrs.get("source_file") or ""),
+                      source_sha256=str(attrs.get("source_sha256") or ""),
+                      attrs=dict(attrs))

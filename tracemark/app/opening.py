@@ -1,0 +1,295 @@
+"""Opening and closing what the main window shows: recordings, trace caches, the demo; the
+build-cache dialog and the CSV export, which start from what is open.
+
+Recordings open on the GUI thread (a reader parses only the header). A cache opens on a
+worker (its trace index and, after a crash, the recovery checkpoint grow with the file),
+then its rows load on a worker; its source recording, when found at the path the cache
+names, opens beside it, and its checksum is compared on a worker so a changed recording is
+reported without holding anything up. Every failure becomes a dialog naming the file and
+the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import h5py
+from PyQt6.QtCore import QObject, Qt
+from PyQt6.QtWidgets import QFileDialog
+
+from tracemark.io_backends import open_recording
+from tracemark.io_backends.cache import CacheError, CacheFile, export_table
+from tracemark.io_backends.errors import RecordingError, TracemarkError
+
+from .annotation_session import AnnotationSession
+from .review_controller import ReviewController
+from .viewer_source import RecordingSource
+from .workers import Task, TaskCancelled
+
+RECORDING_FILTER = ("Recordings (*.trc *.TRC *.nwb *.edf *.EDF *.bdf *.BDF *.rec *.vhdr);;"
+                    "Micromed TRC (*.trc *.TRC);;NWB (*.nwb);;EDF/BDF (*.edf *.bdf *.EDF *.BDF);;"
+                    "All files (*)")
+CACHE_FILTER = "Trace caches (*.hdf5 *.h5 *.hdf);;All files (*)"
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def looks_like_cache(path: Path) -> bool:
+    """A trace cache (Tracemark's or offspect's): HDF5 whose root has Tracemark's format
+    attribute or whose groups hold ``traces``. NWB files are HDF5 too, hence the look inside."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(8) != HDF5_SIGNATURE:
+                return False
+        with h5py.File(path, "r") as f:
+            if "tracemark_format" in f.attrs:
+                return True
+            return any(isinstance(f[name], h5py.Group) and "traces" in f[name] for name in f)
+    except (OSError, KeyError, ValueError):
+        return path.suffix.lower() in (".hdf5", ".h5", ".hdf")
+
+
+class Opener(QObject):
+    """What is open in one main window, and the commands that change it."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.recording = None
+        self.session: AnnotationSession | None = None
+        self.controller: ReviewController | None = None
+        self.opening_cache: Task | None = None
+        self.source_check: Task | None = None
+        self.tasks: list[Task] = []
+
+    # -- entry points ------------------------------------------------------------------------
+    def open_paths(self, paths: Sequence[str | Path], stream: int = 0) -> bool:
+        """Open recordings and caches given in any order (a cache is recognised by content).
+        True when everything given opened or started opening."""
+        ok = True
+        caches = []
+        for path in (Path(p).expanduser() for p in paths):
+            if not path.exists():
+                self.window.settings.remove_recent(path)
+                self.window.fill_recent_menu()
+                ok = self.open_recording(path, stream) and ok   # the reader says what is wrong
+            elif looks_like_cache(path):
+                caches.append(path)
+            else:
+                ok = self.open_recording(path, stream) and ok
+        for path in caches[-1:]:
+            ok = self.open_cache(path) and ok
+        return ok
+
+    def open_recording_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open recording", "", RECORDING_FILTER)
+        if path:
+            self.open_paths([path])
+
+    def open_cache_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open trace cache", "", CACHE_FILTER)
+        if path:
+            self.open_cache(Path(path))
+
+    # -- recordings --------------------------------------------------------------------------
+    def open_recording(self, path: Path, stream: int = 0) -> bool:
+        """Open ``path`` read-only and show it; on failure say why and keep what was open."""
+        try:
+            recording = open_recording(path)
+        except RecordingError as error:
+            self.window.show_error(f"Cannot open {path.name}", f"{error.path}\n\n{error.problem}")
+            return False
+        except OSError as error:
+            self.window.show_error(f"Cannot open {path.name}", f"{path}\n\n{error.strerror or error}")
+            return False
+        if not recording.header.streams:
+            recording.close()
+            self.window.show_error(f"Nothing to show in {path.name}",
+                                   f"{path}\n\nThe file holds no continuous signals to display.")
+            return False
+        self.close_recording()
+        self.recording = recording
+        self.show_stream(stream)
+        self.window.settings.add_recent(path)
+        self.window.fill_recent_menu()
+        return True
+
+    def show_stream(self, stream: int) -> None:
+        viewer = self.window.viewer
+        viewer.set_source(RecordingSource(self.recording, stream))
+        self.window.link.set_recording(self.recording.path)
+        self._fill_streams_menu(stream)
+        self.window.update_layout()
+        if self.session is None:
+            viewer.plot.setFocus()
+        elif self.controller is not None and self.controller.current is not None:
+            self.controller.show(self.controller.current)
+
+    def _fill_streams_menu(self, current: int) -> None:
+        menu = self.window.streams_menu
+        menu.clear()
+        streams = self.recording.header.streams if self.recording is not None else ()
+        for index, header in enumerate(streams):
+            text = f"{header.name}: {header.n_channels} channels at {header.sampling_rate:g} Hz"
+            action = menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(index == current)
+            action.triggered.connect(lambda _checked=False, i=index: self.show_stream(i))
+        menu.setEnabled(len(streams) > 1)
+
+    def close_recording(self) -> None:
+        self.window.viewer.close_source()
+        self.window.link.set_recording(None)
+        if self.recording is not None:
+            self.recording.close()
+            self.recording = None
+        self._fill_streams_menu(-1)
+        self.window.update_layout()
+
+    # -- caches --------------------------------------------------------------------------------
+    def open_cache(self, path: Path) -> bool:
+        """Open the cache on a worker (``mode="auto"``), then show it; a dialog on failure."""
+        path = Path(path).absolute()
+        self.window.set_status(f"Opening {path.name}…")
+        task = Task(lambda _p, _c: CacheFile(path, mode="auto"), name="openCache")
+        task.finished.connect(lambda cache: self._cache_opened(path, cache))
+        task.failed.connect(lambda error: self._open_failed(path, error))
+        self.opening_cache = task
+        task.start()
+        return True
+
+    def _open_failed(self, path: Path, error: BaseException) -> None:
+        self.window.set_status("")
+        if isinstance(error, (CacheError, RecordingError)):
+            text = f"{error.path}\n\n{error.problem}"
+        elif isinstance(error, OSError):
+            text = f"{path}\n\n{error.strerror or error}"
+        else:
+            text = f"{path}\n\n{type(error).__name__}: {error}"
+        self.window.show_error(f"Cannot open {path.name}", text)
+
+    def _cache_opened(self, path: Path, cache: CacheFile) -> None:
+        self.close_cache()
+        window = self.window
+        self.session = AnnotationSession(cache, window)
+        self.controller = ReviewController(self.session, window.editor, window.link,
+                                           window.show_error, self)
+        self.controller.status.connect(window.set_status)
+        self.controller.set_plots(window.plots)
+        self.controller.examiner = window.settings.examiner
+        self.session.load_progress.connect(
+            lambda done, total: window.set_status(f"Loading traces… {done} of {total}"))
+        self.session.load_failed.connect(lambda text: window.show_error(
+            f"Cannot read {path.name}", text))
+        self.session.checkpoint_failed.connect(window.set_status)
+        window.settings.add_recent(path)
+        window.fill_recent_menu()
+        if self.session.read_only_reason:
+            window.set_status(f"Read-only: {self.session.read_only_reason}")
+        self._open_source_of_cache()
+        window.update_layout()
+        if len(self.session):
+            self.controller.show(0)
+        window.editor.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.session.start_loading()
+
+    def show_trace(self, index: int) -> None:
+        if self.controller is not None:
+            self.controller.show(index)
+
+    def _open_source_of_cache(self) -> None:
+        """Open the first origin's source recording beside the traces, when found."""
+        origins = list(self.session.origins.values())
+        if not origins:
+            return
+        if self.recording is not None and any(self.window.link.links(o) for o in origins):
+            return
+        origin = next((o for o in origins if o.source_file and Path(o.source_file).is_file()), None)
+        if origin is None:
+            named = origins[0].source_file or "no source recording"
+            self.window.set_status(f"Source recording not found ({named}); showing the traces alone.")
+            return
+        if self.open_recording(Path(origin.source_file)) and origin.source_sha256:
+            self._check_source(Path(origin.source_file), origin.source_sha256)
+
+    def _check_source(self, path: Path, expected: str) -> None:
+        def digest(progress, cancelled) -> str:
+            hasher, total = hashlib.sha256(), path.stat().st_size
+            with open(path, "rb") as handle:
+                while block := handle.read(1 << 22):
+                    if cancelled():
+                        raise TaskCancelled
+                    hasher.update(block)
+                    progress(handle.tell() // 4096, max(total // 4096, 1))
+            return hasher.hexdigest()
+
+        task = Task(digest, name="sourceChecksum")
+        task.finished.connect(lambda actual: self._source_checked(path, expected, actual))
+        self.source_check = task.start()
+
+    def _source_checked(self, path: Path, expected: str, actual: str) -> None:
+        if actual != expected:
+            self.window.show_error(
+                "Source recording differs", f"{path}\n\nThis recording is not the one the trace "
+                f"cache was built from (its checksum differs). The traces shown come from the cache; "
+                f"the recording beside them may not line up.")
+
+    def close_cache(self) -> None:
+        if self.source_check is not None:
+            self.source_check.cancel()
+        if self.controller is not None:
+            self.controller.disconnect_all()
+            self.controller = None
+        if self.session is not None:
+            session, self.session = self.session, None
+            try:
+                session.close()
+            except TracemarkError as error:
+                self.window.show_error("Edits kept in the journal", str(error))
+            self.window.plots.clear()
+        self.window.update_layout()
+
+    def close_all(self) -> None:
+        self.close_cache()
+        self.close_recording()
+
+    # -- demo, build, export -------------------------------------------------------------------
+    def open_demo(self) -> None:
+        from .demo_session import ensure_demo_session
+
+        self.window.set_status("Preparing the demo…")
+        task = Task(lambda _p, _c: ensure_demo_session(), name="demo")
+        task.finished.connect(lambda demo: self.open_paths([demo.recording, demo.cache]))
+        task.failed.connect(lambda error: self.window.show_error("Cannot prepare the demo", str(error)))
+        self.tasks.append(task.start())
+
+    def build_cache_dialog(self) -> None:
+        if self.recording is None:
+            return
+        from .build_cache_dialog import BuildCacheDialog
+
+        dialog = BuildCacheDialog(self.recording, self.window)
+        self.window.last_dialog = dialog
+        dialog.built.connect(lambda path: self.open_cache(Path(path)))
+        dialog.open()
+
+    def export_csv(self) -> None:
+        if self.session is None:
+            return
+        default = str(self.session.path.with_suffix(".csv"))
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export table as CSV", default,
+                                              "CSV (*.csv);;All files (*)")
+        if path:
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> Task:
+        cache = self.session.cache
+        self.window.set_status(f"Exporting {path.name}…")
+        task = Task(lambda _p, _c: export_table(cache, path), name="exportCsv")
+        task.finished.connect(lambda rows: self.window.set_status(f"Exported {rows} traces to {path}"))
+        task.failed.connect(lambda error: self.window.show_error(
+            f"Cannot export {path.name}", f"{path}\n\n{getattr(error, 'strerror', None) or error}"))
+        self.tasks.append(task.start())
+        return task
+

@@ -1,0 +1,162 @@
+"""The review loop: which trace is on screen, and what happens after each edit.
+
+Connects an :class:`AnnotationSession` (the cache) to the trace editor, the viewer link and
+the plot docks. The editor only asks (``trace_requested``, ``edit_requested``,
+``navigation_requested``); this controller saves each edit as one transaction, then
+confirms it to every view (table row, trace, plots). After an accept or reject it moves on
+to the next unreviewed trace, so one key is one decision. A refused edit is shown as a
+dialog naming the file and the problem, and the trace is redrawn as stored, so nothing
+unsaved ever looks saved.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from tracemark.io_backends.cache import CacheError
+from tracemark.widgets.editor import TraceEditorWidget
+
+from .annotation_session import AnnotationSession, LoadedTable
+from .viewer_link import ViewerLink
+
+
+class ReviewController(QObject):
+    #: Index of the trace now on screen.
+    current_changed = pyqtSignal(int)
+    #: A short line for the status bar.
+    status = pyqtSignal(str)
+
+    def __init__(self, session: AnnotationSession, editor: TraceEditorWidget, link: ViewerLink,
+                 show_error: Callable[[str, str], Any], parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.editor = editor
+        self.link = link
+        self.plots = None
+        self.show_error = show_error
+        self.current: int | None = None
+        #: Returns the examiner name to record with each decision ("" = none).
+        self.examiner: Callable[[], str] = lambda: ""
+        #: Seconds the last ``show`` took (trace read + editor + viewer), for the benchmark.
+        self.last_show_s = 0.0
+        editor.set_read_only(session.read_only_reason)
+        link.set_editable(session.writable)
+        editor.trace_requested.connect(self.show)
+        editor.edit_requested.connect(self.edit)
+        editor.navigation_requested.connect(self.navigate)
+        link.onset_dragged.connect(lambda index, shift: self.edit(index, {"onset_shift": shift}))
+        session.trace_changed.connect(self._confirmed)
+        session.table_loaded.connect(self._table_loaded)
+
+    def disconnect_all(self) -> None:
+        for signal, slot in ((self.editor.trace_requested, self.show),
+                             (self.editor.edit_requested, self.edit),
+                             (self.editor.navigation_requested, self.navigate)):
+            try:
+                signal.disconnect(slot)
+            except TypeError:
+                pass
+        try:
+            self.link.onset_dragged.disconnect()
+        except TypeError:
+            pass
+        self.link.clear()
+
+    def set_plots(self, plots) -> None:
+        self.plots = plots
+        plots.trace_selected.connect(self.show)
+
+    # -- showing -----------------------------------------------------------------------------
+    def show(self, index: int) -> None:
+        """Put trace ``index`` on screen: editor, table row, viewer and plots."""
+        if not 0 <= index < len(self.session):
+            return
+        started = time.perf_counter()
+        attrs = self.session.attrs(index)
+        self.current = index
+        self.editor.set_trace(self.session.trace_view(index, attrs))
+        self.link.show_trace(index, self.session.origin_of(index), attrs)
+        if self.plots is not None:
+            self.plots.set_current(index)
+        self.last_show_s = time.perf_counter() - started
+        self.current_changed.emit(index)
+
+    def _table_loaded(self, table: LoadedTable) -> None:
+        self.editor.set_traces(table.rows)
+        if self.plots is not None:
+            self.plots.set_data(table.trace_set, table.plot_problem)
+        if self.current is None or self.current >= len(self.session):
+            first = self.editor.resolve_navigation("next_unreviewed")
+            self.show(first if first is not None else 0)
+        else:
+            self.editor.table.set_current(self.current)
+        counts = self.editor.counts()
+        self.status.emit(f"{len(table.rows)} traces: {counts.get('unreviewed', 0)} unreviewed, "
+                         f"{counts.get('accepted', 0)} accepted, {counts.get('rejected', 0)} rejected")
+
+    def navigate(self, kind: str) -> None:
+        target = self.editor.resolve_navigation(kind)
+        if target is None:
+            if kind == "next_unreviewed":
+                self.status.emit("Every trace has been reviewed.")
+            return
+        self.show(target)
+
+    # -- editing -----------------------------------------------------------------------------
+    def edit(self, index: int, values: dict) -> None:
+        """One edit = one durable transaction, then confirmation (or a dialog saying why not)."""
+        if not self.session.writable:
+            self.status.emit(f"Read-only: {self.session.read_only_reason}")
+            return
+        values = dict(values)
+        if "reviewed" in values:
+            name = self.examiner()
+            if name and self.session.row(index).examiner != name:
+                values["examiner"] = name   # who decided, in the same transaction
+        try:
+            self.session.apply_edit(index, values)
+        except CacheError as error:
+            self.show_error("Edit not saved", f"{error.path}\n\n{error.problem}")
+            if index == self.current:
+                self.show(index)   # back to what is stored
+            return
+        if "reviewed" in values and index == self.current:
+            target = self.editor.resolve_navigation("next_unreviewed")
+            if target is None or target == index:
+                self.status.emit("Every trace has been reviewed.")
+            else:
+                self.show(target)
+
+    def _confirmed(self, index: int, attrs: dict) -> None:
+        self.editor.update_row(self.session.row(index))
+        if index == self.current:
+            self.editor.set_trace(self.session.trace_view(index, attrs))
+            self.link.show_trace(index, self.session.origin_of(index), attrs)
+        if self.plots is not None:
+            self.plots.update_trace(index, attrs)
+
+    def undo(self) -> None:
+        self._history(self.session.undo, "Nothing to undo.", "Undone")
+
+    def redo(self) -> None:
+        self._history(self.session.redo, "Nothing to redo.", "Redone")
+
+    def _history(self, operation, nothing: str, done: str) -> None:
+        if not self.session.writable:
+            self.status.emit(f"Read-only: {self.session.read_only_reason}")
+            return
+        try:
+            indexes = operation()
+        except CacheError as error:
+            self.show_error("Undo/redo failed", f"{error.path}\n\n{error.problem}")
+            return
+        if not indexes:
+            self.status.emit(nothing)
+            return
+        if self.current not in indexes:
+            self.show(indexes[0])
+        self.status.emit(f"{done}: trace {', '.join(str(i + 1) for i in indexes)}")

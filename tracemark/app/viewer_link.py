@@ -1,0 +1,100 @@
+"""Ties the signal viewer to the trace on screen: the viewer jumps to the trace's place in
+its source recording, shades the trace's window and shows its onset as a line that can be
+dragged; releasing the line asks for a new ``onset_shift`` (one edit, not one per move).
+
+The viewer's time axis starts at its stream's first sample, and a cache stores each trace's
+``event_sample`` on that same stream, so the event sits at ``event_sample / rate`` seconds.
+A trace is linked only when its origin names the open recording (same file, or same file
+name when the cache was moved with its recording).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from .annotation_session import OriginInfo
+
+HIGHLIGHT_KEY = "current-trace"
+ONSET_PEN = pg.mkPen((200, 30, 30), width=2)
+ONSET_HOVER_PEN = pg.mkPen((255, 60, 60), width=4)
+
+
+class ViewerLink(QObject):
+    #: (trace index, new onset_shift) after the onset line was dragged and released.
+    onset_dragged = pyqtSignal(int, int)
+
+    def __init__(self, viewer, parent: QObject | None = None):
+        super().__init__(parent)
+        self.viewer = viewer
+        self.recording_path: Path | None = None
+        self._trace: tuple[int, OriginInfo, int, int] | None = None   # index, origin, event, shift
+        self._editable = True
+        self.onset_line = pg.InfiniteLine(angle=90, movable=True, pen=ONSET_PEN,
+                                          hoverPen=ONSET_HOVER_PEN, label="onset",
+                                          labelOpts={"position": 0.97, "color": (200, 30, 30)})
+        self.onset_line.setZValue(50)
+        self.onset_line.sigPositionChangeFinished.connect(self._released)
+        self._line_added = False
+
+    def set_recording(self, path: Path | None) -> None:
+        self.recording_path = None if path is None else Path(path).absolute()
+        self.clear()
+
+    def set_editable(self, editable: bool) -> None:
+        self._editable = editable
+        self.onset_line.setMovable(editable)
+
+    def links(self, origin: OriginInfo) -> bool:
+        """Whether traces of ``origin`` were cut from the open recording."""
+        if self.recording_path is None or self.viewer.source is None:
+            return False
+        source = Path(origin.source_file) if origin.source_file else None
+        if source is not None and source.absolute() == self.recording_path:
+            return True
+        return (source.name if source is not None else origin.name) == self.recording_path.name
+
+    def show_trace(self, index: int, origin: OriginInfo, attrs: dict[str, Any]) -> bool:
+        """Centre the viewer on the trace, shade its window, place the onset line."""
+        event = attrs.get("event_sample")
+        if not isinstance(event, int) or not self.links(origin):
+            self.clear()
+            return False
+        shift = attrs.get("onset_shift") if isinstance(attrs.get("onset_shift"), int) else 0
+        rate = origin.sampling_rate
+        self._trace = (index, origin, event, shift)
+        start, stop = (event - origin.samples_pre) / rate, (event + origin.samples_post) / rate
+        plot = self.viewer.plot
+        plot.add_highlight(HIGHLIGHT_KEY, start, stop)
+        if not self._line_added:
+            plot.addItem(self.onset_line, ignoreBounds=True)
+            self._line_added = True
+        self.onset_line.blockSignals(True)
+        self.onset_line.setBounds((start, stop - 1.0 / rate))
+        self.onset_line.setValue((event + shift) / rate)
+        self.onset_line.blockSignals(False)
+        self.onset_line.show()
+        self.viewer.model.window.centre_on((start + stop) / 2)
+        return True
+
+    def clear(self) -> None:
+        self._trace = None
+        self.viewer.plot.remove_highlight(HIGHLIGHT_KEY)
+        self.onset_line.hide()
+
+    def onset_time(self) -> float | None:
+        return None if self._trace is None else float(self.onset_line.value())
+
+    def _released(self, line: pg.InfiniteLine) -> None:
+        if self._trace is None or not self._editable:
+            return
+        index, origin, event, shift = self._trace
+        new_shift = int(round(line.value() * origin.sampling_rate)) - event
+        new_shift = max(-origin.samples_pre, min(new_shift, origin.samples_post - 1))
+        if new_shift != shift:
+            self.onset_dragged.emit(index, new_shift)
+        else:
+            line.setValue((event + shift) / origin.sampling_rate)
