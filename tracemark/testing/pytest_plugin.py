@@ -1,0 +1,36 @@
+"""The Tracemark pytest plugin (registered through the ``pytest11`` entry point).
+
+Fixture ``tracemark_window``: a factory that opens a Tracemark main window on the given
+files and returns a :class:`~tracemark.testing.TracemarkDriver` once it is ready::
+
+    def test_reject_first_trace(tracemark_window, tmp_path):
+        driver = tracemark_window("session.hdf5")
+        driver.key(Qt.Key.Key_R)
+        assert driver.session.cache.get_trace_attrs(0)["reject"] is True
+
+It needs pytest-qt (``qtbot``). Windows are closed, and their caches checkpointed and
+released, when the test ends. Qt is imported only when the fixture is used.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def tracemark_window(request):
+    """Factory: ``tracemark_window(*paths, wait=True)`` -> TracemarkDriver."""
+    qtbot = request.getfixturevalue("qtbot")
+    from .driver import open_tracemark_window
+
+    drivers = []
+
+    def open_window(*paths, wait: bool = True, timeout_ms: int | None = None):
+        kwargs = {} if timeout_ms is None else {"timeout_ms": timeout_ms}
+        driver = open_tracemark_window(qtbot, *paths, wait=wait, **kwargs)
+        drivers.append(driver)
+        return driver
+
+    yield open_window
+    for driver in drivers:
+        driver.window.close()
