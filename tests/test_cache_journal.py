@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tracemark.io_backends.cache import CacheFile, JournalError
+from tracemark.io_backends.cache import CacheFile, CacheReadOnlyError, JournalError
 from tracemark.io_backends.cache.journal import (Change, JournalReader, JournalWriter, Record,
                                                  frame, journal_path)
 from tracemark.io_backends.cache.testing import abandon, make_cache
@@ -40,7 +40,7 @@ def test_records_round_trip_and_a_torn_tail_is_ignored_then_cut(tmp_path):
     reader.close()
 
 
-def test_damage_longer_than_one_record_is_saved_before_the_cut(tmp_path):
+def test_damage_followed_by_records_is_never_cut_and_a_damaged_tail_is_saved(tmp_path):
     path = tmp_path / "j.journal"
     writer = JournalWriter(path, "abc")
     writer.append(record(1))
@@ -50,14 +50,20 @@ def test_damage_longer_than_one_record_is_saved_before_the_cut(tmp_path):
         bad = bytearray(frame(record(2).to_payload()))
         bad[12] ^= 0xFF  # a flipped byte: the CRC no longer matches
         handle.write(bytes(bad) + frame(record(3).to_payload()))
+    whole = path.read_bytes()
+    with pytest.raises(JournalError, match=r"1 later record \(#3\) follows it"):
+        JournalWriter(path, "abc")  # cutting would throw away the acknowledged record 3
+    assert path.read_bytes() == whole
+    with open(path, "r+b") as handle:  # now the damage is the tail: saved, then cut
+        handle.truncate(good + len(bad))
     writer = JournalWriter(path, "abc")
     assert writer.last_seq == 1 and path.stat().st_size == good
     saved = list(tmp_path.glob("j.journal.damaged-*"))
-    assert len(saved) == 1 and saved[0].stat().st_size > 0
+    assert len(saved) == 1 and saved[0].read_bytes() == bytes(bad)
     writer.close()
 
 
-def test_a_journal_of_another_cache_is_refused_by_name(tmp_path):
+def test_a_journal_of_another_cache_is_not_followed_and_writing_is_refused(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     a = make_cache(tmp_path / "a" / "c.hdf5")
@@ -65,8 +71,11 @@ def test_a_journal_of_another_cache_is_refused_by_name(tmp_path):
     with CacheFile(a) as cache:
         cache.update(0, comment="a")
     os.replace(journal_path(a), journal_path(b))
-    with pytest.raises(JournalError, match="belongs to another cache"):
-        CacheFile(b, mode="r")
+    with CacheFile(b, mode="r") as cache:  # the HDF5 file alone is shown, and the reason
+        assert cache.get_trace_attrs(0)["comment"] == ""
+        assert any("c.hdf5.journal: belongs to another cache" in p for p in cache.problems)
+    with pytest.raises(CacheReadOnlyError, match="belongs to another cache"):
+        CacheFile(b, mode="w")
 
 
 def test_reopening_skips_the_part_of_the_journal_already_in_the_file(tmp_path):

@@ -3,7 +3,7 @@
 A cache is an HDF5 file plus a journal and a lock file beside it (``docs/cache-format.md``),
 and annotators keep hours of work in it, so damage to any of the three must neither crash
 Tracemark nor lose what is still valid. This module writes one small valid cache
-(:func:`write_cache_source`: two origins, twelve traces, three journal records folded into
+(:func:`write_cache_source`: two origins, sixteen traces, three journal records folded into
 the HDF5 file and four more pending in the journal) and derives from it, in ``out_dir``,
 one damaged copy per case (:func:`cache_variants`), each with its own companions
 (``<case>.hdf5.journal``, ``<case>.hdf5.lock``):
@@ -56,7 +56,7 @@ __all__ = ["CacheCase", "FOLDED", "PENDING", "cache_variants", "record_value",
 #: Journal records of the source folded into its HDF5 file, and those only in its journal.
 FOLDED = (1, 2, 3)
 PENDING = (4, 5, 6, 7)
-N_TRACES, N_ORIGINS = 12, 2
+N_TRACES, N_ORIGINS = 16, 2
 HUGE_ROWS = 2**40
 
 
@@ -71,8 +71,8 @@ class CacheCase:
 
     ``visible``: for journal cases, the record numbers whose values a reader must see (all
     of each record's values, none of any other's); ``None`` when the case does not touch
-    the journal.
-    ``repairable``: a writable open may cut the journal's damaged tail or replace an empty
+    the journal. ``skipped``: records in the journal are not applied, so the cache must
+    say so in ``problems`` and refuse edits. ``repairable``: a writable open may cut the journal's damaged tail or replace an empty
     journal (the crash cases); otherwise the journal must come out of every open byte for
     byte as it went in.
     """
@@ -82,6 +82,7 @@ class CacheCase:
     description: str
     visible: tuple[int, ...] | None = None
     repairable: bool = False
+    skipped: bool = False
 
 
 # -- the valid source --------------------------------------------------------------------------
@@ -153,12 +154,17 @@ class _Corpus:
 
     def journal_case(self, case_id: str, description: str, journal: bytes,
                      visible: tuple[int, ...], repairable: bool = False,
-                     h5: bytes | None = None) -> Path:
+                     h5: bytes | None = None, skipped: bool | None = None) -> Path:
+        """``skipped`` defaults to: some record of the source is not visible and the
+        damage is no torn tail."""
         path = self.path(case_id)
         path.write_bytes(self.h5 if h5 is None else h5)
         _journal(path).write_bytes(journal)
-        return self.add(path, "journal", description, visible=tuple(sorted(set(visible))),
-                        repairable=repairable)
+        visible = tuple(sorted(set(visible)))
+        if skipped is None:
+            skipped = not repairable and visible != FOLDED + PENDING
+        return self.add(path, "journal", description, visible=visible,
+                        repairable=repairable, skipped=skipped)
 
 
 def _journal(path: Path) -> Path:
@@ -219,7 +225,7 @@ def _foreign_cases(corpus: _Corpus) -> None:
     ]:
         corpus.bytes_case(case_id, "foreign", description, data, suffix)
     for suffix in (".h5", ".nwb", ".txt", ""):
-        path = corpus.path(f"renamed{suffix or '-nosuffix'}", suffix)
+        path = corpus.path(f"renamed-{suffix.strip('.') or 'none'}", suffix)
         path.write_bytes(corpus.h5)
         _journal(path).write_bytes(corpus.journal)
         corpus.add(path, "suffix", f"the valid cache named {path.name}",
@@ -498,7 +504,8 @@ def _journal_cases(corpus: _Corpus, rng: np.random.Generator, older_h5: bytes | 
     for cut in (5, len(header) - 1):
         add(f"journal.header-cut{cut}", f"journal cut {cut} bytes into its header",
             header[:cut], visible=FOLDED)
-    add("journal.header-only", "journal with its header and no record", header, visible=FOLDED)
+    add("journal.header-only", "journal with its header and no record", header, visible=FOLDED,
+        skipped=False)
 
     def flipped(k: int, at: int) -> bytes:
         line = bytearray(records[k])
@@ -567,7 +574,7 @@ def _journal_cases(corpus: _Corpus, rng: np.random.Generator, older_h5: bytes | 
     add("journal.not-journal", "a text file as the journal", b"hello\nworld\n" * 10,
         visible=FOLDED)
     add("journal.file-newer", "journal older than the HDF5 file (records 1-2 only)",
-        header + b"".join(records[:2]), visible=FOLDED)
+        header + b"".join(records[:2]), visible=FOLDED, skipped=False)
     add("journal.file-newer-cut", "journal older than the HDF5 file, torn in record 3",
         header + b"".join(records[:2]) + records[2][:25], visible=FOLDED, repairable=True)
     add("journal.newer-than-file", "the HDF5 file from before its checkpoint, journal 1-7",
@@ -578,7 +585,7 @@ def _journal_cases(corpus: _Corpus, rng: np.random.Generator, older_h5: bytes | 
         handle.truncate(len(corpus.journal) + (4 << 30))
     folder_case = corpus.copy("journal.folder")
     _journal(folder_case).mkdir()
-    corpus.add(folder_case, "journal", "the journal is a folder", visible=FOLDED)
+    corpus.add(folder_case, "journal", "the journal is a folder", visible=FOLDED, skipped=True)
 
 
 def _unfolded(corpus: _Corpus) -> bytes:

@@ -41,14 +41,14 @@ from typing import Any
 
 import numpy as np
 
-from . import schema
+from . import sanity, schema
 from .checkpoint import remove_leftovers, write_checkpoint
 from .errors import (CacheClosedError, CacheError, CacheFormatError, CacheLockedError,
                      CacheReadOnlyError, CacheValueError, CacheWriteError, CheckpointError,
                      JournalError)
 from .history import next_redo, next_undo
 from .journal import Change, JournalReader, JournalWriter, Record, journal_path
-from .layout import (TRACES, TraceIndex, open_h5, read_raw_attrs, read_trace_attr,
+from .layout import (ATTR_FORMAT, TRACES, TraceIndex, open_h5, read_raw_attrs, read_trace_attr,
                      read_trace_attrs, root_state, trace_context)
 from .lock import WriterLock, whoami
 from .state import Overlay
@@ -78,6 +78,9 @@ class CacheFile:
         self._writer: JournalWriter | None = None
         self._broken = False
         self._last_write = 0.0
+        #: What is wrong with the file (told, see ``problems``) and what of it forbids edits.
+        self._problems: list[str] = []
+        self._blockers: list[str] = []
         self._open_base()
         self._reader = JournalReader(journal_path(self.path))
         try:
@@ -98,32 +101,89 @@ class CacheFile:
                 self._ino = os.fstat(h5.id.get_vfd_handle()).st_ino
             except (AttributeError, TypeError, ValueError, OSError):
                 self._ino = os.stat(self.path).st_ino
-            self._cache_id, self._base_seq, self._offset_hint = root_state(h5)
-            if not hasattr(self, "_index"):
-                self._index = TraceIndex.from_file(h5, self.path)
-                self._origin_attrs = {o: schema.decode_all(read_raw_attrs(h5[o]))
-                                      for o in self._index.origins}
-                self._contexts = {o: trace_context(a) for o, a in self._origin_attrs.items()}
-            self._groups = {o: h5[o][TRACES] for o in self._index.origins}
+            with sanity.h5_errors(self.path, "reading its layout"):
+                self._read_layout(h5)
         except BaseException:
             h5.close()
             raise
         self._h5 = h5
 
+    def _read_layout(self, h5) -> None:
+        self._cache_id, self._base_seq, self._offset_hint = root_state(h5)
+        if not hasattr(self, "_index"):
+            self._index = TraceIndex.from_file(h5, self.path)
+            if not self._index.origins and ATTR_FORMAT not in h5.attrs:
+                raise CacheFormatError(self.path, "is an HDF5 file but not a trace cache (no "
+                                                  "recordings, no Tracemark attributes)")
+            self._blockers = sanity.root_problems(h5.attrs.get(ATTR_FORMAT), self._cache_id)
+            self._origin_attrs = {}
+            for o in self._index.origins:
+                attrs, problems = sanity.check_origin(o, schema.decode_all(read_raw_attrs(h5[o])))
+                self._origin_attrs[o] = attrs
+                self._problems += problems
+            self._contexts = {o: trace_context(a) for o, a in self._origin_attrs.items()}
+        if self._cache_id is not None and not isinstance(self._cache_id, str):
+            self._cache_id = schema.encode(self._cache_id)
+        self._groups = {o: h5[o][TRACES] for o in self._index.origins}
+
+    @property
+    def problems(self) -> list[str]:
+        """What is wrong with this cache and was skipped or is shown as stored (empty for a
+        sound cache): damaged or foreign journal records, unusable origin attributes,
+        a format from the future. Shown by ``summary()``."""
+        told = self._blockers + self._problems
+        journal = self._reader.stopped or self._reader.damage
+        return told + ([f"journal {self._reader.path.name}: {journal}"] if journal else [])
+
+    def _write_blocker(self) -> str | None:
+        if self._blockers:
+            return self._blockers[0]
+        reader = self._reader
+        if reader.stopped or reader.damage_blocks_writing:
+            return f"its journal {reader.path.name}: {reader.stopped or reader.damage}"
+        return None
+
     def _load_journal(self, offset_hint: int) -> None:
         self._overlay = Overlay()
         self._overlay.last_seq = self._base_seq
-        if not self._reader.open_if_present():
+        if not self._journal_usable():
             return
-        if self._cache_id is not None and self._reader.cache_id != self._cache_id:
-            raise JournalError(self._reader.path, f"belongs to another cache (id "
-                               f"{self._reader.cache_id}, the cache is {self._cache_id}); "
-                               f"move it aside to open the cache")
         if self._base_seq and self._reader.record_ending_at(offset_hint) == self._base_seq:
             self._reader.seek(offset_hint)
         else:
             self._reader.seek(self._reader.first)
-        self._overlay.apply_all(self._reader.poll(after_seq=self._base_seq))
+        self._apply_records(self._reader.poll(after_seq=self._base_seq))
+
+    def _journal_usable(self) -> bool:
+        """Open the journal if there is one; one that cannot be read or belongs to another
+        cache is not followed (the HDF5 file is shown alone, and writing is refused)."""
+        try:
+            if not self._reader.open_if_present():
+                return False
+        except JournalError as error:
+            self._reader.stop(f"{error.problem}; its edits are not shown")
+            return False
+        if self._cache_id is not None and self._reader.cache_id != self._cache_id:
+            self._reader.stop(f"belongs to another cache (id {self._reader.cache_id}, the "
+                              f"cache is {self._cache_id}); its edits are not shown")
+            return False
+        return True
+
+    def _apply_records(self, records: list[Record]) -> list[Record]:
+        """Apply journal records in order, up to one naming a trace this cache does not
+        hold: from there on the journal is not followed (a record from another cache)."""
+        for n, record in enumerate(records):
+            for change in record.changes:
+                try:
+                    self._index.index_of(change.origin, change.trace)
+                except KeyError:
+                    self._reader.stop(f"record #{record.seq} at byte {record.offset} names "
+                                      f"trace {change.origin}/{change.trace}, which this cache "
+                                      f"does not hold; it and any later records are not "
+                                      f"applied")
+                    return records[:n]
+            self._overlay.apply(record)
+        return records
 
     def _open_writer(self, mode: str, lock_timeout: float) -> None:
         try:
@@ -133,6 +193,12 @@ class CacheFile:
                 raise
             self.read_only_reason = f"{error}; opened read-only"
             return
+        if self._reader.cache_id is not None:
+            try:  # cut a torn tail now (a crash case), not at the first edit
+                self._journal_writer()
+            except OSError as error:
+                raise CacheWriteError(self.path, f"its journal cannot be opened for writing "
+                                                 f"({error.strerror or error})") from error
         if len(self._overlay):
             try:  # a previous writer stopped before its checkpoint: finish its work now
                 self.checkpoint()
@@ -142,10 +208,16 @@ class CacheFile:
     def _become_writer(self, lock_timeout: float = 0.0) -> None:
         if self._lock is not None:
             return
+        blocker = self._write_blocker()
+        if blocker:
+            raise CacheReadOnlyError(self.path, f"{blocker}; it cannot be edited")
         lock = WriterLock(self.path, lock_timeout)
         try:
-            remove_leftovers(self.path)
             self._refresh_from_disk()
+            blocker = self._write_blocker()
+            if blocker:
+                raise CacheReadOnlyError(self.path, f"{blocker}; it cannot be edited")
+            remove_leftovers(self.path)
         except BaseException:
             lock.release()
             raise
@@ -163,16 +235,9 @@ class CacheFile:
             replaced = False
         if replaced:
             self._reopen_base()
-        had_journal = self._reader.cache_id is not None
-        records = self._reader.poll(after_seq=self._overlay.last_seq)
-        if not had_journal and self._reader.cache_id is not None:
-            self._check_journal_id()
-        self._overlay.apply_all(records)
-        return records
-
-    def _check_journal_id(self) -> None:
-        if self._cache_id is not None and self._reader.cache_id != self._cache_id:
-            raise JournalError(self._reader.path, "belongs to another cache; move it aside")
+        if self._reader.stopped or not self._journal_usable():
+            return []
+        return self._apply_records(self._reader.poll(after_seq=self._overlay.last_seq))
 
     def _reopen_base(self) -> None:
         old_h5, old_id = self._h5, self._cache_id
@@ -240,7 +305,10 @@ class CacheFile:
         with self._mutex:
             self._check_open()
             origin, name = self._index.locate(index)
-            return self._groups[origin][name][()]
+            where = f"trace {index} (/{origin}/{TRACES}/{name})"
+            with sanity.h5_errors(self.path, where):
+                return sanity.trace_data(self._groups[origin], name, self._contexts[origin],
+                                         self.path, where)
 
     def get_trace_attrs_raw(self, index: int) -> dict[str, str]:
         """The stored strings of one trace, committed edits included."""
@@ -248,7 +316,8 @@ class CacheFile:
             self._check_open()
             self._refresh_from_disk()
             trace = self._index.locate(index)
-            base = read_trace_attrs(self._groups[trace[0]], trace[1])
+            with sanity.h5_errors(self.path, f"the attributes of trace {index}"):
+                base = read_trace_attrs(self._groups[trace[0]], trace[1])
             return {k: v if isinstance(v, str) else schema.encode(v)
                     for k, v in self._overlay.merged(trace, base).items()}
 
@@ -274,6 +343,7 @@ class CacheFile:
             lines.append(f"{'traces_count':24s} : {len(self._index.origin_range(origin))}")
         lines += [rule, f"{len(self)} traces from {len(self._index.origins)} origins; "
                         f"{self.pending_edits} attribute values not yet checkpointed"]
+        lines += [f"problem: {problem}" for problem in self.problems]
         return "\n".join(lines)
 
     __str__ = summary
@@ -358,7 +428,8 @@ class CacheFile:
         decided, raw = self._overlay.value((origin, name), key)
         if decided:
             return raw
-        value = read_trace_attr(self._groups[origin], name, key)
+        with sanity.h5_errors(self.path, f"attribute {key} of /{origin}/{TRACES}/{name}"):
+            value = read_trace_attr(self._groups[origin], name, key)
         return value if value is None or isinstance(value, str) else schema.encode(value)
 
     def _commit(self, changes: list[Change], kind: str, target: str | None = None,

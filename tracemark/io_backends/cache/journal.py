@@ -20,8 +20,11 @@ for "attribute absent"), so NaN and infinity never meet JSON.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import stat
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,11 +73,35 @@ class Record:
 
     @classmethod
     def from_payload(cls, payload: bytes, offset: int) -> Record:
+        """The record in ``payload``; ``ValueError`` when it is not one this module wrote
+        (a checksum only proves the bytes are as written, not who wrote them)."""
         body = json.loads(payload)
+        if not isinstance(body, dict) or not isinstance(body.get("changes"), list):
+            raise ValueError("not a journal record")
         changes = tuple(Change(*c) for c in body["changes"])
-        return cls(seq=int(body["seq"]), tx=body["tx"], kind=body["kind"], time=body["time"],
-                   user=body["user"], host=body["host"], pid=int(body["pid"]), changes=changes,
-                   target=body.get("target"), note=body.get("note", ""), offset=offset)
+        if not all(len(c) == 5 for c in body["changes"]) or not all(
+                _is_text(c.origin, c.trace, c.key) and _is_text_or_none(c.old, c.new)
+                for c in changes):
+            raise ValueError("a change is not [origin, trace, key, old, new] of text")
+        record = cls(seq=body["seq"], tx=body["tx"], kind=body["kind"], time=body["time"],
+                     user=body["user"], host=body["host"], pid=body["pid"], changes=changes,
+                     target=body.get("target"), note=body.get("note", ""), offset=offset)
+        if (type(record.seq) is not int or record.seq < 1 or record.kind not in KINDS
+                or not _is_text(record.tx, record.time, record.user, record.host, record.note)
+                or not _is_text_or_none(record.target) or type(record.pid) is not int):
+            raise ValueError("a field of the record has the wrong type")
+        return record
+
+
+KINDS = ("edit", "undo", "redo")
+
+
+def _is_text(*values) -> bool:
+    return all(isinstance(v, str) for v in values)
+
+
+def _is_text_or_none(*values) -> bool:
+    return all(v is None or isinstance(v, str) for v in values)
 
 
 def frame(payload: bytes) -> bytes:
@@ -96,40 +123,119 @@ class ScanResult:
     end: int
     #: Bytes after ``end`` that are not a valid record (a torn write, or damage).
     trailing: int
+    #: The first line after ``end`` is complete (it ends in a newline) but not a valid
+    #: record, or it is out of order: damage, not a write in progress.
+    bad_line: bool = False
+    #: Sequence number of the last valid record scanned (kept or not).
+    last_seq: int | None = None
 
 
 def read_header(fd: int, path: Path) -> tuple[str, int]:
     """(cache id, offset of the first record)."""
-    head = os.pread(fd, 256, 0)
+    try:
+        head = os.pread(fd, 256, 0)
+    except OSError as error:
+        raise JournalError(path, f"cannot be read ({error.strerror})") from error
     line, sep, _ = head.partition(b"\n")
     parts = line.split(b" ")
-    if not sep or len(parts) != 3 or parts[0] != MAGIC:
-        raise JournalError(path, "is not a Tracemark journal (bad first line); move it aside "
-                                 "to open the cache without it")
-    if int(parts[1]) != VERSION:
-        raise JournalError(path, f"journal version {parts[1].decode()} is not supported")
+    if not sep or len(parts) != 3 or parts[0] != MAGIC or not parts[2].isascii():
+        raise JournalError(path, "is not a Tracemark journal (bad first line)")
+    if parts[1] != b"%d" % VERSION:
+        raise JournalError(path, f"journal version {parts[1].decode(errors='replace')!r} is "
+                                 f"not supported by this Tracemark (version {VERSION})")
     return parts[2].decode("ascii"), len(line) + 1
 
 
-def scan(fd: int, start: int, after_seq: int = 0, limit: int | None = None) -> ScanResult:
+#: No record is longer (a transaction of 100,000 values is about 20 MB); a longer "line"
+#: is damage, and reading stops looking for its end.
+MAX_RECORD_BYTES = 64 << 20
+_CHUNK = 1 << 20
+
+
+def lines(fd: int, start: int, stop: int | None = None):
+    """``(offset, line)`` for each complete line from ``start`` on, read in bounded chunks;
+    ``line`` is ``None`` for one longer than :data:`MAX_RECORD_BYTES`. Holes of a sparse
+    file (what a crash can leave after a size change) are skipped, not read: they hold
+    zeros, never a newline."""
+    size = os.fstat(fd).st_size if stop is None else stop
+    buffer, buf_start, line_start, read_at, searched = bytearray(), start, start, start, 0
+    while True:
+        newline = buffer.find(b"\n", searched)
+        if newline >= 0:
+            end = buf_start + newline
+            long = end - line_start > MAX_RECORD_BYTES
+            yield line_start, None if long else bytes(buffer[:newline])
+            del buffer[:newline + 1]
+            buf_start = line_start = end + 1
+            searched = 0
+            continue
+        searched = len(buffer)
+        if buf_start + len(buffer) - line_start > MAX_RECORD_BYTES:
+            buf_start += len(buffer)  # too long for a record: keep looking for its end only
+            buffer.clear()
+            searched = 0
+        if read_at >= size:
+            return
+        data_at = _next_data(fd, read_at)
+        if data_at is None or data_at >= size:
+            return
+        if data_at > read_at:
+            if data_at - line_start > MAX_RECORD_BYTES:
+                buffer.clear()
+                buf_start, searched = data_at, 0
+            else:
+                buffer += bytes(data_at - read_at)
+            read_at = data_at
+        chunk = os.pread(fd, min(_CHUNK, size - read_at), read_at)
+        if not chunk:
+            return
+        read_at += len(chunk)
+        buffer += chunk
+
+
+def _next_data(fd: int, offset: int) -> int | None:
+    """The first offset >= ``offset`` that is not in a hole; ``None`` if only a hole follows."""
+    seek_data = getattr(os, "SEEK_DATA", None)
+    if seek_data is None:
+        return offset
+    try:
+        return os.lseek(fd, offset, seek_data)
+    except OSError as error:
+        return None if error.errno == errno.ENXIO else offset
+
+
+def scan(fd: int, start: int, after_seq: int = 0, limit: int | None = None,
+         last_seq: int | None = None) -> ScanResult:
     """Valid records from ``start`` on (those with ``seq > after_seq``), stopping at the
-    first incomplete or damaged one, or after ``limit`` records."""
+    first incomplete or damaged one, at one whose ``seq`` does not exceed the previous
+    one's (or ``last_seq``), or after ``limit`` records."""
     size = os.fstat(fd).st_size
-    want = max(size - start, 0) if limit is None else min(max(size - start, 0), 1 << 20)
-    data = os.pread(fd, want, start) if want else b""
     records: list[Record] = []
-    pos = 0
-    while pos < len(data) and (limit is None or len(records) < limit):
-        newline = data.find(b"\n", pos)
-        if newline < 0:
+    end, bad = start, False
+    for offset, line in lines(fd, start, size):
+        if limit is not None and len(records) >= limit:
             break
-        record = _parse_line(data[pos:newline], start + pos)
-        if record is None:
+        record = _parse_line(line, offset) if line is not None else None
+        if record is None or (last_seq is not None and record.seq <= last_seq):
+            bad = True
             break
+        last_seq = record.seq
         if record.seq > after_seq:
             records.append(record)
-        pos = newline + 1
-    return ScanResult(records, start + pos, len(data) - pos)
+        end = offset + len(line) + 1
+    return ScanResult(records, end, size - end, bad, last_seq)
+
+
+def valid_after(fd: int, offset: int) -> list[int]:
+    """Sequence numbers of the valid records after the damaged line at ``offset``: what
+    cutting the journal there would throw away."""
+    found = []
+    for line_offset, line in lines(fd, offset):
+        if line_offset > offset and line is not None:
+            record = _parse_line(line, line_offset)
+            if record is not None:
+                found.append(record.seq)
+    return found
 
 
 def _parse_line(line: bytes, offset: int) -> Record | None:
@@ -145,8 +251,17 @@ def _parse_line(line: bytes, offset: int) -> Record | None:
         return None
     try:
         return Record.from_payload(payload, offset)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
+
+
+def damage_text(offset: int, later: list[int]) -> str:
+    """What a damaged record in the middle of a journal means for the person."""
+    seqs = f"#{later[0]}" if len(later) == 1 else f"#{later[0]}-#{later[-1]}"
+    count = f"{len(later)} later record{'s' if len(later) > 1 else ''}"
+    return (f"the record at byte {offset} is damaged and {count} ({seqs}) "
+            f"follow{'s' if len(later) == 1 else ''} it; they are not applied, and the cache stays read-only so that nothing "
+            f"acknowledged is thrown away (move the journal aside to edit without them)")
 
 
 class JournalWriter:
@@ -157,17 +272,21 @@ class JournalWriter:
         ``offset``, whose last record is ``seq``; only the rest is scanned (opening a long
         journal then costs what its unread tail costs)."""
         self.path = path
-        if not path.exists():
+        if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+            # An empty journal holds no record (see JournalReader.open_if_present).
             fsops.create_file(path, header_bytes(cache_id))
             resume = None
-        self._fd = os.open(path, os.O_RDWR | os.O_APPEND)
+        try:
+            self._fd = os.open(path, os.O_RDWR | os.O_APPEND)
+        except OSError as error:
+            raise JournalError(path, f"cannot be opened for writing ({error.strerror})") from error
         try:
             found_id, first = read_header(self._fd, path)
             if found_id != cache_id:
                 raise JournalError(path, f"belongs to another cache (id {found_id}, the cache "
                                          f"is {cache_id}); move it aside")
             start, last_seq = resume if resume and resume[0] >= first else (first, 0)
-            result = scan(self._fd, start)
+            result = scan(self._fd, start, last_seq=last_seq)
             if result.trailing:
                 self._cut_tail(result)
         except BaseException:
@@ -178,10 +297,15 @@ class JournalWriter:
         self.last_seq = result.records[-1].seq if result.records else last_seq
 
     def _cut_tail(self, result: ScanResult) -> None:
-        """Remove what a crash left after the last valid record. More than one line of it
-        is not a torn write but damage: it is saved beside the journal before the cut."""
-        tail = os.pread(self._fd, result.trailing, result.end)
-        if tail.count(b"\n") > 1:
+        """Remove what a crash left after the last valid record: an incomplete line (a
+        torn append) is cut; complete lines are damage, saved beside the journal (up to
+        64 MB) before the cut. Damage followed by valid records is never cut: they were
+        acknowledged, and cutting would throw them away."""
+        if result.bad_line:
+            later = valid_after(self._fd, result.end)
+            if later:
+                raise JournalError(self.path, damage_text(result.end, later))
+            tail = os.pread(self._fd, min(result.trailing, MAX_RECORD_BYTES), result.end)
             fsops.create_file(self.path.with_name(f"{self.path.name}.damaged-{os.getpid()}"), tail)
         fsops.truncate(self._fd, result.end, str(self.path))
         fsops.fsync(self._fd, str(self.path))
@@ -205,7 +329,12 @@ class JournalWriter:
 
 class JournalReader:
     """Follows a journal written by this or another process: ``poll()`` returns the records
-    committed since the last call. Costs one ``fstat`` when nothing changed."""
+    committed since the last call. Costs one ``fstat`` when nothing changed.
+
+    ``damage`` describes damage the last ``poll`` stopped at (``None`` when it stopped at
+    the end or at a record still being written); ``damage_blocks_writing`` is true when
+    valid records follow the damage. ``stop(reason)`` stops following the journal.
+    """
 
     def __init__(self, path: Path):
         self.path = path
@@ -213,37 +342,65 @@ class JournalReader:
         self.cache_id: str | None = None
         self.first = 0
         self.end = 0
+        self.last_seq: int | None = None
+        self.damage: str | None = None
+        self.damage_blocks_writing = False
+        self.stopped: str | None = None
+        self._seen_size = -1
 
     def open_if_present(self) -> bool:
+        """Open the journal when there is one. An empty file counts as none: it holds no
+        record (a writer replaces it)."""
         if self._fd >= 0:
             return True
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
+        try:  # O_NONBLOCK: a named pipe in the journal's place must not block the opener
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
             return False
         except OSError as error:
             raise JournalError(self.path, f"cannot be read: {error.strerror}") from error
         try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise JournalError(self.path, "is not a regular file")
+            if info.st_size == 0:
+                os.close(fd)
+                return False
             self.cache_id, self.first = read_header(fd, self.path)
         except BaseException:
-            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.close(fd)
             raise
         self._fd, self.end = fd, self.first
         return True
 
     def seek(self, offset: int) -> None:
         self.end = max(offset, self.first)
+        self.last_seq, self._seen_size = None, -1
+
+    def stop(self, reason: str) -> None:
+        """Stop following the journal (it is damaged in a way reading cannot step over)."""
+        self.stopped = reason
 
     def poll(self, after_seq: int) -> list[Record]:
-        if not self.open_if_present():
+        if self.stopped is not None or not self.open_if_present():
             return []
         size = os.fstat(self._fd).st_size
-        if size == self.end:
+        if size == self.end or size == self._seen_size:
             return []
         if size < self.end:  # cut back by a recovering writer: re-read from the start
-            self.end = self.first
-        result = scan(self._fd, self.end, after_seq)
-        self.end = result.end
+            self.end, self.last_seq = self.first, None
+        result = scan(self._fd, self.end, after_seq, last_seq=self.last_seq)
+        self.end, self._seen_size = result.end, size
+        self.last_seq = result.last_seq if result.last_seq is not None else self.last_seq
+        self.damage, self.damage_blocks_writing = None, False
+        if result.bad_line:
+            later = valid_after(self._fd, result.end)
+            self.damage_blocks_writing = bool(later)
+            self.damage = damage_text(result.end, later) if later else (
+                f"{result.trailing} bytes after its last record (byte {result.end}) are not a "
+                f"valid record and are ignored; the next writer keeps a copy of them beside "
+                f"the journal and cuts them off")
         return result.records
 
     def read_all(self) -> list[Record]:

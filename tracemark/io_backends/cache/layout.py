@@ -17,6 +17,8 @@ O(1) instead of a walk over every trace.
 from __future__ import annotations
 
 import bisect
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,8 @@ ROOT_ATTRS = (ATTR_FORMAT, ATTR_CACHE_ID, ATTR_APPLIED_SEQ, ATTR_JOURNAL_OFFSET)
 def open_h5(path: Path) -> h5py.File:
     """Open a cache read-only, with a typed error for anything that is not HDF5."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a named pipe would block the open
+            raise CacheFormatError(path, "is not a regular file")
         return h5py.File(path, "r", locking="best-effort")
     except FileNotFoundError:
         raise CacheFormatError(path, "does not exist") from None
@@ -47,7 +51,8 @@ def open_h5(path: Path) -> h5py.File:
 
 
 def _trace_sort_key(name: str) -> tuple[int, int, str]:
-    return (0, int(name), "") if name.isdigit() else (1, 0, name)
+    # isdigit() alone also accepts digits int() refuses, such as superscripts.
+    return (0, int(name), "") if name.isascii() and name.isdigit() else (1, 0, name)
 
 
 class TraceIndex:
@@ -66,7 +71,8 @@ class TraceIndex:
         origins, names = [], []
         for origin in sorted(f.keys()):
             group = f[origin]
-            if not isinstance(group, h5py.Group) or TRACES not in group:
+            if not isinstance(group, h5py.Group) or not isinstance(group.get(TRACES),
+                                                                   h5py.Group):
                 raise CacheFormatError(path, f"/{origin} has no '{TRACES}' group, so this is not "
                                              f"a trace cache")
             origins.append(origin)
@@ -148,7 +154,7 @@ def root_state(f: h5py.File) -> tuple[str | None, int, int]:
     try:
         seq = int(schema.as_text(attrs.get(ATTR_APPLIED_SEQ, "0")))
         offset = int(schema.as_text(attrs.get(ATTR_JOURNAL_OFFSET, "0")))
-    except ValueError:
+    except (ValueError, TypeError):  # unreadable: replaying the whole journal is safe
         seq, offset = 0, 0
     return cache_id, seq, offset
 
