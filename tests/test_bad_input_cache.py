@@ -27,15 +27,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
-import os
-import queue
 import re
 import subprocess
 import sys
-import threading
 import time
-import traceback
 from collections import Counter
 from pathlib import Path
 
@@ -43,9 +38,10 @@ import numpy as np
 import pytest
 
 TESTS = Path(__file__).resolve().parent
-CASE_TIMEOUT_S = 20.0
-WORKER_MEMORY_BYTES = 3 << 30
-WORKERS = 2
+if str(TESTS) not in sys.path:  # run as a worker script, the tests folder is not on the path
+    sys.path.insert(0, str(TESTS))
+
+from case_runner import CASE_TIMEOUT_S, bug_answer, run_in_workers, serve_requests  # noqa: E402
 #: Fewest cases per kind (guards a shrinking corpus).
 MIN_CASES = {"truncated": 40, "bitflip": 60, "foreign": 8, "suffix": 4, "layout": 30,
              "attribute": 250, "inconsistent": 10, "missing": 9, "future": 8, "root": 14,
@@ -99,7 +95,7 @@ def _exercise(path: Path, mode: str) -> dict:
                                                  f"{error}"}
         return {"outcome": "refused", "error": type(error).__name__, "message": str(error)}
     except BaseException as error:  # noqa: BLE001 -- anything else is the bug looked for
-        return _bug(f"CacheFile({mode!r})", error)
+        return bug_answer(f"CacheFile({mode!r})", error)
     found: dict = {"outcome": "opened", "writable": cache.writable,
                    "reason": cache.read_only_reason, "problems": list(getattr(cache, "problems", [])),
                    "n": len(cache), "trace_errors": 0, "values": []}
@@ -126,14 +122,14 @@ def _exercise(path: Path, mode: str) -> dict:
             except CacheError:
                 found[f"{what}_error"] = True
     except BaseException as error:  # noqa: BLE001
-        return _bug(f"using the cache opened {mode!r}", error)
+        return bug_answer(f"using the cache opened {mode!r}", error)
     finally:
         try:
             cache.close()
         except CacheError as error:
             found["close_error"] = str(error)
         except BaseException as error:  # noqa: BLE001
-            return _bug(f"closing the cache opened {mode!r}", error)
+            return bug_answer(f"closing the cache opened {mode!r}", error)
     found["seqs"] = _seqs(found.pop("values"))
     return found
 
@@ -147,7 +143,7 @@ def _peek(path: Path) -> dict:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(["cache", "peek", str(path)])
     except BaseException as error:  # noqa: BLE001 -- a traceback would reach the person
-        return _bug("tracemark cache peek", error)
+        return bug_answer("tracemark cache peek", error)
     return {"code": code, "stderr": err.getvalue().strip().splitlines()}
 
 
@@ -192,108 +188,14 @@ def _h5_seqs(path: Path) -> dict[int, int]:
     return _seqs(values)
 
 
-def _bug(during: str, error: BaseException) -> dict:
-    frames = traceback.extract_tb(error.__traceback__)
-    ours = [f for f in frames if "tracemark" in f.filename] or frames
-    where = f"{Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else "?"
-    return {"outcome": "bug", "problem": f"{during}: {type(error).__name__}: "
-                                         f"{str(error)[:300]} (at {where})"}
-
-
 def worker_main() -> None:
-    """Answer one JSON line per request read from stdin; stdout is reserved for answers."""
-    try:
-        import resource
-    except ImportError:  # Windows: no address-space limit
-        resource = None
-    if resource is not None:
-        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
-    answers = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    for line in sys.stdin:
-        request = json.loads(line)
-        if request.get("selftest") == "hang":
-            time.sleep(3600)
-        answers.write(json.dumps(probe(request["path"], request["repairable"],
-                                       request["journal"])) + "\n")
-
-
-# -- the runner (runs in the test process) --------------------------------------------------------
-class _Worker:
-    def __init__(self, log: Path):
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-                   PYTHONFAULTHANDLER="1")
-        self.log_path, self.log = log, open(log, "ab")
-        self.process = subprocess.Popen([sys.executable, __file__, "--worker"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=self.log, env=env, cwd=str(TESTS.parent))
-        self.answers: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.answers.put(line)
-        self.answers.put(None)
-
-    def ask(self, request: dict, timeout: float) -> dict:
-        try:
-            self.process.stdin.write((json.dumps(request) + "\n").encode())
-            self.process.stdin.flush()
-            line = self.answers.get(timeout=timeout)
-        except (BrokenPipeError, OSError):
-            return {"outcome": "crash", "problem": f"worker gone ({self.process.poll()})"}
-        except queue.Empty:
-            return {"outcome": "hang", "problem": f"no answer within {timeout:g} s"}
-        if line is None:
-            code = self.process.wait()
-            self.log.flush()
-            tail = self.log_path.read_bytes()[-600:].decode(errors="replace")
-            return {"outcome": "crash", "problem": f"worker died ({code}): {tail}"}
-        return json.loads(line)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        with contextlib.suppress(OSError):
-            self.process.stdin.close()
-        self.log.close()
+    serve_requests(lambda r: probe(r["path"], r["repairable"], r["journal"]))
 
 
 def run_cases(requests: list[dict], log_dir: Path, timeout: float = CASE_TIMEOUT_S
               ) -> list[tuple[dict, float]]:
-    """(answer, seconds) per request, in order, from :data:`WORKERS` worker processes."""
-    todo: queue.Queue = queue.Queue()
-    for item in enumerate(requests):
-        todo.put(item)
-    results: list = [None] * len(requests)
-
-    def drain(slot: int) -> None:
-        worker = None
-        try:
-            while True:
-                try:
-                    i, request = todo.get_nowait()
-                except queue.Empty:
-                    return
-                worker = worker or _Worker(log_dir / f"worker{slot}.log")
-                started = time.perf_counter()
-                answer = worker.ask(request, timeout)
-                results[i] = (answer, time.perf_counter() - started)
-                if answer["outcome"] in ("hang", "crash"):
-                    worker.stop()
-                    worker = None
-        finally:
-            if worker is not None:
-                worker.stop()
-
-    threads = [threading.Thread(target=drain, args=(k,)) for k in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    """(answer, seconds) per request, in order, from worker processes."""
+    return run_in_workers(requests, __file__, log_dir, timeout)
 
 
 # -- the corpus and its results -------------------------------------------------------------------

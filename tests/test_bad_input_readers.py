@@ -21,15 +21,11 @@ machine. ``tracemark info`` is run as a person would run it on a sample of the c
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import re
 import subprocess
 import sys
-import threading
 import time
-import traceback
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,13 +38,9 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:  # run as a worker script, the tests folder is not on the path
     sys.path.insert(0, str(TESTS))
 
+from case_runner import CASE_TIMEOUT_S, WORKERS, bug_answer, run_in_workers, serve_requests  # noqa: E402
 from conftest import shared_files  # noqa: E402
 
-#: Generous for a busy 2-core machine: a healthy case takes milliseconds.
-CASE_TIMEOUT_S = 20.0
-#: Address space of a worker; its own baseline (Python, numpy, h5py, neo) is ~0.2 GB.
-WORKER_MEMORY_BYTES = 3 << 30
-WORKERS = 2
 #: Samples per probed window (start, middle, end of every stream).
 WINDOW = 257
 #: Fewest cases each format must contribute without ../shared/data (guards a shrinking corpus).
@@ -68,13 +60,13 @@ def probe(path: str, format: str | None = None) -> dict:
             return {"outcome": "bug", "problem": f"the message does not name the file: {error}"}
         return {"outcome": "refused", "error": type(error).__name__, "message": str(error)}
     except BaseException as error:  # noqa: BLE001 -- anything else is the bug being looked for
-        return _bug("open_recording", error)
+        return bug_answer("open_recording", error)
     problems = []
     with recording:
         try:
             problems += _header_problems(recording.header)
         except BaseException as error:  # noqa: BLE001
-            return _bug("checking the header", error)
+            return bug_answer("checking the header", error)
         for index, stream in enumerate(recording.header.streams):
             problems += _exercise_stream(recording, index, stream, RecordingError)
         try:
@@ -84,7 +76,7 @@ def probe(path: str, format: str | None = None) -> dict:
         except RecordingError:
             pass
         except BaseException as error:  # noqa: BLE001
-            return _bug("events()", error)
+            return bug_answer("events()", error)
     if problems:
         return {"outcome": "bug", "problem": "; ".join(problems[:5])}
     return {"outcome": "opened", "streams": len(recording.header.streams),
@@ -120,7 +112,7 @@ def _exercise_stream(recording, index: int, stream, RecordingError) -> list[str]
     except RecordingError:
         pass
     except BaseException as error:  # noqa: BLE001
-        return [_bug(f"reading the first 10 s of stream {index}", error)["problem"]]
+        return [bug_answer(f"reading the first 10 s of stream {index}", error)["problem"]]
     for i_start in starts:
         i_stop = min(i_start + WINDOW, n)
         try:
@@ -135,43 +127,14 @@ def _exercise_stream(recording, index: int, stream, RecordingError) -> list[str]
         except RecordingError:
             continue
         except BaseException as error:  # noqa: BLE001
-            bug = _bug(f"reading stream {index} samples {i_start}..{i_stop}", error)
+            bug = bug_answer(f"reading stream {index} samples {i_start}..{i_stop}", error)
             problems.append(bug["problem"])
             break
     return problems
 
 
-def _bug(during: str, error: BaseException) -> dict:
-    frames = traceback.extract_tb(error.__traceback__)
-    ours = [f for f in frames if "tracemark" in f.filename] or frames
-    where = f"{Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else "?"
-    return {"outcome": "bug", "problem": f"{during}: {type(error).__name__}: {error} (at {where})"}
-
-
 def worker_main() -> None:
-    """Answer one JSON line per path read from stdin; stdout is reserved for answers."""
-    try:
-        import resource
-    except ImportError:  # Windows: no address-space limit, giant allocations just fail later
-        resource = None
-    if resource is not None:
-        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
-    answers = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # whatever a library prints goes to stderr, never into the answers
-    sys.stdout = sys.stderr
-    for line in sys.stdin:
-        request = json.loads(line)
-        if request.get("selftest") == "hang":
-            time.sleep(3600)
-        if request.get("selftest") == "abort":
-            os.abort()
-        if request.get("selftest") == "allocate":
-            try:
-                np.ones(WORKER_MEMORY_BYTES, dtype=np.uint8)
-            except MemoryError as error:
-                answers.write(json.dumps(_bug("allocating", error)) + "\n")
-                continue
-        answers.write(json.dumps(probe(request["path"], request.get("format"))) + "\n")
+    serve_requests(lambda request: probe(request["path"], request.get("format")))
 
 
 # -- the runner (runs in the test process) --------------------------------------------------------
@@ -183,88 +146,12 @@ class Result:
     seconds: float
 
 
-class _Worker:
-    """One worker process; a reader thread hands its answers over (no select(): portable)."""
-
-    def __init__(self, log_path: Path):
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-                   PYTHONFAULTHANDLER="1")
-        self.log_path = log_path
-        self.log = open(log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.log, env=env, cwd=str(TESTS.parent))
-        self.answers: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read_answers, daemon=True).start()
-
-    def _read_answers(self) -> None:
-        for line in self.process.stdout:
-            self.answers.put(line)
-        self.answers.put(None)  # end of output: the worker has gone
-
-    def ask(self, request: dict, timeout: float) -> tuple[str, dict]:
-        try:
-            self.process.stdin.write((json.dumps(request) + "\n").encode())
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            return "crash", {"problem": f"worker gone (exit {self.process.poll()})"}
-        try:
-            line = self.answers.get(timeout=timeout)
-        except queue.Empty:
-            self.stop()
-            return "hang", {"problem": f"no answer within {timeout:g} s"}
-        if line is None:
-            code = self.process.wait()
-            self.log.flush()
-            tail = self.log_path.read_bytes()[-600:].decode(errors="replace")
-            return "crash", {"problem": f"worker died (exit {code}); its stderr ends: {tail}"}
-        answer = json.loads(line)
-        return answer["outcome"], answer
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        try:
-            self.process.stdin.close()
-        except OSError:  # a request still buffered for a dead worker
-            pass
-        self.log.close()
-
-
 def run_cases(cases, log_dir: Path, timeout: float = CASE_TIMEOUT_S, workers: int = WORKERS,
               request=lambda case: {"path": str(case.path)}) -> list[Result]:
     """Probe every case in worker processes; one Result per case, in input order."""
-    todo: queue.Queue = queue.Queue()
-    for i, case in enumerate(cases):
-        todo.put((i, case))
-    results: list[Result | None] = [None] * len(cases)
-
-    def drain(slot: int) -> None:
-        worker = None
-        try:
-            while True:
-                try:
-                    i, case = todo.get_nowait()
-                except queue.Empty:
-                    return
-                worker = worker or _Worker(log_dir / f"worker{slot}.log")
-                started = time.perf_counter()
-                outcome, detail = worker.ask(request(case), timeout)
-                results[i] = Result(case, outcome, detail, time.perf_counter() - started)
-                if outcome in ("hang", "crash"):
-                    worker.stop()
-                    worker = None
-        finally:
-            if worker is not None:
-                worker.stop()
-
-    threads = [threading.Thread(target=drain, args=(k,)) for k in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    answers = run_in_workers([request(case) for case in cases], __file__, log_dir, timeout, workers)
+    return [Result(case, answer["outcome"], answer, seconds)
+            for case, (answer, seconds) in zip(cases, answers)]
 
 
 def _report(results: list[Result]) -> str:
