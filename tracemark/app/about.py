@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from PyQt6.QtCore import QSettings, Qt
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from tracemark import __version__
@@ -38,7 +38,9 @@ def _version_of(name: str) -> str:
 def about_text() -> str:
     rows = "".join(f"<tr><td>{name}</td><td>{_version_of(name)}</td><td>{licence}</td></tr>"
                    for name, licence in COMPONENTS)
-    settings = QSettings().fileName()
+    from .settings import default_qsettings
+
+    settings = default_qsettings().fileName()
     return (f"<h2>Tracemark {__version__}</h2>"
             "<p>Viewer for electrophysiology recordings and keyboard-first annotator of "
             "evoked-response traces (TMS-evoked MEPs and similar).</p>"

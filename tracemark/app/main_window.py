@@ -16,7 +16,8 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import (QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QWidget)
+from PyQt6.QtWidgets import (QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QStackedWidget,
+                             QWidget)
 
 from tracemark.widgets.editor import TraceEditorWidget
 from tracemark.widgets.viewer import ActionSet, ShortcutsDialog, SignalViewer
@@ -67,7 +68,7 @@ class MainWindow(QMainWindow):
         self.editor.peak_window_changed.connect(self.settings.set_peak_window_ms)
         self.link = ViewerLink(self.viewer, self)
         self.viewer.source_changed.connect(lambda _source: self.update_layout())
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.setAccessibleName("Viewer and trace editor")
         self.splitter.addWidget(self.viewer)
@@ -75,17 +76,20 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 5)
         self.splitter.setStretchFactor(1, 4)
         self.splitter.setSizes([820, 680])
-        self.setCentralWidget(self.splitter)
         self.plots = PlotDocks(self)
         self.viewer.hide()
         self.editor.hide()
         self.placeholder = QLabel(
             "<h2>Tracemark</h2><p>Open a recording (Ctrl+O) or a trace cache (Ctrl+Shift+O),"
-            " or try the demo (File › Open demo).</p>", self.splitter)
+            " or try the demo (File › Open demo).</p>")
         self.placeholder.setObjectName("mainPlaceholder")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("color: #555;")
-        self.splitter.addWidget(self.placeholder)
+        self.pages = QStackedWidget(self)
+        self.pages.setObjectName("mainPages")
+        self.pages.addWidget(self.placeholder)
+        self.pages.addWidget(self.splitter)
+        self.setCentralWidget(self.pages)
 
     def _build_actions(self) -> None:
         handlers = {"open_recording": self.opener.open_recording_dialog,
@@ -130,6 +134,10 @@ class MainWindow(QMainWindow):
         self.status_label = QLabel(self)
         self.status_label.setObjectName("statusMessage")
         self.statusBar().addWidget(self.status_label, 1)
+        self.source_status = QLabel(self)
+        self.source_status.setObjectName("sourceStatus")
+        self.source_status.setAccessibleName("Source recording")
+        self.statusBar().addPermanentWidget(self.source_status)
         self.statusBar().setObjectName("statusBar")
 
     # -- opening (see :mod:`.opening`) ---------------------------------------------------------
@@ -153,6 +161,11 @@ class MainWindow(QMainWindow):
     def set_status(self, text: str) -> None:
         self.status_label.setText(text)
 
+    def set_source_status(self, text: str, warning: bool = False) -> None:
+        """Where the traces' source recording stands (found, checked, missing, differs)."""
+        self.source_status.setText(text)
+        self.source_status.setStyleSheet("color: #b00020; font-weight: bold;" if warning else "color: #333;")
+
     def show_error(self, title: str, text: str, icon=QMessageBox.Icon.Warning) -> QMessageBox:
         """A window-modal message that does not block the caller (tests answer it)."""
         box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
@@ -168,7 +181,7 @@ class MainWindow(QMainWindow):
         has_cache = self.opener.session is not None
         self.viewer.setVisible(has_recording)
         self.editor.setVisible(has_cache)
-        self.placeholder.setVisible(not (has_recording or has_cache))
+        self.pages.setCurrentWidget(self.splitter if has_recording or has_cache else self.placeholder)
         self.update_actions()
         self.update_title()
 
@@ -271,6 +284,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.save_layout()
-        self.opener.close_all()
+        self.opener.shutdown()
         self.viewer.shutdown()
         super().closeEvent(event)

@@ -183,11 +183,11 @@ class Opener(QObject):
         self.session.load_failed.connect(lambda text: window.show_error(
             f"Cannot read {path.name}", text))
         self.session.checkpoint_failed.connect(window.set_status)
-        window.settings.add_recent(path)
-        window.fill_recent_menu()
         if self.session.read_only_reason:
             window.set_status(f"Read-only: {self.session.read_only_reason}")
         self._open_source_of_cache()
+        window.settings.add_recent(path)
+        window.fill_recent_menu()
         window.update_layout()
         if len(self.session):
             self.controller.show(0)
@@ -207,10 +207,12 @@ class Opener(QObject):
             return
         origin = next((o for o in origins if o.source_file and Path(o.source_file).is_file()), None)
         if origin is None:
-            named = origins[0].source_file or "no source recording"
-            self.window.set_status(f"Source recording not found ({named}); showing the traces alone.")
+            named = origins[0].source_file or "no source recording named"
+            self.window.set_source_status(f"Source recording not found: {named}", warning=True)
+            self.window.set_status("Showing the traces alone.")
             return
         if self.open_recording(Path(origin.source_file)) and origin.source_sha256:
+            self.window.set_source_status(f"Source: {Path(origin.source_file).name} (checking…)")
             self._check_source(Path(origin.source_file), origin.source_sha256)
 
     def _check_source(self, path: Path, expected: str) -> None:
@@ -229,7 +231,12 @@ class Opener(QObject):
         self.source_check = task.start()
 
     def _source_checked(self, path: Path, expected: str, actual: str) -> None:
-        if actual != expected:
+        if self.recording is None or Path(self.recording.path).absolute() != path.absolute():
+            return
+        if actual == expected:
+            self.window.set_source_status(f"Source: {path.name} (checksum matches)")
+        else:
+            self.window.set_source_status(f"Source: {path.name} differs from the cache's", warning=True)
             self.window.show_error(
                 "Source recording differs", f"{path}\n\nThis recording is not the one the trace "
                 f"cache was built from (its checksum differs). The traces shown come from the cache; "
@@ -238,6 +245,7 @@ class Opener(QObject):
     def close_cache(self) -> None:
         if self.source_check is not None:
             self.source_check.cancel()
+        self.window.set_source_status("")
         if self.controller is not None:
             self.controller.disconnect_all()
             self.controller = None
@@ -253,6 +261,20 @@ class Opener(QObject):
     def close_all(self) -> None:
         self.close_cache()
         self.close_recording()
+
+    def shutdown(self) -> None:
+        """For the window's close: nothing started here may call back into a closed window."""
+        for task in [self.opening_cache, self.source_check, *self.tasks]:
+            if task is None:
+                continue
+            task.cancel()
+            for signal in (task.finished, task.failed, task.progress):
+                try:
+                    signal.disconnect()
+                except TypeError:
+                    pass
+        self.tasks.clear()
+        self.close_all()
 
     # -- demo, build, export -------------------------------------------------------------------
     def open_demo(self) -> None:

@@ -8,6 +8,8 @@ point that variable at a temporary folder.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from PyQt6.QtCore import QByteArray, QSettings
@@ -18,9 +20,19 @@ MAX_RECENT = 10
 DEFAULT_PEAK_WINDOW = (15.0, 50.0)
 
 
+def default_qsettings() -> QSettings:
+    """The user's settings. On Linux the INI file under ``$XDG_CONFIG_HOME`` is named
+    explicitly, because Qt reads that variable only once per process (tests change it)."""
+    if sys.platform.startswith("linux"):
+        home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        path = Path(home) / ORGANISATION / f"{APPLICATION}.conf"
+        return QSettings(str(path), QSettings.Format.IniFormat)
+    return QSettings(ORGANISATION, APPLICATION)
+
+
 class Settings:
     def __init__(self, qsettings: QSettings | None = None):
-        self.q = qsettings or QSettings(ORGANISATION, APPLICATION)
+        self.q = qsettings or default_qsettings()
 
     # -- recent files ------------------------------------------------------------------------
     def recent_files(self) -> list[str]:
