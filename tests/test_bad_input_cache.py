@@ -41,7 +41,7 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:  # run as a worker script, the tests folder is not on the path
     sys.path.insert(0, str(TESTS))
 
-from case_runner import CASE_TIMEOUT_S, bug_answer, run_in_workers, serve_requests  # noqa: E402
+from case_runner import CASE_TIMEOUT_S, WORKERS, bug_answer, run_in_workers, serve_requests  # noqa: E402
 #: Fewest cases per kind (guards a shrinking corpus).
 MIN_CASES = {"truncated": 40, "bitflip": 60, "foreign": 8, "suffix": 4, "layout": 30,
              "attribute": 250, "inconsistent": 10, "missing": 9, "future": 8, "root": 14,
