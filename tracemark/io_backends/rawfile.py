@@ -110,3 +110,42 @@ class _ReadGuard:
         with state:
             self.file._active_reads -= 1
             state.notify_all()
+
+
+class RecordFile:
+    """Fixed-size records after a header, indexed like a ``(n_records, record_bytes)`` uint8 array.
+
+    ``records[r0:r1]`` reads whole records with one positional read; ``records[r0:r1, a:b]``
+    (e.g. the annotation bytes of an EDF+ record) reads only those bytes of each record
+    when the records are much wider, so its cost follows the bytes asked for.
+    """
+
+    #: Below this record width a column read fetches whole records: one read beats many.
+    WHOLE_RECORD_BYTES = 16384
+
+    def __init__(self, file: PositionalFile, header_bytes: int, record_bytes: int, n_records: int):
+        self.file = file
+        self.header_bytes = header_bytes
+        self.record_bytes = record_bytes
+        self.shape = (n_records, record_bytes)
+
+    def rows(self, r0: int, r1: int) -> np.ndarray:
+        r0, r1 = max(r0, 0), min(r1, self.shape[0])
+        n = max(r1 - r0, 0)
+        return self.file.read_array(self.header_bytes + r0 * self.record_bytes, np.uint8,
+                                    (n, self.record_bytes))
+
+    def __getitem__(self, key):
+        rows, columns = key if isinstance(key, tuple) else (key, slice(None))
+        if isinstance(rows, int):
+            return self[rows:rows + 1, columns][0]
+        r0, r1, _ = rows.indices(self.shape[0])
+        c0, c1, _ = columns.indices(self.record_bytes) if isinstance(columns, slice) else \
+            (columns, columns + 1, 1)
+        if self.record_bytes <= self.WHOLE_RECORD_BYTES or c1 - c0 > self.record_bytes // 4:
+            return np.ascontiguousarray(self.rows(r0, r1)[:, c0:c1])
+        out = np.empty((max(r1 - r0, 0), max(c1 - c0, 0)), dtype=np.uint8)
+        for k, record in enumerate(range(r0, r1)):
+            out[k] = self.file.read_array(self.header_bytes + record * self.record_bytes + c0,
+                                          np.uint8, (c1 - c0,))
+        return out
