@@ -63,6 +63,7 @@ class AboutDialog(QDialog):
         self.label.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.setObjectName("aboutDialog.buttons")
+        buttons.button(QDialogButtonBox.StandardButton.Close).setObjectName("aboutDialog.close")
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.label)

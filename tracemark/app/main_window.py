@@ -27,6 +27,7 @@ from .about import show_about
 from .opening import Opener
 from .plot_docks import PlotDocks
 from .settings import Settings
+from .ui_names import name_window_parts
 from .viewer_link import ViewerLink
 
 
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         self.opener = Opener(self)
         self._build_actions()
         self._build_status()
+        name_window_parts(self)
         self.resize(1500, 900)
         self._restore_layout()
         self.update_title()
@@ -182,6 +184,7 @@ class MainWindow(QMainWindow):
         self.viewer.setVisible(has_recording)
         self.editor.setVisible(has_cache)
         self.pages.setCurrentWidget(self.splitter if has_recording or has_cache else self.placeholder)
+        name_window_parts(self)
         self.update_actions()
         self.update_title()
 

@@ -29,6 +29,8 @@ class PreferencesDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.setObjectName("preferences.buttons")
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setObjectName("preferences.ok")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setObjectName("preferences.cancel")
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
