@@ -170,10 +170,18 @@ def test_plots_update_live_and_open_traces(tracemark_window, demo_cache):
     driver = tracemark_window(demo_cache)
     window = driver.window
     average = window.plots.views["average"]
+    assert average.traces is None                  # hidden docks draw nothing
+    window.plots.docks["average"].show()
     driver.qtbot.waitUntil(lambda: average.traces is not None, timeout=10000)
     assert not bool(average.traces.reject[0])
     driver.key(Qt.Key.Key_R)
-    assert bool(average.traces.reject[0])
+    driver.qtbot.waitUntil(lambda: bool(average.traces.reject[0]), timeout=5000)
+    measures = window.plots.views["measures"]
+    assert measures.traces is None                 # tabbed behind: catches up when shown
+    window.plots.docks["measures"].show()
+    window.plots.docks["measures"].raise_()
+    driver.qtbot.waitUntil(lambda: measures.traces is not None and bool(measures.traces.reject[0]),
+                           timeout=5000)
     window.plots.views["measures"].trace_selected.emit(12)
     assert driver.editor.current_index == 12
     assert np.isfinite(average.traces.data[12]).any()

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import QObject, Qt, pyqtSignal
+from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QDockWidget, QMainWindow
 
 from tracemark.widgets.plots import VIEWS
+
+#: Pause in navigation (ms) after which visible plot views catch up.
+COALESCE_MS = 120
 
 TITLES = {"average": "Average", "measures": "Measures", "recruitment": "Recruitment",
           "map": "Coil map"}
@@ -43,28 +46,68 @@ class PlotDocks(QObject):
         for other in docks[1:]:
             window.tabifyDockWidget(docks[0], other)
         self.has_data = False
+        self._trace_set = None
+        self._pending: dict[str, dict[int, dict]] = {name: {} for name in self.views}
+        self._stale: set[str] = set()
+        self._current: int | None = None
+        self._current_dirty: set[str] = set()
+        self._timer = QTimer(self, singleShot=True, interval=COALESCE_MS)
+        self._timer.timeout.connect(self.flush)
+        for dock in self.docks.values():
+            dock.visibilityChanged.connect(lambda visible: visible and self._timer.start())
 
     def toggle_actions(self) -> list:
         """One checkable action per dock, for the View menu."""
         return [dock.toggleViewAction() for dock in self.docks.values()]
 
+    # Views redraw much of their figure on each change (tens of ms for 10,000 traces), so
+    # changes reach a view only while its dock is visible, coalesced over a short pause
+    # in navigation; a hidden view catches up when shown. The trace on screen never waits.
     def set_data(self, trace_set, problem: str = "") -> None:
         self.has_data = trace_set is not None
-        for name, view in self.views.items():
-            if trace_set is not None:
-                view.set_data(trace_set)
+        self._trace_set = trace_set
+        self._pending = {name: {} for name in self.views}
+        self._stale = set(self.views) if trace_set is not None else set()
+        self._current = None
+        for name in self.views:
             self.docks[name].setWindowTitle(TITLES[name] if trace_set is not None
                                             else f"{TITLES[name]} (unavailable: {problem})")
+        self._schedule()
 
     def update_trace(self, index: int, attrs: dict) -> None:
         if self.has_data:
-            for view in self.views.values():
-                view.update_trace(index, attrs)
+            for pending in self._pending.values():
+                pending[index] = dict(attrs)
+            self._schedule()
 
     def set_current(self, index: int | None) -> None:
         if self.has_data:
-            for view in self.views.values():
-                view.set_current(index)
+            self._current = index
+            self._current_dirty = set(self.views)
+            self._schedule()
 
     def clear(self) -> None:
         self.has_data = False
+        self._trace_set = None
+
+    def flush(self) -> None:
+        """Bring every visible view up to date now."""
+        self._timer.stop()
+        if not self.has_data:
+            return
+        for name, view in self.views.items():
+            if not self.docks[name].isVisible():
+                continue
+            if name in self._stale:
+                view.set_data(self._trace_set)
+                self._stale.discard(name)
+            pending, self._pending[name] = self._pending[name], {}
+            for index, attrs in pending.items():
+                view.update_trace(index, attrs)
+            if name in self._current_dirty:
+                view.set_current(self._current)
+                self._current_dirty.discard(name)
+
+    def _schedule(self) -> None:
+        if any(dock.isVisible() for dock in self.docks.values()):
+            self._timer.start()
