@@ -342,3 +342,48 @@ def test_tracemark_rec_and_cache_on_the_command_line(qtbot, demo_cache):
     window.close()
     assert QApplication.activeModalWidget() is None or not isinstance(
         QApplication.activeModalWidget(), QMessageBox)
+
+
+def test_first_run_hint_steps_aside_after_the_first_decision(qtbot, monkeypatch, demo_cache):
+    from tracemark.app import demo_session, launch
+
+    monkeypatch.setattr(demo_session, "ensure_demo_session", lambda: demo_session.DemoSession(
+        demo_cache.with_name("tracemark-demo-v1.TRC"), demo_cache))
+    window = launch.open_windows(argparse.Namespace(files=[], demo=True))[0]
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.session is not None and len(window.session.rows) == 36, timeout=10000)
+    hint = window.hint
+    assert hint.isVisible()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.editor.plot.plot_widget.setFocus()
+    qtbot.keyClick(window.editor.plot.plot_widget, Qt.Key.Key_A)
+    assert window.session.attrs(0)["reviewed"] is True
+    assert window.hint is None and "Saved trace 1: accepted" in window.status_label.text()
+    window.close()
+
+
+def test_idle_checkpoint_runs_off_the_gui_thread(tracemark_window, demo_cache, monkeypatch):
+    import threading
+
+    from tracemark.app import annotation_session
+    from tracemark.io_backends.cache import cachefile
+
+    monkeypatch.setattr(annotation_session, "IDLE_CHECKPOINT_S", 0.2)
+    monkeypatch.setattr(annotation_session, "CHECKPOINT_POLL_MS", 100)
+    threads = []
+    real = cachefile.CacheFile.checkpoint_if_idle
+
+    def spy(self, *args, **kwargs):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cachefile.CacheFile, "checkpoint_if_idle", spy)
+    driver = tracemark_window(demo_cache)
+    driver.key(Qt.Key.Key_R)
+    cache = driver.session.cache
+    assert cache.pending_edits == 2
+    driver.qtbot.waitUntil(lambda: cache.pending_edits == 0, timeout=10000)
+    assert threads and not any(threads)
+    with h5py.File(demo_cache, "r") as f:     # in the HDF5 file while the window is still open
+        assert f["tracemark-demo-v1.TRC"]["traces"]["0"].attrs["reject"] == "True"

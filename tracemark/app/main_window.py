@@ -261,7 +261,19 @@ class MainWindow(QMainWindow):
         if force or not self.settings.hint_dismissed():
             hint = FirstRunHint(self.settings, self)
             self.last_dialog = hint
+            self.hint = hint
             hint.show_over(self)
+
+    def _first_decision(self) -> None:
+        """The hint has done its job once the person has made a decision by keyboard."""
+        hint = getattr(self, "hint", None)
+        if hint is not None:
+            self.hint = None
+            try:
+                if hint.isVisible():
+                    hint.dismiss()
+            except RuntimeError:   # already closed and deleted
+                pass
 
     # -- layout persistence ----------------------------------------------------------------------
     def _restore_layout(self) -> None:

@@ -183,6 +183,7 @@ class Opener(QObject):
         self.session.load_failed.connect(lambda text: window.show_error(
             f"Cannot read {path.name}", text))
         self.session.checkpoint_failed.connect(window.set_status)
+        self.session.trace_changed.connect(lambda *_args: window._first_decision())
         if self.session.read_only_reason:
             window.set_status(f"Read-only: {self.session.read_only_reason}")
         self._open_source_of_cache()

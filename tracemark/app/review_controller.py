@@ -124,6 +124,7 @@ class ReviewController(QObject):
             if index == self.current:
                 self.show(index)   # back to what is stored
             return
+        self.status.emit(f"Saved trace {index + 1}: {_describe(values)}")
         if "reviewed" in values and index == self.current:
             target = self.editor.resolve_navigation("next_unreviewed")
             if target is None or target == index:
@@ -160,3 +161,20 @@ class ReviewController(QObject):
         if self.current not in indexes:
             self.show(indexes[0])
         self.status.emit(f"{done}: trace {', '.join(str(i + 1) for i in indexes)}")
+
+
+def _describe(values: dict) -> str:
+    """A short account of an edit for the status line."""
+    if "reviewed" in values:
+        return "rejected" if values.get("reject") else "accepted"
+    parts = []
+    for key, value in values.items():
+        if key == "onset_shift":
+            parts.append(f"onset shift {value:+d} samples")
+        elif key in ("comment", "examiner"):
+            parts.append(f"{key} {value!r}")
+        elif key.endswith("_peak_magnitude_uv") and value is not None:
+            parts.append(f"{key.split('_')[0]} peak {value:.1f} µV")
+        elif key.endswith("_peak_magnitude_uv"):
+            parts.append(f"{key.split('_')[0]} peak cleared")
+    return ", ".join(parts) or ", ".join(sorted(values))

@@ -19,6 +19,8 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from .annotation_session import OriginInfo
 
 HIGHLIGHT_KEY = "current-trace"
+#: Viewer span (s) set when a cache's traces are first linked to their recording.
+TRACE_CONTEXT_S = 4.0
 ONSET_PEN = pg.mkPen((200, 30, 30), width=2)
 ONSET_HOVER_PEN = pg.mkPen((255, 60, 60), width=4)
 
@@ -39,9 +41,11 @@ class ViewerLink(QObject):
         self.onset_line.setZValue(50)
         self.onset_line.sigPositionChangeFinished.connect(self._released)
         self._line_added = False
+        self._span_chosen = False
 
     def set_recording(self, path: Path | None) -> None:
         self.recording_path = None if path is None else Path(path).absolute()
+        self._span_chosen = False
         self.clear()
 
     def set_editable(self, editable: bool) -> None:
@@ -77,7 +81,16 @@ class ViewerLink(QObject):
         self.onset_line.setValue((event + shift) / rate)
         self.onset_line.blockSignals(False)
         self.onset_line.show()
-        self.viewer.model.window.centre_on((start + stop) / 2)
+        window = self.viewer.model.window
+        if not self._span_chosen:
+            # A trace lasts a fraction of a second: open on a span where its window is
+            # plainly visible, with a few neighbouring pulses for context; the person's
+            # own zoom is kept from then on.
+            self._span_chosen = True
+            span = max(TRACE_CONTEXT_S, 8 * (stop - start))
+            if window.span_s > span:
+                window.set_span(span)
+        window.centre_on((start + stop) / 2)
         return True
 
     def clear(self) -> None:
