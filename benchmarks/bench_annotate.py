@@ -102,7 +102,45 @@ def main() -> int:
     print(f"keystrokes per decision: {keys / recorded:.2f} ({keys} keys, {recorded} decisions "
           f"in the journal; goal 1)")
     window.close()
+    demo_with_viewer(app, folder, args.presses)
     return 0
+
+
+def demo_with_viewer(app, folder: Path, presses: int) -> None:
+    """The same next-trace measure on the demo session with its recording open beside the
+    traces: each move also re-centres the continuous viewer (its page is read on the
+    viewer's worker and drawn when ready, which this figure includes only when it lands
+    within the same turn of the event loop)."""
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtTest import QTest
+
+    from tracemark.app.demo_session import ensure_demo_session
+    from tracemark.app.main_window import MainWindow
+
+    demo = ensure_demo_session(folder / "demo")
+    window = MainWindow()
+    window.resize(1600, 950)
+    window.show()
+    window.opener.open_paths([demo.recording, demo.cache])
+    while window.session is None or len(window.session.rows) != len(window.session):
+        app.processEvents()
+        time.sleep(0.002)
+    editor = window.editor
+    target = editor.plot.plot_widget
+    target.setFocus()
+    samples = []
+    for step in range(presses):
+        key = Qt.Key.Key_N if (step // 30) % 2 == 0 else Qt.Key.Key_P
+        tick = time.perf_counter()
+        QTest.keyClick(target, key)
+        app.processEvents()
+        samples.append(time.perf_counter() - tick)
+        deadline = time.perf_counter() + 0.2   # let the viewer's page land before the next key
+        while time.perf_counter() < deadline:
+            app.processEvents()
+            time.sleep(0.002)
+    report("next trace with the recording beside it (demo, N/P)", samples)
+    window.close()
 
 
 def report(label: str, seconds: list[float]) -> None:

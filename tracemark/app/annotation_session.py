@@ -173,19 +173,20 @@ class AnnotationSession(QObject):
 
         def load(progress, cancelled) -> LoadedTable:
             n = len(cache)
-            rows = []
+            all_attrs = []
             for index in range(n):
                 if cancelled():
                     raise TaskCancelled
-                rows.append(TraceRow.from_attrs(index, cache.get_trace_attrs(index)))
+                all_attrs.append(cache.get_trace_attrs(index))
                 if index % 200 == 0 or index == n - 1:
                     progress(index + 1, n)
+            rows = [TraceRow.from_attrs(i, a) for i, a in enumerate(all_attrs)]
             trace_set, problem = None, ""
-            if with_plots and not cancelled():
+            if with_plots and n and not cancelled():
                 from .plot_data import PlotDataError, load_trace_set
 
                 try:
-                    trace_set = load_trace_set(cache)
+                    trace_set = load_trace_set(cache, all_attrs)
                 except (PlotDataError, CacheError) as error:
                     problem = str(error)
             return LoadedTable(rows, trace_set, problem)

@@ -33,8 +33,10 @@ class PlotDataError(TracemarkError):
         super().__init__(f"{self.path}: {problem}")
 
 
-def load_trace_set(cache: CacheFile | str | os.PathLike) -> TraceSet:
-    """Every trace of ``cache`` (a path or an open CacheFile) as a TraceSet."""
+def load_trace_set(cache: CacheFile | str | os.PathLike, attrs: list[dict] | None = None) -> TraceSet:
+    """Every trace of ``cache`` (a path or an open CacheFile) as a TraceSet. ``attrs``, when
+    given, are every trace's ``get_trace_attrs`` already read (the main window reads them
+    once for its table and the plots)."""
     if not isinstance(cache, CacheFile):
         path = Path(cache)
         if not path.exists():
@@ -51,15 +53,15 @@ def load_trace_set(cache: CacheFile | str | os.PathLike) -> TraceSet:
         "annotated_ptp_uv", "annotated_latency_ms", "names")}
     channel_of_interest = None
     for index in range(n):
-        attrs = cache.get_trace_attrs(index)
-        origin = attrs["origin"]
+        trace_attrs = cache.get_trace_attrs(index) if attrs is None else attrs[index]
+        origin = trace_attrs["origin"]
         pre = frame.origin_pre[origin]
         trace = np.asarray(cache.get_trace_data(index), dtype=np.float32)
         start = frame.pre - pre
         rows = min(trace.shape[0], data.shape[1] - start)
         data[index, start:start + rows] = trace[:rows]
-        _collect(columns, attrs, index, origin, len(cache.origins) > 1)
-        channel_of_interest = channel_of_interest or _text(attrs.get("channel_of_interest"))
+        _collect(columns, trace_attrs, index, origin, len(cache.origins) > 1)
+        channel_of_interest = channel_of_interest or _text(trace_attrs.get("channel_of_interest"))
     return TraceSet(data, frame.rate, frame.pre, frame.labels,
                     reject=np.array(columns["reject"], bool),
                     onset_shift=np.array(columns["onset_shift"], np.int64),

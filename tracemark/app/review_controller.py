@@ -39,6 +39,7 @@ class ReviewController(QObject):
         self.plots = None
         self.show_error = show_error
         self.current: int | None = None
+        self._skip_redraw: int | None = None
         #: Returns the examiner name to record with each decision ("" = none).
         self.examiner: Callable[[], str] = lambda: ""
         #: Seconds the last ``show`` took (trace read + editor + viewer), for the benchmark.
@@ -117,6 +118,9 @@ class ReviewController(QObject):
             name = self.examiner()
             if name and self.session.row(index).examiner != name:
                 values["examiner"] = name   # who decided, in the same transaction
+        moving_on = "reviewed" in values and index == self.current
+        # A decision moves on: the decided trace need not be redrawn before the next one.
+        self._skip_redraw = index if moving_on else None
         try:
             self.session.apply_edit(index, values)
         except CacheError as error:
@@ -124,17 +128,20 @@ class ReviewController(QObject):
             if index == self.current:
                 self.show(index)   # back to what is stored
             return
+        finally:
+            self._skip_redraw = None
         self.status.emit(f"Saved trace {index + 1}: {_describe(values)}")
-        if "reviewed" in values and index == self.current:
+        if moving_on:
             target = self.editor.resolve_navigation("next_unreviewed")
             if target is None or target == index:
+                self.show(index)
                 self.status.emit("Every trace has been reviewed.")
             else:
                 self.show(target)
 
     def _confirmed(self, index: int, attrs: dict) -> None:
         self.editor.update_row(self.session.row(index))
-        if index == self.current:
+        if index == self.current and index != self._skip_redraw:
             self.editor.set_trace(self.session.trace_view(index, attrs))
             self.link.show_trace(index, self.session.origin_of(index), attrs)
         if self.plots is not None:
