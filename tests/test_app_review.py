@@ -10,7 +10,7 @@ import pytest
 from PyQt6.QtCore import Qt
 
 from tracemark.analysis.peaks import estimate_peaks
-from tracemark.app.demo_session import _point_at
+from tracemark.app.demo_session import point_at_recording
 from tracemark.app.plot_data import build_demo_cache
 from tracemark.io_backends.cache import CacheFile
 
@@ -34,7 +34,7 @@ def demo_cache(demo_template, tmp_path):
         if path.is_file() and not path.name.endswith((".journal", ".lock")):
             shutil.copy2(path, tmp_path / path.name)
     copy = tmp_path / demo_template.name
-    _point_at(copy, tmp_path / "tracemark-demo-v1.TRC")
+    point_at_recording(copy, tmp_path / "tracemark-demo-v1.TRC")
     return copy
 
 

@@ -13,7 +13,7 @@ from PyQt6.QtGui import QAction
 
 from tracemark.app.about import AboutDialog
 from tracemark.app.build_cache_dialog import BuildCacheDialog
-from tracemark.app.demo_session import _point_at
+from tracemark.app.demo_session import point_at_recording
 from tracemark.app.plot_data import build_demo_cache
 from tracemark.app.preferences import PreferencesDialog
 from tracemark.app.ui_names import accessible_name, interactive_widgets, name_window_parts
@@ -28,7 +28,7 @@ def demo_cache(tmp_path_factory, tmp_path):
         if path.is_file() and not path.name.endswith((".journal", ".lock")):
             shutil.copy2(path, tmp_path / path.name)
     copy = tmp_path / template.name
-    _point_at(copy, tmp_path / "tracemark-demo-v1.TRC")
+    point_at_recording(copy, tmp_path / "tracemark-demo-v1.TRC")
     return copy
 
 

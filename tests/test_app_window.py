@@ -17,10 +17,10 @@ from pathlib import Path
 import h5py
 import pytest
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QApplication, QMessageBox
+from PyQt6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from tracemark.app.main_window import MainWindow
-from tracemark.app.demo_session import _point_at
+from tracemark.app.demo_session import point_at_recording
 from tracemark.app.plot_data import build_demo_cache
 from tracemark.app.settings import Settings
 from tracemark.io_backends.cache import CacheFile
@@ -38,7 +38,7 @@ def demo_cache(demo_template, tmp_path):
         if path.is_file() and not path.name.endswith((".journal", ".lock")):
             shutil.copy2(path, tmp_path / path.name)
     copy = tmp_path / demo_template.name
-    _point_at(copy, tmp_path / "tracemark-demo-v1.TRC")
+    point_at_recording(copy, tmp_path / "tracemark-demo-v1.TRC")
     return copy
 
 
@@ -227,8 +227,8 @@ def test_first_run_hint_is_dismissed_for_good(qtbot, monkeypatch, demo_cache):
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: window.session is not None and window.recording is not None, timeout=10000)
     hint = window.findChild(type(window.last_dialog), "firstRunHint")
-    assert hint is not None and hint.isVisible() and "accept" in hint.findChild(
-        type(hint.children()[1]), "firstRunHint.text").text()
+    assert hint is not None and hint.isVisible()
+    assert "accept" in hint.findChild(QLabel, "firstRunHint.text").text()
     qtbot.mouseClick(hint.close_button, Qt.MouseButton.LeftButton)
     assert Settings().hint_dismissed()
     window.close()
@@ -387,3 +387,18 @@ def test_idle_checkpoint_runs_off_the_gui_thread(tracemark_window, demo_cache, m
     assert threads and not any(threads)
     with h5py.File(demo_cache, "r") as f:     # in the HDF5 file while the window is still open
         assert f["tracemark-demo-v1.TRC"]["traces"]["0"].attrs["reject"] == "True"
+
+
+def test_about_names_the_version_and_the_licences(qtbot):
+    from tracemark import __version__
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.window_actions["about"].trigger()
+    dialog = window.last_dialog
+    text = dialog.label.text()
+    assert f"Tracemark {__version__}" in text and "BSD 3-Clause" in text
+    for component in ("PyQt6", "pyqtgraph", "h5py", "numpy", "neo"):
+        assert component in text
+    assert "GPL" in text and "LGPL" in text
+    dialog.reject()

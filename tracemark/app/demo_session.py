@@ -39,7 +39,7 @@ def ensure_demo_session(folder: str | os.PathLike | None = None) -> DemoSession:
                 os.link(path, staging / path.name) if _same_device(path, staging) else \
                     shutil.copy2(path, staging / path.name)
             built = build_demo_cache(staging)
-            _point_at(built, files.trc)
+            point_at_recording(built, files.trc)
             os.replace(built, cache)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -50,7 +50,7 @@ def _same_device(a: Path, b: Path) -> bool:
     return a.stat().st_dev == b.stat().st_dev
 
 
-def _point_at(cache: Path, recording: Path) -> None:
+def point_at_recording(cache: Path, recording: Path) -> None:
     """The cache was cut from the staging copy; name the real demo recording as its source."""
     import h5py
 
