@@ -57,7 +57,9 @@ def test_second_instance_opens_read_only_and_says_so(tracemark_window, demo_cach
             from tracemark.io_backends.cache import CacheFile
             cache = CacheFile({str(demo_cache)!r}, mode="w")
             print("holding", flush=True)
-            sys.stdin.read()
+            for line in sys.stdin:
+                cache.update(3, comment=line.strip())
+                print("edited", flush=True)
             cache.close()
         """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env(), text=True)
     try:
@@ -75,6 +77,12 @@ def test_second_instance_opens_read_only_and_says_so(tracemark_window, demo_cach
         driver.key(Qt.Key.Key_A)
         driver.key(Qt.Key.Key_R)
         assert window.session.attrs(0)["reviewed"] is False
+        # The holder's edits show up here as they are committed.
+        holder.stdin.write("seen from the other window\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "edited"
+        driver.qtbot.waitUntil(lambda: window.session.row(3).comment == "seen from the other window",
+                               timeout=10000)
         window.close()
         assert demo_cache.read_bytes() == before
     finally:

@@ -7,6 +7,9 @@ the holder named in ``read_only_reason``), serves what the editor shows (``trace
 Undo and redo go through the cache's own history, so they work across restarts and are in
 the audit trail. Nothing here writes because something was looked at.
 
+Read-only (another process holds the writer lock), the session follows the holder's
+journal every two seconds, so its edits appear here as they are committed.
+
 Threads: edits run on the GUI thread: one journal append and fsync, a few milliseconds,
 so each keystroke is durable before the next one is handled. Work proportional to the
 file runs on the thread pool: loading every trace's row and the plots' TraceSet
@@ -83,9 +86,8 @@ class AnnotationSession(QObject):
         self._loader: Task | None = None
         self._checkpointer: Task | None = None
         self._timer = QTimer(self, interval=CHECKPOINT_POLL_MS)
-        self._timer.timeout.connect(self._checkpoint_if_idle)
-        if self.writable:
-            self._timer.start()
+        self._timer.timeout.connect(self._checkpoint_if_idle if self.writable else self._follow_writer)
+        self._timer.start()
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -214,6 +216,21 @@ class AnnotationSession(QObject):
         task = Task(lambda _progress, _cancelled: cache.checkpoint_if_idle(), name="checkpoint")
         task.failed.connect(self._on_checkpoint_failed)
         self._checkpointer = task.start()
+
+    def _follow_writer(self) -> None:
+        """Read-only: show the edits the instance holding the file commits (one fstat of
+        the journal when nothing changed)."""
+        if self.cache.closed or self.writable:
+            return
+        try:
+            records = self.cache.refresh()
+        except CacheError:
+            return
+        changed = sorted({i for record in records for i in self.cache.changed_indexes(record)})
+        for index in changed:
+            attrs = self.attrs(index)
+            self._store_row(index, attrs)
+            self.trace_changed.emit(index, attrs)
 
     def _on_checkpoint_failed(self, error: BaseException) -> None:
         if isinstance(error, CheckpointError):
