@@ -139,6 +139,10 @@ def test_viewer_follows_the_trace_and_its_onset_drags(tracemark_window, demo_cac
     attrs = window.session.attrs(1)
     origin = window.session.origin_of(1)
     event_s = attrs["event_sample"] / origin.sampling_rate
+    expected_start = event_s - origin.samples_pre / origin.sampling_rate
+    # The viewer follows on the next turn of the event loop, after the editor has painted.
+    driver.qtbot.waitUntil(lambda: window.viewer.plot.highlights().get("current-trace", (None,))[0]
+                           == pytest.approx(expected_start), timeout=5000)
     start, stop = window.viewer.plot.highlights()["current-trace"]
     assert start == pytest.approx(event_s - origin.samples_pre / origin.sampling_rate)
     assert stop == pytest.approx(event_s + origin.samples_post / origin.sampling_rate)

