@@ -63,11 +63,18 @@ def gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true",
                         help="open the built-in demo recording (generated on first use)")
     parser.add_argument("--version", action="version", version=f"tracemark {__version__}")
+    parser.add_argument("--smoke-test", nargs="?", const="", default=None, metavar="PNG",
+                        help="open the demo offscreen, check the window draws, print the version, "
+                             "exit (0 = passed); with PNG, save a picture of the window")
     return parser
 
 
 def _run_gui(argv: list[str]) -> int:
     args = gui_parser().parse_args(argv)
+    if args.smoke_test is not None:
+        from tracemark.app.smoke import run_smoke_test
+
+        return run_smoke_test(args.smoke_test or None)
     # Imported here so that headless subcommands never load Qt.
     from tracemark.app.launch import launch_gui
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Build the standalone Linux application folder (packaging/dist/tracemark) with PyInstaller
+# and smoke-test it in a clean environment.
+#
+#   packaging/build.sh            # build venv (created once), pyinstaller, smoke test
+#   PYTHON=python3.12 packaging/build.sh
+#   TRACEMARK_BUILD_VENV=/tmp/tm-venv packaging/build.sh
+#   packaging/build.sh --no-smoke # build only
+#
+# The build venv holds the project (installed from this checkout, not editable) with its
+# runtime dependencies and PyInstaller, nothing else: whatever is in the venv can end up in
+# the bundle, so test tools (pytest, mne, pyedflib) are kept out of it.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+python=${PYTHON:-python3}
+venv=${TRACEMARK_BUILD_VENV:-$here/build/venv}
+workpath=$here/build/pyinstaller
+distpath=$here/dist
+smoke=1
+for arg in "$@"; do
+    case $arg in
+        --no-smoke) smoke=0 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        *) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+
+step() { printf '\n== %s\n' "$*"; }
+started=$(date +%s)
+
+step "build venv: $venv"
+if [ ! -x "$venv/bin/python" ]; then
+    "$python" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+"$venv/bin/python" -m pip install --quiet "$repo[package]"
+# A local directory keeps its version number between commits: reinstall it so the bundle
+# holds the checkout as it is now.
+"$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "$repo"
+"$venv/bin/python" -c 'import sys, PyInstaller, tracemark; print("python", sys.version.split()[0], "| pyinstaller", PyInstaller.__version__, "| tracemark", tracemark.__version__)'
+venv_done=$(date +%s)
+
+step "pyinstaller"
+# Run from packaging/ so the source tree's tracemark/ is not what gets imported: the
+# installed copy (and its metadata) is.
+(cd "$here" && "$venv/bin/python" -m PyInstaller --noconfirm --clean --log-level WARN \
+    --workpath "$workpath" --distpath "$distpath" "$here/tracemark.spec")
+app=$distpath/tracemark
+
+# The desktop entry and icon in the XDG layout, so installing is a copy (see README.md).
+install -D -m 644 "$repo/resources/tracemark.desktop" "$app/share/applications/tracemark.desktop"
+install -D -m 644 "$repo/resources/icons/tracemark.svg" "$app/share/icons/hicolor/scalable/apps/tracemark.svg"
+install -D -m 644 "$repo/resources/tracemark-mime.xml" "$app/share/mime/packages/tracemark.xml"
+built=$(date +%s)
+
+echo "venv: $((venv_done - started)) s, pyinstaller: $((built - venv_done)) s," \
+     "folder: $(du -sh "$app" | cut -f1) ($(find "$app" -type f | wc -l) files) at $app"
+
+if [ "$smoke" = 1 ]; then
+    step "smoke test (clean environment)"
+    "$here/smoke_test.sh" "$app"
+fi

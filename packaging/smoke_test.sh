@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Smoke-test a built Tracemark application folder as a machine without Python would run it:
+#
+#   packaging/smoke_test.sh [packaging/dist/tracemark]
+#
+# The folder is copied to a temporary place (a bundle must not depend on where it was
+# built) and run from a temporary working directory with an empty environment apart from
+# PATH=/usr/bin:/bin, a fresh HOME and QT_QPA_PLATFORM=offscreen: no virtual environment,
+# no PYTHONPATH, no LD_LIBRARY_PATH, no user settings. It checks, in order:
+#   1. the folder holds what packaging/bundle.py requires (Qt plugins, schemas, metadata);
+#   2. `tracemark --version` prints the version;
+#   3. `tracemark --smoke-test` opens the demo offscreen (generated on this first use) and
+#      passes; it is run a second time with the demo in place, as a person's later starts;
+#   4. `tracemark info` reads the demo recording (a headless subcommand).
+# Exits non-zero at the first failure. Prints the timings; the window's picture is kept.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+app=${1:-$here/dist/tracemark}
+app=$(cd "$app" && pwd)
+[ -x "$app/tracemark" ] || { echo "smoke_test.sh: no executable $app/tracemark" >&2; exit 2; }
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/tracemark-smoke.XXXXXX")
+mkdir -p "$scratch/home" "$scratch/cwd"
+cp -a "$app" "$scratch/app"
+run() {
+    (cd "$scratch/cwd" && env -i PATH=/usr/bin:/bin HOME="$scratch/home" QT_QPA_PLATFORM=offscreen \
+        "$scratch/app/tracemark" "$@")
+}
+fail() { echo "smoke_test.sh: FAILED: $*" >&2; exit 1; }
+
+echo "bundle: $app ($(du -sh "$app" | cut -f1)), running a copy at $scratch/app"
+
+python_for_check=${PYTHON:-python3}
+if command -v "$python_for_check" >/dev/null; then
+    # Only the file check needs a Python, and only the standard library.
+    "$python_for_check" -c 'import sys; sys.path.insert(0, sys.argv[1]); import bundle
+problems = bundle.check_folder(sys.argv[2])
+print("\n".join(problems) or "folder check: complete"); sys.exit(1 if problems else 0)' \
+        "$here" "$scratch/app" || fail "the folder is incomplete"
+fi
+
+version=$(run --version) || fail "tracemark --version exited $?"
+case $version in
+    "tracemark "[0-9]*) echo "version: $version" ;;
+    *) fail "tracemark --version printed '$version'" ;;
+esac
+case $version in *unknown*) fail "the version is unknown (package metadata missing)" ;; esac
+
+for attempt in first second; do
+    start=$(date +%s.%N)
+    out=$(run --smoke-test "$scratch/window-$attempt.png" 2>"$scratch/stderr-$attempt.txt") \
+        || { cat "$scratch/stderr-$attempt.txt" >&2; fail "tracemark --smoke-test ($attempt run)"; }
+    end=$(date +%s.%N)
+    echo "$attempt run: $out"
+    echo "$attempt run: exited 0 after $(awk "BEGIN { printf \"%.2f\", $end - $start }") s wall clock"
+done
+
+demo=$(ls "$scratch"/home/.local/share/tracemark/demo/*.TRC | head -1)
+run info "$demo" >"$scratch/info.txt" || { cat "$scratch/info.txt" >&2; fail "tracemark info $demo"; }
+echo "info: $(head -1 "$scratch/info.txt")"
+rm -rf "$scratch/app"
+echo "smoke test passed; picture of the window: $scratch/window-first.png"
