@@ -192,6 +192,8 @@ def test_traces_alone_when_the_source_is_missing(tracemark_window, demo_cache):
 def test_recent_files_preferences_and_layout_persist(qtbot, tracemark_window, demo_cache):
     driver = tracemark_window(demo_cache)
     window = driver.window
+    # The source recording opens beside the cache once it is found: wait for it.
+    qtbot.waitUntil(lambda: window.opener.recording is not None, timeout=10000)
     window.splitter.setSizes([300, 900])
     sizes = window.splitter.sizes()
     window.close()
