@@ -40,6 +40,14 @@ fi
 # holds the checkout as it is now.
 "$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "$repo"
 "$venv/bin/python" -c 'import sys, PyInstaller, tracemark; print("python", sys.version.split()[0], "| pyinstaller", PyInstaller.__version__, "| tracemark", tracemark.__version__)'
+# Qt's X11 platform plugin needs a few xcb libraries; PyInstaller bundles those present on
+# the build machine, and a target without them cannot open a window under X11.
+qxcb=$("$venv/bin/python" -c 'import PyQt6, pathlib; print(next(pathlib.Path(PyQt6.__file__).parent.glob("Qt6/plugins/platforms/libqxcb.so")))')
+missing=$(ldd "$qxcb" | awk '/not found/ { print $1 }' | tr '\n' ' ')
+if [ -n "$missing" ]; then
+    echo "build.sh: warning: $missing not found on this machine, so not bundled; the app will" \
+         "need them on the target for X11 (Debian/Ubuntu: libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0)" >&2
+fi
 venv_done=$(date +%s)
 
 step "pyinstaller"

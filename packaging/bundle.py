@@ -53,6 +53,12 @@ EXCLUDES = ("tracemark.testing", "pytest", "_pytest", "tkinter", "_tkinter", "IP
 REQUIRED_QT_PLUGINS = ("platforms/*qxcb*", "platforms/*qwayland*", "platforms/*qoffscreen*",
                        "imageformats/*qsvg*")
 
+#: Qt plugins collected by PyInstaller's hook but left out of the bundle. The GTK3 platform
+#: theme would load the system's GTK, which then runs against the bundle's own copies of
+#: GLib, Pango and Cairo from the build machine: a version mismatch that crashes frozen Qt
+#: apps at start on GNOME desktops. Without it Qt draws its own (Fusion) style.
+LEFT_OUT_QT_PLUGINS = ("platformthemes/libqgtk3",)
+
 #: Data files under a package that the app reads, as (package, glob) pairs: the schemas'
 #: namespace YAMLs, pynwb's term-set configuration, and the schemas' licences (they are
 #: redistributed with the app).
@@ -100,6 +106,12 @@ def data_files() -> list[tuple[str, str]]:
     return datas
 
 
+def left_out(destination: str) -> bool:
+    """Whether a file PyInstaller collected (by its path in the bundle) is left out."""
+    path = destination.replace("\\", "/")
+    return any(f"/plugins/{plugin}" in path for plugin in LEFT_OUT_QT_PLUGINS)
+
+
 def qt_plugins_dir(folder: Path) -> Path | None:
     """The Qt plugins folder inside a built application folder."""
     for candidate in sorted(folder.rglob("PyQt6/Qt6/plugins")):
@@ -119,6 +131,9 @@ def check_folder(folder: str | Path) -> list[str]:
             continue
         if not list(plugins.glob(pattern)):
             problems.append(f"Qt plugin {pattern} is missing from {plugins}")
+    for plugin in LEFT_OUT_QT_PLUGINS:
+        if list(plugins.glob(plugin + "*")):
+            problems.append(f"Qt plugin {plugin} should have been left out")
     for package, pattern in PACKAGE_DATA:
         if not list(folder.rglob(f"{package}/{pattern}")):
             problems.append(f"{package}'s {pattern} is missing")

@@ -11,7 +11,8 @@
 #   2. `tracemark --version` prints the version;
 #   3. `tracemark --smoke-test` opens the demo offscreen (generated on this first use) and
 #      passes; it is run a second time with the demo in place, as a person's later starts;
-#   4. `tracemark info` reads the demo recording (a headless subcommand).
+#   4. the same under Xvfb through Qt's xcb platform plugin, when xvfb-run is installed;
+#   5. `tracemark info` reads the demo recording (a headless subcommand).
 # Exits non-zero at the first failure. Prints the timings; the window's picture is kept.
 set -euo pipefail
 
@@ -55,6 +56,18 @@ for attempt in first second; do
     echo "$attempt run: $out"
     echo "$attempt run: exited 0 after $(awk "BEGIN { printf \"%.2f\", $end - $start }") s wall clock"
 done
+
+if command -v xvfb-run >/dev/null; then
+    # The same on a real X server (Xvfb), through Qt's xcb plugin as on a person's desktop.
+    out=$(cd "$scratch/cwd" && xvfb-run -a -s "-screen 0 1920x1080x24" bash -c \
+        'env -i PATH=/usr/bin:/bin HOME="$1" DISPLAY="$DISPLAY" XAUTHORITY="$XAUTHORITY" \
+             QT_QPA_PLATFORM=xcb "$2/tracemark" --smoke-test "$3"' \
+        _ "$scratch/home" "$scratch/app" "$scratch/window-xcb.png" 2>"$scratch/stderr-xcb.txt") \
+        || { cat "$scratch/stderr-xcb.txt" >&2; fail "tracemark --smoke-test under Xvfb (xcb)"; }
+    echo "X11 run: $out"
+else
+    echo "X11 run: skipped (no xvfb-run; Debian: apt-get install xvfb xauth)"
+fi
 
 demo=$(ls "$scratch"/home/.local/share/tracemark/demo/*.TRC | head -1)
 run info "$demo" >"$scratch/info.txt" || { cat "$scratch/info.txt" >&2; fail "tracemark info $demo"; }

@@ -99,7 +99,17 @@ def run_smoke_test(screenshot: str | os.PathLike | None = None,
 
 
 def _run(clock: Clock, settings_dir: Path, screenshot, timeout_s: float) -> str:
-    from PyQt6.QtCore import QSettings, qInstallMessageHandler, qVersion
+    from PyQt6.QtCore import qInstallMessageHandler
+
+    previous_handler = qInstallMessageHandler(_quiet_offscreen_messages)
+    try:
+        return _run_app(clock, settings_dir, screenshot, timeout_s)
+    finally:
+        qInstallMessageHandler(previous_handler)
+
+
+def _run_app(clock: Clock, settings_dir: Path, screenshot, timeout_s: float) -> str:
+    from PyQt6.QtCore import QSettings, qVersion
     from PyQt6.QtWidgets import QApplication
 
     from tracemark.demo import ensure_demo_files
@@ -108,7 +118,6 @@ def _run(clock: Clock, settings_dir: Path, screenshot, timeout_s: float) -> str:
     from .main_window import MainWindow
     from .settings import APPLICATION, ORGANISATION, Settings
 
-    qInstallMessageHandler(_quiet_offscreen_messages)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APPLICATION)
     app.setOrganizationName(ORGANISATION)
