@@ -18,7 +18,7 @@ Why each addition is needed (PyInstaller sees ``import x`` statements, nothing e
 * ``resources/``: the desktop entry and the icon.
 
 Qt's plugins (platforms, image formats) are collected by PyInstaller's own PyQt6 hook for
-the Qt modules the app imports; :data:`REQUIRED_QT_PLUGINS` names the ones the app cannot
+the Qt modules the app imports; :func:`required_qt_plugins` names the ones the app cannot
 run without, and :func:`check_folder` fails a build that lacks one.
 """
 
@@ -47,11 +47,18 @@ EXCLUDES = ("tracemark.testing", "pytest", "_pytest", "tkinter", "_tkinter", "IP
             "matplotlib", "PyQt5", "PySide2", "PySide6", "pyqtgraph.examples",
             "pyqtgraph.opengl", "pyqtgraph.jupyter")
 
-#: Qt plugins the app cannot do without, as globs under the bundle's Qt ``plugins`` folder:
-#: the X11 and Wayland platforms for people, offscreen for the smoke test and headless
-#: use, SVG for the icon.
-REQUIRED_QT_PLUGINS = ("platforms/*qxcb*", "platforms/*qwayland*", "platforms/*qoffscreen*",
-                       "imageformats/*qsvg*")
+#: Qt plugins the app cannot do without, as globs under the bundle's Qt ``plugins`` folder,
+#: per platform: the desktop's own platform plugin for people (X11 and Wayland on Linux),
+#: offscreen for the smoke test and headless use, SVG for the icon.
+REQUIRED_QT_PLUGINS = ("platforms/*qoffscreen*", "imageformats/*qsvg*")
+DESKTOP_QT_PLUGINS = {"linux": ("platforms/*qxcb*", "platforms/*qwayland*"),
+                      "darwin": ("platforms/*qcocoa*",), "win32": ("platforms/*qwindows*",)}
+
+
+def required_qt_plugins(platform: str = sys.platform) -> tuple[str, ...]:
+    desktop = next((plugins for prefix, plugins in DESKTOP_QT_PLUGINS.items()
+                    if platform.startswith(prefix)), ())
+    return desktop + REQUIRED_QT_PLUGINS
 
 #: Qt plugins collected by PyInstaller's hook but left out of the bundle. The GTK3 platform
 #: theme would load the system's GTK, which then runs against the bundle's own copies of
@@ -126,9 +133,7 @@ def check_folder(folder: str | Path) -> list[str]:
     plugins = qt_plugins_dir(folder)
     if plugins is None:
         return [f"no PyQt6/Qt6/plugins folder under {folder}"]
-    for pattern in REQUIRED_QT_PLUGINS:
-        if not sys.platform.startswith("linux") and ("xcb" in pattern or "wayland" in pattern):
-            continue
+    for pattern in required_qt_plugins():
         if not list(plugins.glob(pattern)):
             problems.append(f"Qt plugin {pattern} is missing from {plugins}")
     for plugin in LEFT_OUT_QT_PLUGINS:

@@ -164,8 +164,11 @@ def test_required_qt_plugins_are_real_pyqt6_files():
 
     bundle = load_bundle()
     plugins = Path(PyQt6.__file__).parent / "Qt6" / "plugins"
-    assert any("offscreen" in pattern for pattern in bundle.REQUIRED_QT_PLUGINS)
-    for pattern in bundle.REQUIRED_QT_PLUGINS:
+    required = bundle.required_qt_plugins()
+    assert any("offscreen" in pattern for pattern in required)
+    assert {"platforms/*qcocoa*", "platforms/*qoffscreen*"} <= set(bundle.required_qt_plugins("darwin"))
+    assert {"platforms/*qwindows*", "platforms/*qoffscreen*"} <= set(bundle.required_qt_plugins("win32"))
+    for pattern in required:
         assert list(plugins.glob(pattern)), f"{pattern} matches nothing in {plugins}"
     for plugin in bundle.LEFT_OUT_QT_PLUGINS:
         assert list(plugins.glob(plugin + "*")), f"{plugin} is not a PyQt6 plugin (stale name?)"
