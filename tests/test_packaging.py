@@ -238,3 +238,17 @@ def test_smoke_test_fails_when_the_version_is_unknown(qapp, capsys, monkeypatch)
     monkeypatch.setattr(smoke, "__version__", "0.0.0+unknown")
     assert smoke.run_smoke_test() == 1
     assert "package metadata is missing, so its version is unknown" in capsys.readouterr().err
+
+
+def test_smoke_test_never_overwrites_what_is_not_a_png(tmp_path, qapp, capsys):
+    from tracemark.app.smoke import run_smoke_test
+
+    recording = tmp_path / "session.TRC"
+    recording.write_bytes(b"* MICROMED  Brain-Quick file *" + bytes(100))
+    impostor = tmp_path / "looks.png"
+    impostor.write_bytes(b"not a picture")
+    assert run_smoke_test(recording) == 1
+    assert run_smoke_test(impostor) == 1
+    err = capsys.readouterr().err
+    assert "does not end in .png" in err and "exists and is not a PNG picture" in err
+    assert recording.read_bytes().startswith(b"* MICROMED") and impostor.read_bytes() == b"not a picture"

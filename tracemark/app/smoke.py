@@ -83,6 +83,7 @@ def run_smoke_test(screenshot: str | os.PathLike | None = None,
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     settings_dir = Path(tempfile.mkdtemp(prefix="tracemark-smoke-"))
     try:
+        _check_picture_path(screenshot)
         summary = _run(clock, settings_dir, screenshot, timeout_s)
     except SmokeTestFailure as failure:
         print(f"tracemark {__version__}: smoke test FAILED: {failure}", file=sys.stderr)
@@ -285,6 +286,22 @@ def check_readers(trc: Path, nwb: Path, scratch: Path) -> list[str]:
             raise SmokeTestFailure(f"the {name} reader returned no finite samples from {path.name}")
         checked.append(name)
     return checked
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _check_picture_path(screenshot) -> None:
+    """``tracemark --smoke-test REC.TRC`` must not overwrite a recording with a picture."""
+    if not screenshot:
+        return
+    path = Path(screenshot)
+    if path.suffix.lower() != ".png":
+        raise SmokeTestFailure(f"the picture of the window is saved as PNG; {path} does not end in .png")
+    if path.exists():
+        with open(path, "rb") as handle:
+            if handle.read(8) != PNG_SIGNATURE:
+                raise SmokeTestFailure(f"{path} exists and is not a PNG picture; it is left as it is")
 
 
 def _save_picture(window, path: Path) -> None:
