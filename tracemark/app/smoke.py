@@ -192,8 +192,10 @@ class FirstFrameWatcher:
         window.viewer.page_drawn.connect(self._on_page_drawn)
 
     def _on_page_drawn(self, result) -> None:
-        # A "pending" page is a placeholder drawn while a summary is built: no signal yet.
-        if getattr(result, "origin", None) != "pending":
+        from tracemark.widgets.viewer.request import ORIGIN_PENDING
+
+        # A pending page is a placeholder drawn while a summary is built: no signal yet.
+        if result.origin != ORIGIN_PENDING:
             self.data_drawn = True
             self.window.viewer.plot.viewport().update()
 
