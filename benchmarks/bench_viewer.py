@@ -167,7 +167,7 @@ def child(path: Path, pages: int) -> dict:
         duration = viewer.model.window.duration_s
         if duration > 3600 * 1.5:
             out["whole_file_ms"] = timed_range(app, viewer, 0.0, duration)
-        window.close_recording()
+        window.opener.close_recording()
         evict(path)
         out["reopen_first_frame_s"] = open_and_paint(app, window, path)
         began = time.perf_counter()
