@@ -11,7 +11,7 @@ from PyQt6.QtGui import QImage
 
 from tracemark.analysis import MapSettings, TraceSet, boltzmann, fit_recruitment
 from tracemark.widgets.plots import AverageView, MapView, MeasuresView, RecruitmentView
-from tracemark.widgets.plots import measures_view, recruitment_view
+from tracemark.widgets.plots import common as plots_common
 
 RATE, PRE, ROWS, N = 1000.0, 50, 150, 30
 
@@ -130,7 +130,7 @@ def test_measures_view_edit_does_not_remeasure_everything(qtbot, traces, monkeyp
     def everything(*args, **kwargs):
         raise AssertionError("an edit of one trace measured every trace again")
 
-    monkeypatch.setattr(measures_view, "compute_measures", everything)
+    monkeypatch.setattr(plots_common, "compute_measures", everything)
     assert view.measures.latency_ms[25] == pytest.approx(20.0)
     view.update_trace(25, {"onset_shift": -5})
     # The corrected onset is 5 ms earlier, so the response comes 5 ms later after it.
@@ -158,7 +158,7 @@ def test_recruitment_view_fit_and_refit_on_reject(qtbot, traces, monkeypatch):
     x, y = view.curve.getData()
     np.testing.assert_allclose(y, boltzmann(x, expected.plateau, expected.i50, expected.k))
 
-    monkeypatch.setattr(recruitment_view, "compute_measures", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(plots_common, "compute_measures", lambda *a, **k: 1 / 0)
     view.update_trace(29, {"reject": True})
     assert view.fit.n_points == N - 1
     keep = np.arange(N) != 29

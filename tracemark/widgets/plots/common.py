@@ -20,7 +20,7 @@ from PyQt6.QtSvg import QSvgGenerator
 from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout,
                              QWidget)
 
-from tracemark.analysis import MeasureSettings, TraceSet
+from tracemark.analysis import MeasureSettings, Measures, TraceSet, compute_measures
 
 ACCEPTED = QColor(31, 94, 170)
 REJECTED = QColor(150, 150, 150)
@@ -125,6 +125,32 @@ class PlotView(QWidget):
         raise NotImplementedError
 
     def _trace_changed(self, index: int, changed: frozenset[str]) -> None:
+        raise NotImplementedError
+
+
+class MeasuredView(PlotView):
+    """A view drawn from per-trace measures (peak-to-peak, latency) on one channel in one
+    window, chosen with ``measure_controls``; subclasses redraw in ``_measures_changed``."""
+
+    settings: MeasureSettings
+    measure_controls: "MeasureControls"
+    measures: Measures | None = None
+
+    def _data_changed(self) -> None:
+        self.measure_controls.set_channels(self.traces.channel_labels,
+                                           self.traces.channel_index(self.settings.channel))
+        self.set_measure_settings(self.settings)
+
+    def set_measure_settings(self, settings: MeasureSettings) -> None:
+        """Measure on another channel or in another window (measures every trace again)."""
+        self.settings = settings
+        if self.traces is None:
+            return
+        self.measures = compute_measures(self.traces, settings)
+        self.measure_controls.set_settings(settings, self.measures.channel)
+        self._measures_changed()
+
+    def _measures_changed(self) -> None:
         raise NotImplementedError
 
 

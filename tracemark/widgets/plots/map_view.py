@@ -15,10 +15,10 @@ from PyQt6.QtCore import QRectF
 from PyQt6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel
 
 from tracemark.analysis import (PROJECTIONS, MapData, MapSettings, MeasureSettings, Measures,
-                                compute_measures, map_data, projection_extent, projection_image)
+                                map_data, projection_extent, projection_image)
 from tracemark.analysis.map import AXIS_NAMES
 
-from .common import REJECTED, TEXT, MeasureControls, PlotView, index_of, style_plot
+from .common import REJECTED, TEXT, MeasureControls, MeasuredView, index_of, style_plot
 
 SCALE_LABELS = {"uv": "µV", "log": "log10(1 + µV)", "percent": "% of maximum"}
 COLOR_MAP = "viridis"
@@ -26,7 +26,7 @@ COLOR_MAP = "viridis"
 PALETTE_SIZE = 64
 
 
-class MapView(PlotView):
+class MapView(MeasuredView):
     def __init__(self, settings: MeasureSettings = MeasureSettings(),
                  map_settings: MapSettings = MapSettings(), parent=None):
         super().__init__(parent)
@@ -107,17 +107,7 @@ class MapView(PlotView):
                                           self.include_rejected.isChecked(), self.smooth.value()))
 
     # -- data -------------------------------------------------------------------------------
-    def _data_changed(self) -> None:
-        self.measure_controls.set_channels(self.traces.channel_labels,
-                                           self.traces.channel_index(self.settings.channel))
-        self.set_measure_settings(self.settings)
-
-    def set_measure_settings(self, settings: MeasureSettings) -> None:
-        self.settings = settings
-        if self.traces is None:
-            return
-        self.measures = compute_measures(self.traces, settings)
-        self.measure_controls.set_settings(settings, self.measures.channel)
+    def _measures_changed(self) -> None:
         self._draw()
 
     def set_map_settings(self, settings: MapSettings) -> None:

@@ -12,15 +12,15 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QComboBox, QLabel
 
-from tracemark.analysis import MeasureSettings, Measures, compute_measures
+from tracemark.analysis import MeasureSettings, Measures
 
-from .common import (ACCEPTED, CURRENT, REJECTED, MeasureControls, PlotView, add_legend,
+from .common import (ACCEPTED, CURRENT, REJECTED, MeasureControls, MeasuredView, add_legend,
                      fill_legend, index_of, style_plot, unit_text)
 
 X_AXES = {"index": "trace index", "time": "event time (s)"}
 
 
-class MeasuresView(PlotView):
+class MeasuresView(MeasuredView):
     def __init__(self, settings: MeasureSettings = MeasureSettings(), parent=None):
         super().__init__(parent)
         self.setObjectName("measuresView")
@@ -59,19 +59,11 @@ class MeasuresView(PlotView):
         self.x_axis.currentIndexChanged.connect(self._draw)
 
     def _data_changed(self) -> None:
-        channel = self.traces.channel_index(self.settings.channel)
-        self.measure_controls.set_channels(self.traces.channel_labels, channel)
         has_time = bool(np.isfinite(self.traces.event_time_s).any())
         self.x_axis.model().item(1).setEnabled(has_time)
-        self.set_measure_settings(self.settings)
+        super()._data_changed()
 
-    def set_measure_settings(self, settings: MeasureSettings) -> None:
-        """Measure on another channel or in another window (measures every trace again)."""
-        self.settings = settings
-        if self.traces is None:
-            return
-        self.measures = compute_measures(self.traces, settings)
-        self.measure_controls.set_settings(settings, self.measures.channel)
+    def _measures_changed(self) -> None:
         self._draw()
 
     def _trace_changed(self, index: int, changed: frozenset[str]) -> None:

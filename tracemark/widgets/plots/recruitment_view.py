@@ -12,14 +12,14 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 
-from tracemark.analysis import MeasureSettings, Measures, RecruitmentFit, compute_measures
+from tracemark.analysis import MeasureSettings, Measures, RecruitmentFit
 from tracemark.analysis import fit_recruitment
 
-from .common import (ACCEPTED, FIT, REJECTED, TEXT, MeasureControls, PlotView, add_legend,
+from .common import (ACCEPTED, FIT, REJECTED, TEXT, MeasureControls, MeasuredView, add_legend,
                      fill_legend, index_of, style_plot, unit_text)
 
 
-class RecruitmentView(PlotView):
+class RecruitmentView(MeasuredView):
     def __init__(self, settings: MeasureSettings = MeasureSettings(), parent=None):
         super().__init__(parent)
         self.setObjectName("recruitmentView")
@@ -47,17 +47,7 @@ class RecruitmentView(PlotView):
         self.fit: RecruitmentFit | None = None
         self.measure_controls.changed.connect(self.set_measure_settings)
 
-    def _data_changed(self) -> None:
-        self.measure_controls.set_channels(self.traces.channel_labels,
-                                           self.traces.channel_index(self.settings.channel))
-        self.set_measure_settings(self.settings)
-
-    def set_measure_settings(self, settings: MeasureSettings) -> None:
-        self.settings = settings
-        if self.traces is None:
-            return
-        self.measures = compute_measures(self.traces, settings)
-        self.measure_controls.set_settings(settings, self.measures.channel)
+    def _measures_changed(self) -> None:
         self._refit()
 
     def _trace_changed(self, index: int, changed: frozenset[str]) -> None:
