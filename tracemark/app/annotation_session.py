@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from tracemark.io_backends.cache import CacheError, CacheFile, CheckpointError
@@ -57,6 +58,9 @@ class LoadedTable:
     rows: list[TraceRow]
     trace_set: Any          # tracemark.analysis.TraceSet, or None when it cannot be drawn
     plot_problem: str = ""
+    #: Traces whose attributes a damaged file would not give (shown as unreviewed), and why.
+    unreadable: tuple[int, ...] = ()
+    read_problem: str = ""
 
 
 class AnnotationSession(QObject):
@@ -65,7 +69,7 @@ class AnnotationSession(QObject):
     #: Rows and plot data of every trace, once loaded off the GUI thread.
     table_loaded = pyqtSignal(object)            # LoadedTable
     load_progress = pyqtSignal(int, int)
-    load_failed = pyqtSignal(str)
+    load_failed = pyqtSignal(str)                # the problem (the file is the session's)
     #: Confirmed attributes of trace i after an edit, an undo or a redo.
     trace_changed = pyqtSignal(int, dict)
     history_changed = pyqtSignal()
@@ -119,6 +123,19 @@ class AnnotationSession(QObject):
         return TraceView(index=index, data=data, channel_labels=labels, sampling_rate=origin.sampling_rate,
                          samples_pre=origin.samples_pre, attrs=shown, origin=origin.name,
                          origin_attrs=origin.attrs)
+
+    def unreadable_view(self, index: int, attrs: Mapping[str, Any]) -> TraceView:
+        """A blank trace carrying ``attrs``, for a trace whose samples or window cannot be
+        read from a damaged cache: the editor and the table still show where the person is,
+        and nothing from the previous trace stays on screen."""
+        shown = {k: v for k, v in attrs.items() if k not in TRANSIENT_KEYS}
+        try:
+            origin, origin_attrs = self.origin_of(index).name, self.origin_of(index).attrs
+        except (CacheError, KeyError):
+            origin, origin_attrs = "", {}
+        return TraceView(index=index, data=np.full((2, 1), np.nan, dtype=np.float32),
+                         channel_labels=("unreadable",), sampling_rate=1000.0, samples_pre=0,
+                         attrs=shown, origin=origin, origin_attrs=origin_attrs)
 
     # -- editing ---------------------------------------------------------------------------
     def apply_edit(self, index: int, values: Mapping[str, Any], note: str = "") -> dict[str, Any]:
@@ -175,28 +192,39 @@ class AnnotationSession(QObject):
 
         def load(progress, cancelled) -> LoadedTable:
             n = len(cache)
-            all_attrs = []
+            all_attrs, unreadable, read_problem = [], [], ""
             for index in range(n):
                 if cancelled():
                     raise TaskCancelled
-                all_attrs.append(cache.get_trace_attrs(index))
+                try:
+                    all_attrs.append(cache.get_trace_attrs(index))
+                except CacheError as error:   # one damaged trace must not hide the others
+                    all_attrs.append({})
+                    unreadable.append(index)
+                    read_problem = read_problem or error.problem
                 if index % 200 == 0 or index == n - 1:
                     progress(index + 1, n)
             rows = [TraceRow.from_attrs(i, a) for i, a in enumerate(all_attrs)]
             trace_set, problem = None, ""
-            if with_plots and n and not cancelled():
+            if unreadable:
+                problem = (f"{cache.path}: {len(unreadable)} traces cannot be read, so the "
+                           f"plots are not drawn")
+            elif with_plots and n and not cancelled():
                 from .plot_data import PlotDataError, load_trace_set
 
                 try:
                     trace_set = load_trace_set(cache, all_attrs)
                 except (PlotDataError, CacheError) as error:
                     problem = str(error)
-            return LoadedTable(rows, trace_set, problem)
+                except (ValueError, OverflowError, TypeError) as error:  # absurd stored values
+                    problem = f"{cache.path}: the traces cannot be drawn together ({error})"
+            return LoadedTable(rows, trace_set, problem, tuple(unreadable), read_problem)
 
         task = Task(load, name="loadTraceTable")
         task.progress.connect(self.load_progress)
         task.finished.connect(self._on_loaded)
-        task.failed.connect(lambda error: self.load_failed.emit(str(error)))
+        task.failed.connect(lambda error: self.load_failed.emit(
+            error.problem if isinstance(error, CacheError) else f"{type(error).__name__}: {error}"))
         self._loader = task
         return task.start()
 

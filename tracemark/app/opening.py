@@ -33,21 +33,28 @@ RECORDING_FILTER = ("Recordings (*.trc *.TRC *.nwb *.edf *.EDF *.bdf *.BDF *.rec
                     "All files (*)")
 CACHE_FILTER = "Trace caches (*.hdf5 *.h5 *.hdf);;All files (*)"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+CACHE_SUFFIXES = (".hdf5", ".h5", ".hdf")
 
 
 def looks_like_cache(path: Path) -> bool:
     """A trace cache (Tracemark's or offspect's): HDF5 whose root has Tracemark's format
     attribute or whose groups hold ``traces``. NWB files are HDF5 too, hence the look inside."""
+    if not path.is_file():   # a folder, or a named pipe whose open() would block for ever
+        return False
     try:
         with open(path, "rb") as handle:
-            if handle.read(8) != HDF5_SIGNATURE:
-                return False
+            head = handle.read(8)
+            if head != HDF5_SIGNATURE:
+                # A damaged cache is better told "not a readable HDF5 file" by the cache
+                # than "no reader recognises the suffix" by the recording readers; an
+                # empty file is told "empty" by the readers.
+                return bool(head) and path.suffix.lower() in CACHE_SUFFIXES
         with h5py.File(path, "r") as f:
             if "tracemark_format" in f.attrs:
                 return True
             return any(isinstance(f[name], h5py.Group) and "traces" in f[name] for name in f)
     except (OSError, KeyError, ValueError):
-        return path.suffix.lower() in (".hdf5", ".h5", ".hdf")
+        return path.suffix.lower() in CACHE_SUFFIXES
 
 
 class Opener(QObject):
@@ -181,11 +188,12 @@ class Opener(QObject):
         self.session.load_progress.connect(
             lambda done, total: window.set_status(f"Loading traces… {done} of {total}"))
         self.session.load_failed.connect(lambda text: window.show_error(
-            f"Cannot read {path.name}", text))
+            f"Cannot read {path.name}", f"{path}\n\n{text}"))
         self.session.checkpoint_failed.connect(window.set_status)
         self.session.trace_changed.connect(lambda *_args: window._first_decision())
         if self.session.read_only_reason:
             window.set_status(f"Read-only: {self.session.read_only_reason}")
+        self._tell_problems(path, cache)
         self._open_source_of_cache()
         window.settings.add_recent(path)
         window.fill_recent_menu()
@@ -194,6 +202,24 @@ class Opener(QObject):
             self.controller.show(0)
         window.editor.setFocus(Qt.FocusReason.OtherFocusReason)
         self.session.start_loading()
+
+    def _tell_problems(self, path: Path, cache: CacheFile) -> None:
+        """A cache that opened despite damage says what was skipped, and whether it can
+        be edited, in a dialog: annotators must not find out later that edits are missing."""
+        problems = list(cache.problems)
+        if cache.last_checkpoint_error is not None:
+            problems.append(cache.last_checkpoint_error.problem)
+        if not problems:
+            return
+        lines = [f"• {p if len(p) <= 300 else p[:300] + '…'}" for p in problems[:6]]
+        if len(problems) > 6:
+            lines.append(f"… and {len(problems) - 6} more (tracemark cache peek lists them all)")
+        access = (f"It is open read-only: {self.session.read_only_reason}." if not cache.writable
+                  else "It is open for editing.")
+        self.window.show_error(f"{path.name} opened with problems",
+                               f"{path}\n\nThe rest of the cache is shown; these parts of it were "
+                               f"skipped or are shown as stored:\n" + "\n".join(lines)
+                               + f"\n\n{access}")
 
     def show_trace(self, index: int) -> None:
         if self.controller is not None:

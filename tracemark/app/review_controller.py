@@ -18,7 +18,7 @@ from typing import Any
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from tracemark.io_backends.cache import CacheError
-from tracemark.widgets.editor import TraceEditorWidget
+from tracemark.widgets.editor import TraceEditorWidget, TraceView
 
 from .annotation_session import AnnotationSession, LoadedTable
 from .viewer_link import ViewerLink
@@ -54,6 +54,7 @@ class ReviewController(QObject):
         self._viewer_follow.setInterval(VIEWER_FOLLOW_MS)
         self._viewer_follow.timeout.connect(self._follow_in_viewer)
         self._viewer_pending: tuple[int, dict] | None = None
+        self._told_unreadable = False
         editor.set_read_only(session.read_only_reason)
         link.set_editable(session.writable)
         editor.trace_requested.connect(self.show)
@@ -87,15 +88,32 @@ class ReviewController(QObject):
         if not 0 <= index < len(self.session):
             return
         started = time.perf_counter()
-        attrs = self.session.attrs(index)
         self.current = index
-        self.editor.set_trace(self.session.trace_view(index, attrs))
+        view, attrs = self._view(index)
+        self.editor.set_trace(view)
         self._viewer_pending = (index, attrs)
         self._viewer_follow.start()
         if self.plots is not None:
             self.plots.set_current(index)
         self.last_show_s = time.perf_counter() - started
         self.current_changed.emit(index)
+
+    def _view(self, index: int, attrs: dict | None = None) -> tuple[TraceView, dict]:
+        """Trace ``index`` as the editor shows it; a damaged trace becomes a blank one
+        carrying what could be read, and the person is told which and why."""
+        try:
+            attrs = self.session.attrs(index) if attrs is None else attrs
+            return self.session.trace_view(index, attrs), attrs
+        except (CacheError, ValueError) as error:
+            attrs = attrs or {}
+            problem = getattr(error, "problem", str(error))
+            self.status.emit(f"Trace {index + 1} (#{index}) cannot be shown: {problem}")
+            if not self._told_unreadable:   # once per cache: every trace may share the damage
+                self._told_unreadable = True
+                self.show_error(f"Cannot show trace {index + 1} (#{index})",
+                                f"{self.session.path}\n\n{problem}\n\nThe trace's attributes "
+                                f"are shown; its samples are not.")
+            return self.session.unreadable_view(index, attrs), attrs
 
     def _follow_in_viewer(self) -> None:
         if self._viewer_pending is None:
@@ -107,6 +125,13 @@ class ReviewController(QObject):
 
     def _table_loaded(self, table: LoadedTable) -> None:
         self.editor.set_traces(table.rows)
+        if table.unreadable:
+            n = len(table.unreadable)
+            listed = ", ".join(f"#{i}" for i in table.unreadable[:8]) + ("…" if n > 8 else "")
+            self.show_error(f"Cannot read every trace of {self.session.path.name}",
+                            f"{self.session.path}\n\nThe attributes of {n} of {len(table.rows)} "
+                            f"traces cannot be read ({listed}): {table.read_problem}\n\n"
+                            f"{'It is' if n == 1 else 'They are'} listed as unreviewed.")
         if self.plots is not None:
             self.plots.set_data(table.trace_set, table.plot_problem)
         if self.current is None or self.current >= len(self.session):
@@ -161,7 +186,7 @@ class ReviewController(QObject):
     def _confirmed(self, index: int, attrs: dict) -> None:
         self.editor.update_row(self.session.row(index))
         if index == self.current and index != self._skip_redraw:
-            self.editor.set_trace(self.session.trace_view(index, attrs))
+            self.editor.set_trace(self._view(index, attrs)[0])
             self._viewer_pending = None   # this newer state supersedes a pending follow
             self.link.show_trace(index, self.session.origin_of(index), attrs)
         if self.plots is not None:

@@ -56,7 +56,7 @@ def optional_float(value: Any) -> float | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
 
@@ -67,7 +67,7 @@ def as_int(value: Any, default: int = 0) -> int:
         return default
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):   # OverflowError: a 400-digit integer
         return default
     return int(number) if math.isfinite(number) and number == int(number) else default
 

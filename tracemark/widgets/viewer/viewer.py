@@ -242,8 +242,11 @@ class SignalViewer(QWidget):
     def page_request(self, start_s: float, request_id: int = -1) -> PageRequest:
         """The request that shows the current rows from ``start_s`` for the current span."""
         rate, window = self.source.sampling_rate, self.model.window
-        first = int(math.floor(start_s * rate + 1e-6))
-        span = max(int(math.ceil(window.span_s * rate - 1e-6)), 1)
+        n = self.source.n_samples
+        # Clamped to the stream: a damaged header's absurd rate (1e308 Hz) makes the
+        # shortest span more samples than an int64 holds; a sane one never reaches these.
+        first = min(max(int(math.floor(start_s * rate + 1e-6)), 0), n)
+        span = min(max(int(math.ceil(window.span_s * rate - 1e-6)), 1), n + 1)
         pixels = max(int(self.plot.getViewBox().width()), 200)
         factor = choose_factor(span, pixels)
         i_start, i_stop = aligned_range(first, first + span, factor)
