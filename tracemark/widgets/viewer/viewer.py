@@ -276,6 +276,10 @@ class SignalViewer(QWidget):
     # -- drawing ---------------------------------------------------------------------------
     def _draw_result(self, result: PageResult) -> None:
         request = result.request
+        if request.montage_key != montage_key(self.model.display.montage, self.source.channel_names):
+            # Read for the montage shown before the latest change: its rows no longer exist.
+            # The request for the current montage is already on its way.
+            return
         if request.rows != self._drawn_rows:
             self._sync_plot_rows(request.rows)
         self.last_result = result
