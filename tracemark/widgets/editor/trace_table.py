@@ -53,6 +53,8 @@ STATE_COLOURS = {ACCEPTED: QColor(23, 120, 50), REJECTED: QColor(175, 35, 25),
                  UNREVIEWED: QColor(90, 90, 90)}
 REJECTED_TEXT = QColor(140, 140, 140)
 SEARCH_DELAY_MS = 150
+#: Characters of a value a table cell (and its tooltip) shows.
+CELL_CHARS = 1000
 
 FILTERS = (("all", "All traces"), (UNREVIEWED, "Unreviewed only"), (ACCEPTED, "Accepted only"),
            (REJECTED, "Rejected only"))
@@ -152,7 +154,10 @@ class TraceTableModel(QAbstractTableModel):
             return None
         row, column = self._rows[index.row()], COLUMNS[index.column()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return column_text(row, column.key)
+            text = column_text(row, column.key)
+            # Qt lays out a cell's whole text to elide it: a 10 MB comment froze the window
+            # for 3 s. A cell shows one line; the form shows the value itself.
+            return text if len(text) <= CELL_CHARS else text[:CELL_CHARS] + "…"
         if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole:
