@@ -12,12 +12,13 @@ the problem.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import h5py
-from PyQt6.QtCore import QObject, Qt
-from PyQt6.QtWidgets import QFileDialog
+from PyQt6.QtCore import QEventLoop, QObject, Qt, QTimer
+from PyQt6.QtWidgets import QFileDialog, QProgressDialog
 
 from tracemark.io_backends import open_recording
 from tracemark.io_backends.cache import CacheError, CacheFile, export_table
@@ -34,6 +35,9 @@ RECORDING_FILTER = ("Recordings (*.trc *.TRC *.nwb *.edf *.EDF *.bdf *.BDF *.rec
 CACHE_FILTER = "Trace caches (*.hdf5 *.h5 *.hdf);;All files (*)"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 CACHE_SUFFIXES = (".hdf5", ".h5", ".hdf")
+#: A final checkpoint or an export that takes longer than this shows a progress dialog.
+CHECKPOINT_PROGRESS_AFTER_MS = 250
+EXPORT_PROGRESS_AFTER_MS = 250
 
 
 def looks_like_cache(path: Path) -> bool:
@@ -279,11 +283,39 @@ class Opener(QObject):
         if self.session is not None:
             session, self.session = self.session, None
             try:
-                session.close()
+                self._close_session(session)
             except TracemarkError as error:
                 self.window.show_error("Edits kept in the journal", str(error))
             self.window.plots.clear()
         self.window.update_layout()
+
+    def _close_session(self, session: AnnotationSession) -> None:
+        """Close ``session``; when edits must be folded into the file first, do it on a
+        worker and show a progress dialog (without Cancel) if it takes a moment, so the
+        window repaints instead of freezing. Returns once the cache is closed, as before."""
+        if not session.needs_final_checkpoint:
+            session.close()
+            return
+        dialog = QProgressDialog(f"Saving the edits into {session.path.name}…", "", 0, 0, self.window)
+        dialog.setObjectName("checkpointProgress")
+        dialog.setWindowTitle("Saving edits")
+        dialog.setCancelButton(None)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.hide()
+        self.window.last_dialog = dialog
+        loop = QEventLoop(self)
+        task = session.close_in_background()
+        task.finished.connect(loop.quit)
+        task.failed.connect(loop.quit)
+        QTimer.singleShot(CHECKPOINT_PROGRESS_AFTER_MS, lambda: None if task.done else dialog.show())
+        if not task.done:
+            loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        dialog.close()
+        dialog.deleteLater()
+        if task.error is not None:
+            raise task.error
 
     def close_all(self) -> None:
         self.close_cache()
@@ -333,12 +365,71 @@ class Opener(QObject):
             self.export_to(Path(path))
 
     def export_to(self, path: Path) -> Task:
+        """Write the table to ``path`` on a worker, with a progress dialog and Cancel when
+        it takes a moment. The file is written under a private name and renamed into place
+        once complete, so a cancelled or failed export leaves no partial file (and an
+        existing file at ``path`` is kept until the new one is whole)."""
         cache = self.session.cache
+        path = Path(path)
         self.window.set_status(f"Exporting {path.name}…")
-        task = Task(lambda _p, _c: export_table(cache, path), name="exportCsv")
-        task.finished.connect(lambda rows: self.window.set_status(f"Exported {rows} traces to {path}"))
-        task.failed.connect(lambda error: self.window.show_error(
-            f"Cannot export {path.name}", f"{path}\n\n{getattr(error, 'strerror', None) or error}"))
+        task = Task(lambda progress, cancelled: _export(cache, path, progress, cancelled),
+                    name="exportCsv")
+        dialog = QProgressDialog(f"Exporting {path.name}…", "Cancel", 0, max(len(cache), 1), self.window)
+        dialog.setObjectName("exportProgress")
+        dialog.setWindowTitle("Export table")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.hide()
+        self.window.last_dialog = dialog
+        dialog.canceled.connect(task.cancel)
+        task.progress.connect(lambda done, _total: dialog.setValue(done))
+
+        def done(text: str) -> None:
+            dialog.close()
+            dialog.deleteLater()
+            self.window.set_status(text)
+
+        task.finished.connect(lambda rows: done(f"Exported {rows} traces to {path}"))
+        task.cancelled_signal.connect(lambda: done(f"Export cancelled; {path.name} was not written."))
+        task.failed.connect(lambda error: (done(""), self.window.show_error(
+            f"Cannot export {path.name}", f"{path}\n\n{getattr(error, 'strerror', None) or error}")))
+        QTimer.singleShot(EXPORT_PROGRESS_AFTER_MS, lambda: None if task.done else dialog.show())
         self.tasks.append(task.start())
         return task
 
+
+
+class _ReportingCache:
+    """The cache as ``export_table`` reads it, reporting each trace read and stopping when
+    the export is cancelled (reading the attributes is what takes the time)."""
+
+    def __init__(self, cache: CacheFile, progress, cancelled):
+        self._cache, self._progress, self._cancelled = cache, progress, cancelled
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def get_trace_attrs(self, index: int):
+        if self._cancelled():
+            raise TaskCancelled
+        if index % 200 == 0:
+            self._progress(index, len(self._cache))
+        return self._cache.get_trace_attrs(index)
+
+    def __getattr__(self, name: str):
+        return getattr(self._cache, name)
+
+
+def _export(cache: CacheFile, path: Path, progress, cancelled) -> int:
+    part = path.with_name(f".{path.name}.part-{os.getpid()}")
+    try:
+        rows = export_table(_ReportingCache(cache, progress, cancelled), part)
+        if cancelled():
+            raise TaskCancelled
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    progress(rows, rows)
+    return rows

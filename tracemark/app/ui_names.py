@@ -35,6 +35,7 @@ def name_window_parts(window) -> None:
     name(viewer, "SignalViewer", "Signal viewer")
     name(viewer.plot, "viewer.plot", "Signal traces")
     name(viewer.overview.plot, "viewer.overview", "Recording overview")
+    name(viewer.overview.stop_button, "viewer.overview.stop", "Stop building the overview")
     name(viewer.events_panel.filter_edit, "viewer.events.filter", "Filter events")
     name(viewer.events_panel.table, "viewer.events.table", "Events")
     for key, view in window.plots.views.items():

@@ -3,15 +3,18 @@
 It draws an activity map (rows are channels, columns are stretches of time, shade is
 the log of each stretch's peak-to-peak range relative to that channel's median) from
 the min/max summary, so it costs nothing proportional to the recording once the
-summary exists. While the summary is being built, a progress bar says so.
+summary exists. While the summary is being built, a progress bar says so, with a Stop
+button for a slow disk; once stopped, a link builds it again.
 """
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QVBoxLayout, QWidget
 
 from .axes import TimeAxis
 
@@ -52,9 +55,13 @@ class _OverviewBox(pg.ViewBox):
 
 
 class OverviewStrip(QWidget):
-    """Whole-recording strip; emits ``jump_requested(time_s)`` to centre the window there."""
+    """Whole-recording strip; emits ``jump_requested(time_s)`` to centre the window there,
+    ``stop_requested`` when the person stops the summary being built, ``build_requested``
+    when they ask for it again."""
 
     jump_requested = pyqtSignal(float)
+    stop_requested = pyqtSignal()
+    build_requested = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -87,8 +94,17 @@ class OverviewStrip(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setMaximumHeight(16)
         self.progress.hide()
+        self.stop_button = QToolButton(self)
+        self.stop_button.setText("Stop")
+        self.stop_button.setAccessibleName("Stop building the overview")
+        self.stop_button.setToolTip("Stop building the overview; zoomed-out views wait for it")
+        self.stop_button.setMaximumHeight(18)
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.stop_button.hide()
         self.message = QLabel(self)
         self.message.setStyleSheet("color: #666;")
+        self.message.setTextFormat(Qt.TextFormat.RichText)
+        self.message.linkActivated.connect(lambda _link: self.build_requested.emit())
         self.message.hide()
         self._box.clicked.connect(self.jump_requested)
         self._box.dragged.connect(self.jump_requested)
@@ -97,6 +113,7 @@ class OverviewStrip(QWidget):
         status = QHBoxLayout()
         status.setContentsMargins(4, 0, 4, 0)
         status.addWidget(self.progress, 1)
+        status.addWidget(self.stop_button)
         status.addWidget(self.message, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -142,14 +159,22 @@ class OverviewStrip(QWidget):
     def set_progress(self, fraction: float | None) -> None:
         if fraction is None:
             self.progress.hide()
+            self.stop_button.hide()
             return
         self.message.hide()
         self.progress.show()
+        self.stop_button.show()
         self.progress.setValue(int(round(1000 * min(max(fraction, 0.0), 1.0))))
 
-    def set_message(self, text: str) -> None:
+    def set_message(self, text: str, build_link: str = "") -> None:
+        """``text`` under the strip; ``build_link``, when given, is a link that asks for
+        the summary to be built again."""
         self.progress.hide()
-        self.message.setText(text)
+        self.stop_button.hide()
+        shown = html.escape(text)
+        if build_link:
+            shown += f" <a href='build'>{html.escape(build_link)}</a>"
+        self.message.setText(shown)
         self.message.setVisible(bool(text))
 
 

@@ -112,7 +112,9 @@ class SignalViewer(QWidget):
         self.plot.getViewBox().sigResized.connect(self._schedule_request)
         self.overview.jump_requested.connect(self.model.window.centre_on)
         self.events_panel.jump_requested.connect(self.model.window.centre_on)
-        self.summaries.progress.connect(self.overview.set_progress)
+        self.summaries.progress.connect(self._on_summary_progress)
+        self.overview.stop_requested.connect(self.stop_summary)
+        self.overview.build_requested.connect(self._rebuild_summary)
         self.summaries.finished.connect(self._on_summary)
         self.summaries.failed.connect(lambda _key, message: self.overview.set_message(
             f"Overview unavailable: {message}"))
@@ -365,6 +367,22 @@ class SignalViewer(QWidget):
         self.overview.set_progress(0.0)
         self.summaries.start(key, lambda progress, cancelled: load_or_build(
             source, key, matrix, progress, cancelled))
+
+    def _on_summary_progress(self, fraction: float) -> None:
+        if self.summaries.running_key is not None:   # late reports of a stopped build
+            self.overview.set_progress(fraction)
+
+    def stop_summary(self) -> None:
+        """Stop building the overview summary (reading a long file over a slow link can
+        take minutes). Nothing partial is kept: a summary is saved whole or not at all."""
+        if self.summaries.running_key is None:
+            return
+        self.summaries.cancel()
+        self.overview.set_message("Overview stopped; zoomed-out views need it.", "Build it")
+
+    def _rebuild_summary(self) -> None:
+        if self.source is not None and self.summaries.running_key is None:
+            self._start_summary()
 
     def _on_summary(self, key: str, payload) -> None:
         if self.source is None or self.pipeline is None:
