@@ -413,8 +413,9 @@ class _ReportingCache:
     def get_trace_attrs(self, index: int):
         if self._cancelled():
             raise TaskCancelled
-        if index % 200 == 0:
-            self._progress(index, len(self._cache))
+        n = len(self._cache)
+        if index % max(n // 100, 1) == 0:
+            self._progress(index, n)
         return self._cache.get_trace_attrs(index)
 
     def __getattr__(self, name: str):
