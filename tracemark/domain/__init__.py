@@ -1,0 +1,6 @@
+"""Domain ideas that every layer shares: plain Python, no Qt, no file formats.
+
+A concept used by the readers, the computations and the views (what kind of signal a
+channel carries, which unit is a voltage) lives here once, so that no layer repeats its
+rules. Nothing here imports another part of Tracemark.
+"""
