@@ -101,3 +101,21 @@ def test_version_and_help():
     assert result.returncode == 0 and result.stdout.startswith("tracemark ")
     result = run_cli("--help")
     assert result.returncode == 0 and "info" in result.stdout and "cache" in result.stdout
+
+
+@pytest.mark.parametrize("path", shared_params("nwb") + shared_params("edf"))
+def test_info_gives_the_span_of_the_events_and_says_when_there_is_no_signal(path: Path, capsys):
+    """Files of events only (dandi's NWB, EDF+ hypnograms) have no streams and 0 s duration."""
+    assert main(["info", "--json", str(path)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    with open_recording(path) as rec:
+        events = rec.events()
+    if events:
+        assert summary["events"]["span_s"] == [pytest.approx(min(e.time_s for e in events)),
+                                               pytest.approx(max(e.time_s + e.duration_s for e in events))]
+    else:
+        assert summary["events"]["span_s"] is None
+    assert main(["info", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert ("no signal stream, events only" in text) == (summary["streams"] == [])
+    assert ("  span: " in text) == bool(events)

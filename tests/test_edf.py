@@ -204,6 +204,19 @@ def test_written_file_reads_back_identically_everywhere(written):
         assert labels == [(round(o, 6), d, t) for o, d, t in ANNOTATIONS]
 
 
+def test_written_annotations_equal_mne_s(written):
+    """The writer's annotations share record 0 with its time-keeping TAL (sub-second start)."""
+    mne = pytest.importorskip("mne", reason="mne is the reference for EDF+ annotations")
+    path, _ = written
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = mne.read_annotations(path)
+    with open_edf(path) as rec:
+        ours = sorted((e.time_s, e.duration_s, e.label) for e in rec.events())
+    assert ours == sorted((float(o), float(d), str(t)) for o, d, t in
+                          zip(theirs.onset, theirs.duration, theirs.description))
+
+
 def test_writer_pads_last_partial_record_and_takes_2d_chunks(tmp_path):
     path = tmp_path / "padded.edf"
     block = np.arange(2 * 250, dtype=np.float64).reshape(250, 2) + 100

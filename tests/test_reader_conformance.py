@@ -18,9 +18,11 @@ import numpy as np
 import psutil
 import pytest
 
+from tracemark.domain.channel_types import CHANNEL_TYPES
 from tracemark.io_backends import RecordingClosedError, open_recording
 
 NAMES = ("Fp1", "Cz", "O2", "EMG", "ECG")  # TRC labels hold at most 6 bytes
+TYPES = ("eeg", "eeg", "eeg", "emg", "ecg")
 RATE = 512.0
 N_SAMPLES = 512 * 20 + 37  # not a whole number of seconds or records
 UNITS = "uV"
@@ -103,6 +105,17 @@ def test_header_describes_what_was_written(recording):
     assert all(u.lower() in ("uv", "µv", "μv") for u in stream.units)
     assert np.all(np.isfinite(stream.gains)) and np.all(stream.gains != 0)
     assert recording.header.duration_s >= stream.duration_s
+
+
+def test_every_channel_has_one_valid_type(recording):
+    for stream in recording.header.streams:
+        assert isinstance(stream.channel_types, tuple)
+        assert len(stream.channel_types) == stream.n_channels
+        assert set(stream.channel_types) <= set(CHANNEL_TYPES), stream.channel_types
+        assert isinstance(stream.kind, str)
+        assert stream.describe().startswith(stream.name)
+    assert recording.header.streams[_main_stream(recording)].channel_types == TYPES
+    assert recording.header.main_stream_index() == _main_stream(recording)
 
 
 def test_header_is_immutable(recording):

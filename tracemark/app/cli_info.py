@@ -1,4 +1,9 @@
-"""``tracemark info FILE [--json]``: what a recording holds, without opening a window."""
+"""``tracemark info FILE [--json]``: what a recording holds, without opening a window.
+
+A file of events only (an NWB file of trials and spike times, an EDF+ hypnogram of
+annotations) has no streams and a header duration of 0 s; its events are listed as for
+any file, with the span they cover (``events.span_s`` in ``--json``).
+"""
 
 from __future__ import annotations
 
@@ -33,6 +38,8 @@ def describe(recording: BaseRecording) -> dict:
     """A JSON-ready description of a recording's header and events."""
     header = recording.header
     events = recording.events()
+    span = ([min(e.time_s for e in events), max(e.time_s + e.duration_s for e in events)]
+            if events else None)
     return {
         "path": str(header.path),
         "format": header.format_name,
@@ -53,6 +60,7 @@ def describe(recording: BaseRecording) -> dict:
         } for s in header.streams],
         "events": {
             "count": len(events),
+            "span_s": span,
             "by_source": dict(Counter(e.source for e in events)),
             "by_label": dict(Counter(e.label for e in events).most_common()),
         },
@@ -65,7 +73,8 @@ def format_text(summary: dict, list_all_channels: bool = False) -> str:
         f"File      {summary['path']}",
         f"Format    {summary['format']}",
         f"Start     {summary['start_datetime'] or 'not recorded'}",
-        f"Duration  {_duration(summary['duration_s'])}",
+        f"Duration  {_duration(summary['duration_s'])}"
+        + ("" if summary["streams"] else ": no signal stream, events only"),
     ]
     lines += [f"  {key}: {value}" for key, value in summary["details"].items()]
     lines.append(f"Streams   {len(summary['streams'])}")
@@ -84,6 +93,9 @@ def format_text(summary: dict, list_all_channels: bool = False) -> str:
             lines.append(f"      {names}{more}")
     events = summary["events"]
     lines.append(f"Events    {events['count']}")
+    if events.get("span_s"):
+        first, last = events["span_s"]
+        lines.append(f"  span: {first:.3f} s to {last:.3f} s")
     for source, count in events["by_source"].items():
         lines.append(f"  {source}: {count}")
     labels = list(events["by_label"].items())

@@ -96,11 +96,11 @@ def _bare(label: str) -> str:
     return re.sub(r"^pol[\s_]+", "", text)
 
 
-def infer_channel_type(label: str, unit: str = "", *, default: str = EEG) -> str:
-    """The type of a channel from its label and unit (see the module docstring).
+def label_channel_type(label: str) -> str | None:
+    """The type ``label`` names (a type word, a known label, a 10-10 electrode), else None.
 
-    ``default`` is the type of an unrecognised voltage channel (EEG, as EDF readers
-    assume); an unrecognised channel in another unit is ``misc``.
+    Readers whose files carry other hints (an EDF transducer field) use this to let a
+    telling label win and fall back to their hint when the label says nothing.
     """
     text = _bare(label)
     word = _TYPE_WORD.match(text)
@@ -110,8 +110,18 @@ def infer_channel_type(label: str, unit: str = "", *, default: str = EEG) -> str
         if pattern.match(text):
             return channel_type
     electrode = _REFERENCE.sub("", text) or text
-    if electrode in _SCALP_1010:
-        return EEG
+    return EEG if electrode in _SCALP_1010 else None
+
+
+def infer_channel_type(label: str, unit: str = "", *, default: str = EEG) -> str:
+    """The type of a channel from its label and unit (see the module docstring).
+
+    ``default`` is the type of an unrecognised voltage channel (EEG, as EDF readers
+    assume); an unrecognised channel in another unit is ``misc``.
+    """
+    named = label_channel_type(label)
+    if named is not None:
+        return named
     return default if is_voltage(unit) else MISC
 
 

@@ -13,7 +13,13 @@ Layout decisions
       of first appearance; no signal is dropped. Duplicate labels are kept as they are.
     * ``EDF Annotations`` / ``BDF Annotations`` signals are not streams: their TALs become
       events (source ``"annotation"``), parsed lazily on the first ``events()`` call by
-      reading only the annotation bytes of each record (strided).
+      reading only the annotation bytes of each record (strided). Every TAL counts, the
+      time-keeping ones included, and the annotations equal mne's ``read_annotations``
+      (see :mod:`.edf_annotations` for what is matched and where it differs).
+    * A file of annotations only (a sleep hypnogram: one ``EDF Annotations`` signal, 0 or
+      more records, record duration possibly 0) opens as a recording of events only:
+      no streams (``header.streams == ()``, ``header.duration_s == 0``), its annotations
+      in ``events()``, a ``Signals`` detail saying so.
     * Start time = header date-time + onset of the first record's time-keeping TAL (the
       sub-second start, as EDFbrowser and edfio report it); annotation times are relative
       to that first record. A damaged onset (beyond ``MAX_RECORD_ONSET_S`` in
@@ -94,8 +100,6 @@ def open_edf(path, *, truncated: str = "raise", status_events: bool = True) -> "
         edf = read_edf_header(path, truncated=truncated)
     except OSError as exc:
         raise RecordingError(path, f"cannot be read: {exc.strerror or exc}") from exc
-    if not edf.data_signals:
-        raise UnsupportedVariantError(path, "the file holds annotations only, no signals to show")
     return EdfRecording(path, edf, status_events=status_events)
 
 
@@ -142,7 +146,9 @@ class EdfRecording(BaseRecording):
             return 0.0
         first = edf.annotation_signals[0]
         width = first.samples_per_record * edf.bytes_per_sample
-        if not edf.is_discontinuous:
+        if not edf.is_discontinuous or not edf.data_signals:
+            # Without signals, gaps between records have no samples to place: only the
+            # origin of the annotation times matters.
             return first_record_onset(self._records, first.record_offset, width) or 0.0
         try:
             onsets = record_onsets(self._records, first.record_offset, width)
@@ -163,6 +169,8 @@ class EdfRecording(BaseRecording):
         return float(onsets[0])
 
     def _stream_headers(self, path: Path) -> tuple[StreamHeader, ...]:
+        from .edf_channel_types import edf_channel_types
+
         edf = self.edf_header
         headers = []
         for layout in self._layouts:
@@ -181,7 +189,8 @@ class EdfRecording(BaseRecording):
                 channel_names=tuple(s.label for s in signals),
                 units=tuple(s.unit for s in signals),
                 gains=[s.gain for s in signals], offsets=[s.offset for s in signals],
-                raw_dtype=np.int32 if edf.is_bdf else np.int16, regular=regular))
+                raw_dtype=np.int32 if edf.is_bdf else np.int16, regular=regular,
+                channel_types=edf_channel_types(signals, is_bdf=edf.is_bdf)))
         return tuple(headers)
 
     def locate(self, signal_index: int) -> tuple[int, int]:
@@ -260,8 +269,8 @@ class EdfRecording(BaseRecording):
 
     def _annotation_events(self) -> list[Event]:
         edf = self.edf_header
-        signals = [(s.record_offset, s.samples_per_record * edf.bytes_per_sample, i == 0 and edf.is_plus)
-                   for i, s in enumerate(edf.annotation_signals)]
+        signals = [(s.record_offset, s.samples_per_record * edf.bytes_per_sample)
+                   for s in edf.annotation_signals]
         return parse_annotations(self._records, signals, self._origin, self.annotation_problems)
 
     def _status_events(self) -> list[Event]:
@@ -316,6 +325,11 @@ def _details(edf: EdfHeader, record_times) -> tuple[tuple[str, str], ...]:
     details = [("Format", edf.variant), ("Patient", edf.patient_id),
                ("Recording", edf.recording_id),
                ("Data records", f"{edf.n_records} x {edf.record_duration_s:g} s")]
+    if not edf.data_signals:
+        count = len(edf.annotation_signals)
+        plural = "s" if count > 1 else ""
+        what = f"none: the file holds annotations only ({count} annotation signal{plural})"
+        details.append(("Signals", what + "; see its events"))
     transducers = sorted({s.transducer for s in edf.data_signals if s.transducer})
     if transducers:
         details.append(("Transducers", "; ".join(transducers)))

@@ -2,12 +2,47 @@
 
 A Time-stamped Annotation List is ``+onset[\\x15duration]\\x14text\\x14[text\\x14...]\\x00``.
 The first TAL of every record in the first annotation signal is the record's time-keeping
-TAL (onset of the record relative to the header's start time, no text); an onset beyond
-:data:`MAX_RECORD_ONSET_S` is damage and counts as no time-keeping TAL, and an annotation
-whose onset or duration overflows a float is counted as malformed. Only the bytes of
-the annotation signals are read, record by record with positional reads, so the
-cost is proportional to the number of records times the annotation signal's width, not to
-the size of the file.
+TAL: its onset is the record's onset (relative to the header's start time) and its *first*
+annotation text is empty. The same TAL may carry further texts after the empty one
+(``+12.5\\x14\\x14Eyes closed\\x14\\x00``); Nihon Kohden exports put their annotations
+there, so every TAL of every record is parsed, the time-keeping one included. An onset
+beyond :data:`MAX_RECORD_ONSET_S` is damage and counts as no time-keeping TAL.
+
+Only the bytes of the annotation signals are read, a block of records at a time with
+positional reads, so the cost is proportional to the number of records times the
+annotation signals' width, not to the size of the file. Malformed TALs (an onset that is
+no number or overflows a float, no ``\\x14`` after the onset, a TAL running past the end
+of its record without a ``\\x00``) are counted in :class:`TalParseProblems`, never fatal;
+a TAL without text (a bare time-keeping TAL) has nothing to place and is not checked.
+
+What is matched with mne (``mne.read_annotations(path)``, mne 1.13)
+    * One event per non-empty annotation text, at ``onset - first record's onset``, with
+      the TAL's duration (0 when absent), whichever TAL holds it: time-keeping or not,
+      first or later annotation signal, contiguous or EDF+D records with gaps (onsets stay
+      true times, as the gapped time axis of :mod:`.edf` is).
+    * TALs are taken in file order (record by record, signals in header order) and
+      duplicates are dropped as mne drops them. mne keys each annotation by the text of
+      its onset, its duration (``0`` when absent, which is not the key of an explicit
+      ``\\x150``) and its text. The first copy takes the plain key; any later copy takes
+      the key plus the index of its TAL, and a further copy in that same TAL overwrites
+      it. So identical annotations in different TALs are all kept, and within one TAL at
+      most two are kept (the TAL that first holds the annotation) or one (any later TAL).
+      mne builds these keys as strings, so in theory a text ending in ``_<number>`` can
+      collide with a suffixed key; the keys here are tuples and never collide.
+    * Texts are UTF-8 and kept as written (not stripped); ``text@@channel`` stays one text,
+      since ``read_annotations`` gets no channel names to split on.
+
+Where this deliberately differs from mne, on files that break the spec or where mne is
+inconsistent
+    * Annotations in the *first* record's time-keeping TAL: mne does not subtract that
+      record's onset from them (it sets its offset only after reading that TAL), so with
+      a sub-second start of 0.25 s mne places them at 0.25 s, every other annotation
+      relative to the first record. Here they are at 0 s, their true place.
+    * mne finds TALs with one regular expression over the whole file, whose ``.`` does
+      not match ``\\n``: a text holding a line break is skipped there and kept here. Its
+      pattern also runs on past a ``\\x00`` when a TAL lacks the closing ``\\x14``, gluing
+      two TALs into one; here a TAL ends at its ``\\x00`` and its texts are kept.
+    * Invalid UTF-8 raises in mne; here it becomes U+FFFD.
 """
 
 from __future__ import annotations
@@ -67,47 +102,116 @@ def first_record_onset(records: np.ndarray, offset: int, width: int) -> float | 
     return _timekeeping_onset(bytes(records[0, offset:offset + width]))
 
 
-def parse_annotations(records: np.ndarray, signals, origin_s: float,
+def parse_annotations(records: np.ndarray, signals: Iterable[tuple[int, int]], origin_s: float,
                       problems: TalParseProblems) -> list[Event]:
-    """Every non-empty annotation text in the annotation ``signals`` as an :class:`Event`.
+    """Every non-empty annotation text of the annotation ``signals`` as an :class:`Event`.
 
-    ``signals`` are ``(record_offset, width_bytes, is_first)``; the first annotation signal's
-    first TAL per record is time-keeping and skipped. Times are relative to ``origin_s``
-    (the first record's onset, i.e. the recording start).
+    ``signals`` are ``(record_offset, width_bytes)`` of each annotation signal, in header
+    order. Every TAL counts, the time-keeping ones included (their first, empty text is
+    skipped like any empty text). Times are relative to ``origin_s`` (the first record's
+    onset, i.e. the recording start). Duplicates are dropped as mne drops them (see the
+    module docstring).
     """
-    events: list[Event] = []
-    for offset, width, is_first in signals:
-        for first in range(0, records.shape[0], _BLOCK_RECORDS):
-            block = np.ascontiguousarray(records[first:first + _BLOCK_RECORDS, offset:offset + width])
-            for j, row in enumerate(block):
-                data = row.tobytes().rstrip(b"\x00")
-                if not data:
-                    continue
-                tals = data.split(b"\x00")
-                if is_first:
-                    tals = tals[1:]
-                for tal in tals:
-                    if tal:
-                        _append_tal(events, tal, origin_s, first + j, problems)
-    return events
+    ordered = sorted(signals)
+    kept = _MneDeduplicated()
+    if not ordered:
+        return []
+    span = (ordered[0][0], ordered[-1][0] + ordered[-1][1])
+    # Annotation signals usually sit side by side at the end of a record: then one read
+    # per block of records fetches them all.
+    adjacent = span[1] - span[0] == sum(width for _, width in ordered)
+    for first in range(0, records.shape[0], _BLOCK_RECORDS):
+        rows = slice(first, first + _BLOCK_RECORDS)
+        if adjacent:
+            both = records[rows, span[0]:span[1]]
+            blocks = [both[:, offset - span[0]:offset - span[0] + width] for offset, width in ordered]
+        else:
+            blocks = [records[rows, offset:offset + width] for offset, width in ordered]
+        blocks = [np.asarray(block, dtype=np.uint8) for block in blocks]
+        worth_parsing = [_not_bare(block) for block in blocks]
+        for j in np.flatnonzero(np.logical_or.reduce(worth_parsing)):
+            for block, worth in zip(blocks, worth_parsing):
+                if worth[j]:
+                    for tal in _record_tals(block[j].tobytes(), first + int(j), problems):
+                        _parse_tal(kept, tal, origin_s, first + int(j), problems)
+    return kept.events()
 
 
-def _append_tal(events: list[Event], tal: bytes, origin_s: float, record: int,
-                problems: TalParseProblems) -> None:
-    head, _, rest = tal.partition(b"\x14")
+def _not_bare(block: np.ndarray) -> np.ndarray:
+    """Rows of annotation bytes that may hold a text (or damage) and must be parsed.
+
+    Nearly every record holds only its time-keeping TAL (``+onset\\x14\\x14\\x00``, then
+    NULs) or nothing. Both are told apart here in a few vectorised passes, so that the
+    per-record Python work is spent only on the records with annotations: a row is bare
+    when its bytes up to the trailing NULs hold no NUL, exactly two ``\\x14`` and end with
+    both.
+    """
+    n, width = block.shape
+    nonzero = block != 0
+    filled = nonzero.sum(axis=1)
+    if width < 3:
+        return filled > 0
+    last = width - 1 - np.argmax(nonzero[:, ::-1], axis=1)  # last non-NUL byte
+    rows = np.arange(n)
+    bare = ((filled == last + 1) & (last >= 2) & (last < width - 1)
+            & ((block == 0x14).sum(axis=1) == 2)
+            & (block[rows, last] == 0x14) & (block[rows, np.maximum(last - 1, 0)] == 0x14))
+    return (filled > 0) & ~bare
+
+
+class _MneDeduplicated:
+    """Annotations kept under mne's keys; see the module docstring for the rule."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[object, ...], Event] = {}
+        self._tal_index = -1
+
+    def next_tal(self) -> None:
+        self._tal_index += 1
+
+    def add(self, onset: float, duration_text: bytes | None, text: str, event: Event) -> None:
+        # repr() of the floats, as mne's f-string key: -0.0 and 0.0 are different keys,
+        # and an absent duration (int 0) is not an explicit one of 0.0.
+        key: tuple[object, ...] = (repr(onset), repr(float(duration_text)) if duration_text else "0", text)
+        if key in self._by_key:
+            key += (self._tal_index,)
+        self._by_key[key] = event
+
+    def events(self) -> list[Event]:
+        return list(self._by_key.values())
+
+
+def _record_tals(raw: bytes, record: int, problems: TalParseProblems) -> list[bytes]:
+    """The TALs of one record's annotation bytes; one running past the record is counted."""
+    data = raw.rstrip(b"\x00")  # first: most records of a wide signal are padding only
+    if not data:
+        return []
+    tals = data.split(b"\x00")
+    if len(data) == len(raw):  # no NUL after the last TAL: it runs past the record's end
+        problems.add(record, tals.pop())
+    return [tal for tal in tals if tal]
+
+
+def _parse_tal(kept: _MneDeduplicated, tal: bytes, origin_s: float, record: int,
+               problems: TalParseProblems) -> None:
+    head, separator, rest = tal.partition(b"\x14")
+    if separator and not rest.strip(b"\x14"):
+        return  # no text (a bare time-keeping TAL): nothing to place
     match = _ONSET.match(head)
-    if match is None or not _:
+    if match is None or not separator:
         problems.add(record, tal)
         return
     onset = float(match.group(1)) - origin_s
-    duration = float(match.group(2)) if match.group(2) else 0.0
+    duration_text = match.group(2)
+    duration = float(duration_text) if duration_text else 0.0
     if not (math.isfinite(onset) and math.isfinite(duration)):
         problems.add(record, tal)  # 310+ digits overflow a float: no time to place it at
         return
+    kept.next_tal()
     for text in rest.split(b"\x14"):
         if text:
             label = text.decode("utf-8", errors="replace")
-            events.append(Event(onset, duration, label, "annotation"))
+            kept.add(onset, duration_text, label, Event(onset, duration, label, "annotation"))
 
 
 def _timekeeping_onset(raw: bytes) -> float | None:

@@ -8,6 +8,8 @@ rawio's signal streams as a stream: names, units, rates, and the per-channel
 files). Events and epochs come from the rawio's event channels, rescaled to seconds; the
 ``source`` of each is its event channel's name in lower case (``"trigger"``, ``"note"``,
 ``"stimulus"``...).
+Channel types are inferred from the channel names and units (neo's ``signal_channels``
+carry no type).
 
 One block and one segment are shown at a time (block 0, segment 0 unless
 ``block_index``/``segment_index`` say otherwise); every segment is listed in

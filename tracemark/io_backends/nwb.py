@@ -14,8 +14,10 @@ What becomes what (details in :mod:`.nwb_layout`, :mod:`.nwb_streams`, :mod:`.nw
 * Streams: every TimeSeries with numeric 1-D or 2-D ``data`` under ``/acquisition``,
   ``/processing`` (inside LFP, FilteredEphys, Position... containers too) and
   ``/stimulus/presentation`` is one stream; ``stream_id`` is its HDF5 path, ``name`` that
-  path without the ``acquisition/`` or ``processing/`` prefix. ElectricalSeries come first,
-  so stream 0 is the main recording when there is one. A series with ``rate`` is regular
+  path without the ``acquisition/`` or ``processing/`` prefix, ``kind`` its
+  ``neurodata_type``. ElectricalSeries come first; ``header.main_stream_index()`` names
+  the stream to open (an ElectricalSeries, else a response rather than its stimulus).
+  Channel types: :mod:`.nwb_channel_types`. A series with ``rate`` is regular
   with ``start_offset_s = starting_time``; one with ``timestamps`` has ``regular=False``
   and its reads find samples by binary search on the timestamps dataset (a few small
   reads, never the whole dataset).

@@ -87,6 +87,15 @@ def require_small(dataset: h5py.Dataset) -> None:
                          f"{MAX_READ_WHOLE} Tracemark reads at once from a table or event list")
 
 
+def string_column(table: h5py.Group, column: str, rows: np.ndarray) -> list[str] | None:
+    """The strings of a table column at ``rows``; None when the column is absent or ragged."""
+    dataset = table.get(column)
+    if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 1 or f"{column}_index" in table:
+        return None
+    values = read_whole(dataset)
+    return [text(values[r]).strip() for r in rows]
+
+
 def text(value) -> str:
     """An HDF5 attribute or string-dataset value as ``str`` (bytes decoded, arrays joined)."""
     if isinstance(value, bytes):

@@ -15,6 +15,9 @@ Channel names: an ElectricalSeries names its channels through its ``electrodes``
 of the electrodes table: the ``label`` column when present, else ``"<location> <id>"``,
 else the electrode id. Any other series is one channel named after the series when its
 data are 1-D, else ``"<series>[i]"``.
+
+Channel types (:mod:`.nwb_channel_types`) come from the series' ``neurodata_type`` and
+its electrodes' groups and locations; ``kind`` is the ``neurodata_type``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ import h5py
 import numpy as np
 
 from .errors import CorruptRecordingError
-from .nwb_layout import Item, read_whole, text
+from .nwb_channel_types import ElectrodeRows, series_channel_types
+from .nwb_layout import Item, read_whole, string_column, text
 from .protocol import StreamHeader
 
 UNIT_SYMBOLS = {
@@ -80,19 +84,24 @@ def describe_signal(h5file: h5py.File, item: Item, name: str, time_shift: float,
     if unit == "V":
         factor = VOLTAGE_UNITS[voltage_unit]
         gains, offset, unit = gains * factor, offset * factor, voltage_unit
-    channel_names = _channel_names(h5file, group, item.name, data.ndim, n_channels, fail)
+    electrodes = _electrode_rows(h5file, group, n_channels, fail)
+    channel_names = _channel_names(electrodes, item.name, data.ndim, n_channels)
+    units = (unit,) * n_channels
     header = StreamHeader(
         stream_id=item.path,
         name=name,
         sampling_rate=rate,
         n_samples=n_samples,
         channel_names=channel_names,
-        units=(unit,) * n_channels,
+        units=units,
         gains=gains,
         offsets=np.full(n_channels, offset),
         raw_dtype=data.dtype,
         start_offset_s=start + time_shift,
         regular=timestamps_path is None,
+        channel_types=series_channel_types(h5file, group, item.neurodata_type, electrodes,
+                                           channel_names, units),
+        kind=item.neurodata_type,
     )
     return StreamSource(header, data.name, timestamps_path, time_shift)
 
@@ -135,43 +144,44 @@ def _gains(group: h5py.Group, data: h5py.Dataset, n_channels: int, fail) -> np.n
     return gains
 
 
-def _channel_names(h5file: h5py.File, group: h5py.Group, series_name: str, ndim: int,
-                   n_channels: int, fail) -> tuple[str, ...]:
+def _electrode_rows(h5file: h5py.File, group: h5py.Group, n_channels: int,
+                    fail) -> ElectrodeRows | None:
+    """The electrodes-table rows of a series' channels; None when it has no electrodes."""
     region = group.get("electrodes")
-    if isinstance(region, h5py.Dataset) and "table" in region.attrs:
-        if region.size != n_channels:  # checked before a read sized by the file
-            raise fail(f"data has {n_channels} channels but {region.size} electrodes")
-        rows = np.asarray(region[()], dtype=np.int64).reshape(-1)
-        try:
-            table = h5file[region.attrs["table"]]
-        except (KeyError, ValueError, TypeError) as exc:
-            raise fail(f"its electrodes table cannot be found ({exc})") from exc
-        if not isinstance(table, h5py.Group):
-            raise fail(f"its electrodes reference {table.name}, which is not a table")
-        return _electrode_names(table, rows, fail)
+    if not (isinstance(region, h5py.Dataset) and "table" in region.attrs):
+        return None
+    if region.size != n_channels:  # checked before a read sized by the file
+        raise fail(f"data has {n_channels} channels but {region.size} electrodes")
+    rows = np.asarray(region[()], dtype=np.int64).reshape(-1)
+    try:
+        table = h5file[region.attrs["table"]]
+    except (KeyError, ValueError, TypeError) as exc:
+        raise fail(f"its electrodes table cannot be found ({exc})") from exc
+    if not isinstance(table, h5py.Group):
+        raise fail(f"its electrodes reference {table.name}, which is not a table")
+    ids = table.get("id")
+    n_rows = ids.shape[0] if isinstance(ids, h5py.Dataset) else None
+    if n_rows is not None and rows.size and (rows.min() < 0 or rows.max() >= n_rows):
+        raise fail(f"electrodes refer to row {int(rows.max())} of a {n_rows}-row table")
+    return ElectrodeRows(table, rows)
+
+
+def _channel_names(electrodes: ElectrodeRows | None, series_name: str, ndim: int,
+                   n_channels: int) -> tuple[str, ...]:
+    if electrodes is not None:
+        return _electrode_names(electrodes.table, electrodes.rows)
     if ndim == 1:
         return (series_name,)
     return tuple(f"{series_name}[{i}]" for i in range(n_channels))
 
 
-def _electrode_names(table: h5py.Group, rows: np.ndarray, fail) -> tuple[str, ...]:
+def _electrode_names(table: h5py.Group, rows: np.ndarray) -> tuple[str, ...]:
     ids = table.get("id")
-    n_rows = ids.shape[0] if isinstance(ids, h5py.Dataset) else None
-    if n_rows is not None and rows.size and (rows.min() < 0 or rows.max() >= n_rows):
-        raise fail(f"electrodes refer to row {int(rows.max())} of a {n_rows}-row table")
-    id_values = read_whole(ids)[rows] if n_rows is not None else rows
-    labels = _string_column(table, "label", rows)
+    id_values = read_whole(ids)[rows] if isinstance(ids, h5py.Dataset) else rows
+    labels = string_column(table, "label", rows)
     if labels is not None and all(labels):
         return tuple(labels)
-    locations = _string_column(table, "location", rows)
+    locations = string_column(table, "location", rows)
     if locations is not None and all(locations):
         return tuple(f"{loc} {int(i)}" for loc, i in zip(locations, id_values))
     return tuple(str(int(i)) for i in id_values)
-
-
-def _string_column(table: h5py.Group, column: str, rows: np.ndarray) -> list[str] | None:
-    dataset = table.get(column)
-    if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 1 or f"{column}_index" in table:
-        return None
-    values = read_whole(dataset)
-    return [text(values[r]).strip() for r in rows]

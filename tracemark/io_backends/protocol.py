@@ -19,6 +19,17 @@ Header (immutable, parsed once on open)
     turn raw integers into physical units: ``physical = raw * gain + offset``.
     Arrays in a header are read-only.
 
+    Every channel has a *type* (``channel_types``, one per channel, each one of
+    :data:`~tracemark.domain.channel_types.CHANNEL_TYPES`: ``eeg``, ``seeg``, ``ecog``,
+    ``emg``, ``ecg``, ``eog``, ``resp``, ``stim``, ``misc``). A backend gives the types its
+    file states (a BDF ``Status`` channel, an NWB ElectricalSeries of an ECoG grid, an
+    EDF transducer field); a stream built without them infers them from each channel's
+    label and unit (:func:`~tracemark.domain.channel_types.infer_channel_types`).
+    ``kind`` says what the file calls the stream (the NWB ``neurodata_type``, such as
+    ``"ElectricalSeries"`` or ``"CurrentClampStimulusSeries"``; ``""`` for formats
+    without one). ``RecordingHeader.main_stream_index()`` names the stream a viewer
+    opens first, and ``StreamHeader.describe()`` is its one-line description for menus.
+
 Reads
     ``read(start_s, stop_s, channels=None, stream=0)`` returns float32, shape
     ``(n_samples, n_channels)``, in the stream's physical units, for the samples whose
@@ -54,6 +65,7 @@ base class owns clipping, channel validation, scaling and the context manager.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,9 +74,27 @@ from pathlib import Path
 
 import numpy as np
 
+from ..domain.channel_types import (CHANNEL_TYPES, MISC, STIM, infer_channel_types,
+                                    type_title)
 from .errors import RecordingClosedError
 
 ChannelSelection = Sequence[int] | None
+
+
+#: Below this rate a stream is a trend (oximetry, temperature, impedance), not a recording.
+SLOW_STREAM_HZ = 10.0
+#: A stream name that already says its rate ("512 Hz", "signals 1.5 kHz").
+_STATES_A_RATE = re.compile(r"\d\s*k?Hz\b", re.IGNORECASE)
+
+
+def format_rate(rate_hz: float, digits: int = 6) -> str:
+    """A sampling rate for people: ``"0.5 Hz"``, ``"128 Hz"``, ``"10 kHz"``, ``"2.048 kHz"``.
+
+    ``digits`` significant digits at most (fewer for a mean rate, which is not exact).
+    """
+    if rate_hz >= 1000:
+        return f"{rate_hz / 1000:.{digits}g} kHz"
+    return f"{rate_hz:.{digits}g} Hz"
 
 
 def _frozen_array(values, dtype) -> np.ndarray:
@@ -100,11 +130,23 @@ class StreamHeader:
     #: False when samples carry their own timestamps (NWB ``timestamps``); then
     #: ``sampling_rate`` is the mean rate and ``Recording.sample_times`` gives exact times.
     regular: bool = True
+    #: One type per channel, from ``CHANNEL_TYPES``; left empty, it is inferred from the
+    #: channel names and units on construction.
+    channel_types: tuple[str, ...] = ()
+    #: What the file calls this stream (NWB ``neurodata_type``); "" for other formats.
+    kind: str = ""
 
     def __post_init__(self) -> None:
         n = len(self.channel_names)
         if len(self.units) != n:
             raise ValueError(f"{len(self.units)} units for {n} channels")
+        types = tuple(self.channel_types) or infer_channel_types(self.channel_names, self.units)
+        if len(types) != n:
+            raise ValueError(f"{len(types)} channel types for {n} channels")
+        unknown = sorted(set(types) - set(CHANNEL_TYPES))
+        if unknown:
+            raise ValueError(f"unknown channel type {unknown[0]!r}; known: {', '.join(CHANNEL_TYPES)}")
+        object.__setattr__(self, "channel_types", types)
         object.__setattr__(self, "gains", _frozen_array(self.gains, np.float64).reshape(n))
         object.__setattr__(self, "offsets", _frozen_array(self.offsets, np.float64).reshape(n))
         object.__setattr__(self, "raw_dtype", np.dtype(self.raw_dtype))
@@ -130,6 +172,25 @@ class StreamHeader:
             return self.channel_names.index(name)
         except ValueError:
             raise KeyError(f"no channel {name!r} in stream {self.name!r}") from None
+
+    def describe(self) -> str:
+        """One line for menus and ``tracemark info``.
+
+        ``"512 Hz — 126 channels (EEG 120, EMG 4, ECG 1, Stim 1)"``,
+        ``"CurrentClampSeries_01 — 1 channel at 10 kHz (Misc)"``: the rate is left out
+        when the name already states one; ``~`` marks the mean rate of an irregular stream.
+        """
+        n = self.n_channels
+        text = f"{self.name} — {n} channel{'' if n == 1 else 's'}"
+        if not _STATES_A_RATE.search(self.name):
+            text += (f" at {format_rate(self.sampling_rate)}" if self.regular
+                     else f" at ~{format_rate(self.sampling_rate, digits=4)}")
+        counts = {t: self.channel_types.count(t) for t in CHANNEL_TYPES if t in self.channel_types}
+        if n == 1:
+            text += f" ({type_title(self.channel_types[0])})"
+        elif counts:
+            text += " (" + ", ".join(f"{type_title(t)} {k}" for t, k in counts.items()) + ")"
+        return text
 
 
 @dataclass(frozen=True)
@@ -160,6 +221,35 @@ class RecordingHeader:
 
     def stream_index(self, key: int | str) -> int:
         return self.streams.index(self.stream(key))
+
+    def main_stream_index(self) -> int:
+        """The stream a viewer should open first; ``KeyError`` when there are no streams.
+
+        Preferred, in order: streams holding cerebral or physiological signals (any type
+        but ``stim`` and ``misc``) over misc-only ones; NWB ElectricalSeries over other
+        series; recorded responses over stimuli (``kind`` ending in ``StimulusSeries``);
+        then most channels; then the highest sampling rate; then the first in the file.
+        A stream below :data:`SLOW_STREAM_HZ` is never preferred over a faster one with as
+        many or more channels: a multi-rate EDF opens on its EEG, not on the 1 Hz
+        oximeter signal that comes first in the file.
+        """
+        if not self.streams:
+            raise KeyError(f"{self.path.name} holds no signal stream (events only)")
+        streams = self.streams
+        candidates = [i for i, s in enumerate(streams)
+                      if not (s.sampling_rate < SLOW_STREAM_HZ and any(
+                          o.sampling_rate > s.sampling_rate and o.n_channels >= s.n_channels
+                          for o in streams))]
+        # max() keeps the first of equals, so ties go to the stream that comes first.
+        return max(candidates, key=lambda i: _main_stream_rank(streams[i]))
+
+
+def _main_stream_rank(stream: StreamHeader) -> tuple:
+    """Larger is more worth opening first; see ``RecordingHeader.main_stream_index``."""
+    physiological = any(t not in (STIM, MISC) for t in stream.channel_types)
+    electrical = "ElectricalSeries" in stream.kind
+    response = not stream.kind.endswith("StimulusSeries")
+    return (physiological, electrical, response, stream.n_channels, stream.sampling_rate)
 
 
 class BaseRecording:

@@ -22,6 +22,11 @@ What this backend reads
       ``Rate_Min`` holds, for each stored channel in turn, ``coefficient``
       consecutive samples; the header's Multiplexer field (bytes per frame) must
       confirm that frame size, or the file is refused rather than misread.
+    * Channel types (EEG, EMG, ECG...) are inferred from the labels and units
+      (:mod:`tracemark.domain.channel_types`). The electrode record's first two bytes
+      (``status``, ``type`` in :mod:`.trc_layout`) are not used: no public reader
+      documents their values (neo's ``MicromedRawIO`` skips them), so what they mean
+      cannot be checked.
     * Start date-time: naive (the file stores local wall-clock time); the year byte
       is read unsigned, so years up to 2155 work (neo reads it signed and wraps in
       2028). ``None`` when the bytes do not form a valid date.
