@@ -4,6 +4,13 @@
 Each subcommand lives in its own module exposing ``configure(parser)`` and
 ``run(args) -> int``; this module only dispatches and turns every ``TracemarkError``
 into one line on stderr and a non-zero exit, never a traceback.
+
+Before the GUI paths (``tracemark``, ``tracemark FILE``, ``tracemark --demo``) create any
+``QApplication``, ``startup_check`` makes sure a window can open: without a display the
+command exits ``EXIT_NO_DISPLAY``, with system libraries missing for Qt's X11 plugin
+``EXIT_MISSING_LIBRARIES``, each after one message saying what to do, where Qt would
+otherwise abort (exit 134) with a misleading one. ``--smoke-test`` runs offscreen and is
+not checked; neither are the headless subcommands.
 """
 
 from __future__ import annotations
@@ -25,6 +32,10 @@ SUBCOMMANDS = {
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
+#: No display for the platform Qt would use (no DISPLAY / WAYLAND_DISPLAY).
+EXIT_NO_DISPLAY = 3
+#: Qt's xcb platform plugin needs system libraries that are not installed.
+EXIT_MISSING_LIBRARIES = 4
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +77,11 @@ def gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--smoke-test", nargs="?", const="", default=None, metavar="PNG",
                         help="open the demo offscreen, check the window draws, print the version, "
                              "exit (0 = passed); with PNG, save a picture of the window")
+    parser.add_argument("--snapshot", metavar="PNG", default=None,
+                        help="open FILE (or the demo) offscreen as on a screen of --screen size, "
+                             "save the first screen as PNG and exit")
+    parser.add_argument("--screen", metavar="WxH", default="1920x1080",
+                        help="screen size for --snapshot (default 1920x1080)")
     return parser
 
 
@@ -75,7 +91,46 @@ def _run_gui(argv: list[str]) -> int:
         from tracemark.app.smoke import run_smoke_test
 
         return run_smoke_test(args.smoke_test or None)
+    if args.snapshot is not None:
+        return _snapshot(args)
+    refusal = _startup_refusal(argv)
+    if refusal is not None:
+        return refusal
     # Imported here so that headless subcommands never load Qt.
     from tracemark.app.launch import launch_gui
 
     return launch_gui(args)
+
+
+def _snapshot(args) -> int:
+    from tracemark.app.snapshot import parse_screen, take_snapshot
+
+    try:
+        size = parse_screen(args.screen)
+    except ValueError as error:
+        print(f"tracemark: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    paths = list(args.files)
+    if args.demo or not paths:
+        from tracemark.app.demo_session import ensure_demo_session
+
+        demo = ensure_demo_session()
+        paths = [str(demo.recording), str(demo.cache)] + paths
+    return take_snapshot(paths, args.snapshot, size)
+
+
+def _startup_refusal(argv: list[str]) -> int | None:
+    """The exit code, once explained on stderr, when no window can open here; else None."""
+    from tracemark.app import startup_check
+
+    problem = startup_check.check_gui_can_start(argv)
+    if problem is None:
+        return None
+    print(problem.message(), file=sys.stderr)
+    if isinstance(problem, startup_check.NoDisplay):
+        return EXIT_NO_DISPLAY
+    return EXIT_MISSING_LIBRARIES
+
+
+if __name__ == "__main__":
+    sys.exit(main())
