@@ -107,7 +107,7 @@ def test_traces_without_coordinates_are_named(demo, tmp_path):
     m = compute_measures(traces)
     data = map_data(m.amplitude, traces.xyz, traces.reject, traces.names, MapSettings())
     assert data.missing_coords == (5, 11)
-    assert "2 without coordinates: #5, #11" in data.summary()
+    assert "2 without coordinates: Trace 6, Trace 12" in data.summary()   # numbered from 1
     assert len(data.indices) == 34
 
 

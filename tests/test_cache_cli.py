@@ -26,7 +26,7 @@ def test_set_changes_a_trace_and_reports_old_and_new(cache_path, capsys):
     assert main(["cache", "set", str(cache_path), "3", "reject=true", "comment=noisy",
                  "onset_shift=-4"]) == 0
     out = capsys.readouterr().out
-    assert "trace 3 reject: 'False' -> 'True'" in out
+    assert "index 3 reject: 'False' -> 'True'" in out
     with h5py.File(cache_path, "r") as f:  # in the HDF5 file itself once the command ends
         attrs = f["rec0.trc/traces/3"].attrs
         assert (attrs["reject"], attrs["comment"], attrs["onset_shift"]) == ("True", "noisy", "-4")
@@ -68,12 +68,13 @@ def test_peek_prints_summary_trace_and_history(cache_path, capsys):
     main(["cache", "set", str(cache_path), "2", "comment=x"])
     capsys.readouterr()
     assert main(["cache", "peek", str(cache_path)]) == 0
-    assert "traces_count" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "traces_count" in out and "review: 0 accepted · 0 rejected · 10 unreviewed" in out
     assert main(["cache", "peek", str(cache_path), "2"]) == 0
     out = capsys.readouterr().out
-    assert "trace 2 (rec0.trc/2)" in out and "'x'" in out
+    assert "index 2 (rec0.trc/2)" in out and "'x'" in out     # 0-based, and called an index
     assert main(["cache", "peek", "--history", str(cache_path)]) == 0
-    assert "trace 2 comment: '' -> 'x'" in capsys.readouterr().out
+    assert "index 2 comment: '' -> 'x'" in capsys.readouterr().out
 
 
 def test_export_csv_has_one_row_per_trace(cache_path, tmp_path):

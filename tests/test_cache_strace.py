@@ -61,7 +61,7 @@ def test_sigkill_before_each_write_syscall_of_cache_set(tmp_path):
             path = copy_cache(base, folder)
             run = run_under_strace(command, path, "-o", "/dev/null", "-e", f"inject={name}:signal=SIGKILL:when={n}")
             assert run.returncode in (-9, 137), (name, n, run.returncode, run.stderr[-500:])
-            acked = "trace 3 comment" in run.stdout
+            acked = "index 3 comment" in run.stdout
             check(path, acked, (name, n))
             shutil.rmtree(folder)
             crashed_acked += acked

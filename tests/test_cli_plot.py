@@ -82,7 +82,7 @@ def test_map_names_traces_without_coordinates(qapp, cache, tmp_path, capsys):
                  "--threshold", "50", "--smooth", "8"]) == 0
     text = capsys.readouterr().out
     assert "22 of 24 traces shown; 1 rejected left out" in text
-    assert "1 without coordinates: #5" in text
+    assert "1 without coordinates: Trace 6" in text
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -104,9 +104,9 @@ def test_a_cache_without_intensities_or_coordinates_says_so(qapp, recording, tmp
     trc, _ = recording
     bare = build_cache(trc, tmp_path / "bare.hdf5", BuildSpec(None, 0.05, 0.1))
     assert main(["plot", "recruitment", str(bare), "-o", str(tmp_path / "r.png")]) == 1
-    assert "no accepted trace has a stimulation_intensity_mso" in capsys.readouterr().err
+    assert "no trace that is not rejected has a stimulation_intensity_mso" in capsys.readouterr().err
     assert main(["plot", "map", str(bare), "-o", str(tmp_path / "m.png")]) == 1
-    assert "none of its 24 accepted traces has xyz_coords" in capsys.readouterr().err
+    assert "none of its 24 traces not rejected has xyz_coords" in capsys.readouterr().err
     assert not (tmp_path / "r.png").exists() and not (tmp_path / "m.png").exists()
 
 

@@ -55,10 +55,14 @@ def test_state_filters_show_exactly_those_traces(table, state):
 
 
 def test_offspect_rejections_without_reviewed_count_as_rejected():
-    row = TraceRow.from_attrs(3, {"reject": "True", "onset_shift": "2", "event_time": 1.5}, "a.cnt")
+    # Rows are built from decoded attributes (the cache's schema turns "True", "true", "1"
+    # into True); tests/test_review_counts.py pushes stored spellings through the cache.
+    row = TraceRow.from_attrs(3, {"reject": True, "onset_shift": "2", "event_time": 1.5}, "a.cnt")
     assert row.state == REJECTED and row.onset_shift == 2 and row.event_time_s == 1.5
     assert TraceRow.from_attrs(4, {"reject": False}).state == UNREVIEWED
-    assert TraceRow.from_attrs(5, {"reviewed": "true", "reject": "False"}).state == ACCEPTED
+    assert TraceRow.from_attrs(5, {"reviewed": True, "reject": False}).state == ACCEPTED
+    # Text the schema could not decode is left raw; it never marks a trace decided.
+    assert TraceRow.from_attrs(7, {"reviewed": "maybe", "reject": "perhaps"}).state == UNREVIEWED
     both = TraceRow.from_attrs(6, {"neg_peak_magnitude_uv": -20.0, "pos_peak_magnitude_uv": 30.5})
     assert both.peak_to_peak == 50.5
 
@@ -71,7 +75,8 @@ def test_offspect_rejections_without_reviewed_count_as_rejected():
     ("shift<=-2 examiner:ab", lambda r: r.onset_shift <= -2 and "ab" in r.examiner),
     ("state:rej", lambda r: r.state == REJECTED),
     ("origin:rec1", lambda r: r.origin == "rec1.TRC"),
-    ("#=7", lambda r: r.index == 7),
+    ("#=7", lambda r: r.index == 6),           # the column shows trace numbers, from 1
+    ("trace<3", lambda r: r.index < 2),
     ("time>=40", lambda r: r.event_time_s >= 40),
 ])
 def test_search_by_attribute(qtbot, table, query, expected):

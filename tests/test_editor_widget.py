@@ -156,8 +156,8 @@ def test_progress_and_title_show_where_we_are(qtbot, make_app):
     app = make_app(n=7)
     app.show(4)
     editor = app.editor
-    assert editor.progress.position_label.text() == "<b>Trace 5 of 7</b> (#4)"
-    assert "#4" in editor.plot.title.text() and "session.TRC" in editor.plot.title.text()
+    assert editor.progress.position_label.text() == "<b>Trace 5 of 7</b>"
+    assert "Trace 5" in editor.plot.title.text() and "session.TRC" in editor.plot.title.text()
 
 
 def test_views_with_bad_shapes_are_refused():

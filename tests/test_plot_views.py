@@ -66,7 +66,7 @@ def test_average_view_draws_the_mean_and_follows_edits(qtbot, traces):
     x, y = view.mean_curve.getData()
     np.testing.assert_allclose(x, (np.arange(ROWS) - PRE) * 1.0)
     np.testing.assert_allclose(y, _accepted_mean(traces, 0), rtol=1e-6, atol=1e-6)
-    assert view.status.text() == "30 accepted, 0 rejected"
+    assert view.status.text() == "Average of 30 traces not rejected (0 accepted, 30 unreviewed)"
 
     view.update_trace(29, {"reject": True})
     view.update_trace(3, {"onset_shift": 4, "comment": "late"})
@@ -75,12 +75,32 @@ def test_average_view_draws_the_mean_and_follows_edits(qtbot, traces):
     expected.onset_shift[3] = 4
     np.testing.assert_allclose(view.mean_curve.getData()[1], _accepted_mean(expected, 0),
                                rtol=1e-6, atol=1e-6)
-    assert view.status.text() == "29 accepted, 1 rejected"
-    # The butterfly holds one segment per accepted trace (NaN-separated).
+    assert view.status.text() == "Average of 29 traces not rejected (0 accepted, 29 unreviewed)"
+    # The butterfly holds one segment per averaged trace (NaN-separated).
     assert view.accepted_curve.getData()[1].size == 29 * (ROWS + 1)
     assert not view.rejected_curve.isVisible()
     view.show_rejected.setChecked(True)
     assert view.rejected_curve.isVisible() and view.rejected_curve.getData()[1].size == ROWS + 1
+
+
+def test_average_over_accepted_traces_only_says_so(qtbot, traces):
+    view = _show(qtbot, AverageView(), traces)
+    for index in (4, 9):
+        view.update_trace(index, {"reviewed": True, "reject": False})
+    view.update_trace(29, {"reviewed": True, "reject": True})
+    assert view.status.text() == "Average of 29 traces not rejected (2 accepted, 27 unreviewed)"
+    assert "mean of 29 not rejected" in view.mean_curve.opts["name"]
+    view.over.setCurrentIndex(view.over.findData("accepted_only"))    # as the box is used
+    assert view.status.text() == "Average of 2 accepted traces (27 unreviewed and 1 rejected left out)"
+    assert view.result().n_traces == 2
+    expected = traces.copy()
+    expected.reject[:] = True
+    expected.reject[[4, 9]] = False
+    np.testing.assert_allclose(view.mean_curve.getData()[1], _accepted_mean(expected, 0),
+                               rtol=1e-6, atol=1e-6)
+    assert view.accepted_curve.getData()[1].size == 2 * (ROWS + 1)
+    view.update_trace(9, {"reviewed": False})                           # undone: unreviewed
+    assert view.result().n_traces == 1 and "Average of 1 accepted trace " in view.status.text()
 
 
 def test_average_view_channel_and_sd_band(qtbot, traces):
@@ -113,12 +133,13 @@ def test_measures_view_points_and_live_reject(qtbot, traces):
     amplitude = traces.data[:, PRE + 15:PRE + 51, 0].max(axis=1) - traces.data[:, PRE + 15:PRE + 51, 0].min(axis=1)
     accepted = view.scatters[str(id(view.amplitude_plot))][0]
     x, y = accepted.getData()
-    np.testing.assert_allclose(x, np.arange(N))
+    np.testing.assert_allclose(x, np.arange(N) + 1)      # trace numbers, from 1
     np.testing.assert_allclose(y, amplitude, rtol=1e-6)
+    assert accepted.opts["tip"](x=13.0, y=412.0, data=12).startswith("Trace 13\n")
 
     view.update_trace(12, {"reject": True})
     rejected = view.scatters[str(id(view.amplitude_plot))][2]
-    assert list(rejected.getData()[0]) == [12.0]
+    assert list(rejected.getData()[0]) == [13.0]
     assert accepted.getData()[0].size == N - 1
     view.x_axis.setCurrentIndex(1)
     np.testing.assert_allclose(rejected.getData()[0], [12 * 5.0 + 3.0])
@@ -143,7 +164,8 @@ def test_clicking_a_measure_point_selects_its_trace(qtbot, traces):
     qtbot.wait(10)
     target = 21
     with qtbot.waitSignal(view.trace_selected, timeout=1000) as blocker:
-        _click(qtbot, view, view.amplitude_plot, float(target), float(view.measures.amplitude[target]))
+        _click(qtbot, view, view.amplitude_plot, float(target + 1),   # drawn at its number
+               float(view.measures.amplitude[target]))
     assert blocker.args == [target]
 
 
@@ -172,7 +194,7 @@ def test_recruitment_view_says_why_there_is_no_fit(qtbot, traces):
     traces.intensity_mso[:3] = [40, 50, 60]
     view = _show(qtbot, RecruitmentView(), traces)
     assert not view.fit.ok
-    assert "not enough data" in view.note.text and "27 accepted traces without intensity" in view.note.text
+    assert "not enough data" in view.note.text and "27 traces not rejected without intensity" in view.note.text
     assert view.curve.getData()[0] is None or len(view.curve.getData()[0]) == 0
 
 
@@ -195,7 +217,7 @@ def test_map_view_places_points_and_names_the_missing(qtbot, traces):
     np.testing.assert_allclose(view.scatters[1].getData()[0], traces.xyz[shown, 1])  # side: y
     np.testing.assert_allclose(view.scatters[2].getData()[1], traces.xyz[shown, 2])  # front: z
     assert "29 of 30 traces shown" in view.note.text
-    assert "1 without coordinates: #7" in view.note.text
+    assert "1 without coordinates: Trace 8" in view.note.text
 
     view.set_map_settings(MapSettings(threshold=200.0, smooth_fwhm=8.0))
     below = int((view.measures.amplitude[shown] < 200.0).sum())

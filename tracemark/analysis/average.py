@@ -1,5 +1,6 @@
 """The averaged response: traces aligned on their corrected onsets, mean and standard
-deviation per sample and channel over the accepted traces.
+deviation per sample and channel over the included traces: by default every trace that is
+not rejected (accepted and unreviewed ones, :meth:`TraceSet.averaged`), or the mask given.
 
 Aligning moves each trace by its ``onset_shift`` so that row ``samples_pre`` of the aligned
 trace is its corrected onset; rows shifted in from outside the stored window are NaN and
@@ -53,7 +54,7 @@ def time_axis_ms(n_rows: int, samples_pre: int, sampling_rate: float) -> np.ndar
 
 
 def average_response(traces: TraceSet, include: np.ndarray | None = None) -> AverageResult:
-    """The average of the traces in ``include`` (default: the accepted ones), computed in
+    """The average of the traces in ``include`` (default: those not rejected), computed in
     one pass; :class:`AverageAccumulator` gives the same result incrementally."""
     include = ~traces.reject if include is None else np.asarray(include, bool)
     aligned = align_on_onsets(traces.data[include], traces.onset_shift[include])

@@ -10,6 +10,10 @@ Views keep their own copy of the per-trace attributes (:meth:`TraceSet.copy`, sh
 samples) and apply edits to it with :meth:`TraceSet.apply_attrs`, which takes the plain
 attribute mapping a cache returns and reports which fields changed, so that each view
 redoes only the work an edit calls for.
+
+Each trace's review state (accepted, rejected, unreviewed) follows
+:mod:`tracemark.domain.review` from its ``reviewed`` and ``reject`` flags, and traces are
+named for people by their number from 1 (:mod:`tracemark.domain.trace_numbers`).
 """
 
 from __future__ import annotations
@@ -21,9 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from tracemark.domain.review import (NOT_REJECTED, ReviewCounts, ReviewState, is_averaged,
+                                     is_set, state_of)
+from tracemark.domain.trace_numbers import trace_label
+
 #: Attribute keys (as stored in a cache) -> TraceSet field they update.
 ATTRIBUTE_FIELDS = {
     "reject": "reject",
+    "reviewed": "reviewed",
     "onset_shift": "onset_shift",
     "stimulation_intensity_mso": "intensity_mso",
     "xyz_coords": "xyz",
@@ -53,16 +62,20 @@ class TraceSet:
     #: Peak-to-peak amplitude (pos - neg) and first-peak latency an annotator set, or NaN.
     annotated_ptp_uv: np.ndarray
     annotated_latency_ms: np.ndarray
-    #: How a person names each trace in a message, e.g. "#12 (rec.TRC, trace 12)".
+    #: How a person names each trace in a message, e.g. "Trace 13 (rec.TRC index 12)".
     names: tuple[str, ...]
     units: str = "uV"
     channel_of_interest: str | None = None
+    #: Whether a person has decided on each trace (default: nobody has).
+    reviewed: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = self.data.shape[0]
         if self.data.ndim != 3:
             raise ValueError(f"trace data must be (traces, rows, channels), got {self.data.shape}")
-        for name in ("reject", "onset_shift", "intensity_mso", "event_time_s",
+        self.reviewed = (np.zeros(n, bool) if self.reviewed is None
+                         else np.asarray(self.reviewed, bool))
+        for name in ("reject", "reviewed", "onset_shift", "intensity_mso", "event_time_s",
                      "annotated_ptp_uv", "annotated_latency_ms"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name} has {len(getattr(self, name))} values for {n} traces")
@@ -76,8 +89,8 @@ class TraceSet:
     @classmethod
     def from_arrays(cls, data: np.ndarray, sampling_rate: float, samples_pre: int,
                     channel_labels: Sequence[str], **per_trace: Any) -> TraceSet:
-        """A TraceSet with defaults (accepted, no shift, nothing known) for any field not
-        given; handy for scripts and tests."""
+        """A TraceSet with defaults (unreviewed and not rejected, no shift, nothing known)
+        for any field not given; handy for scripts and tests."""
         data = np.asarray(data, dtype=np.float32)
         n = data.shape[0]
         nan = np.full(n, np.nan)
@@ -85,9 +98,9 @@ class TraceSet:
                       intensity_mso=nan.copy(), xyz=np.full((n, 3), np.nan),
                       event_time_s=nan.copy(), annotated_ptp_uv=nan.copy(),
                       annotated_latency_ms=nan.copy(),
-                      names=tuple(f"#{i}" for i in range(n)))
+                      names=tuple(trace_label(i) for i in range(n)))
         for key, value in per_trace.items():
-            if key not in fields and key not in ("units", "channel_of_interest"):
+            if key not in fields and key not in ("units", "channel_of_interest", "reviewed"):
                 raise TypeError(f"unknown TraceSet field {key!r}")
             fields[key] = value
         fields["reject"] = np.asarray(fields["reject"], bool)
@@ -106,10 +119,24 @@ class TraceSet:
 
     def copy(self) -> TraceSet:
         """Own copies of the per-trace attributes; the samples are shared (never written)."""
-        return replace(self, reject=self.reject.copy(), onset_shift=self.onset_shift.copy(),
+        return replace(self, reject=self.reject.copy(), reviewed=self.reviewed.copy(),
+                       onset_shift=self.onset_shift.copy(),
                        intensity_mso=self.intensity_mso.copy(), xyz=self.xyz.copy(),
                        annotated_ptp_uv=self.annotated_ptp_uv.copy(),
                        annotated_latency_ms=self.annotated_latency_ms.copy())
+
+    def states(self) -> list[ReviewState]:
+        """Each trace's review state."""
+        return [state_of(bool(reviewed), bool(reject))
+                for reviewed, reject in zip(self.reviewed, self.reject)]
+
+    def review_counts(self) -> ReviewCounts:
+        return ReviewCounts.of_states(self.states())
+
+    def averaged(self, over: str = NOT_REJECTED) -> np.ndarray:
+        """Which traces an average taken ``over`` (``tracemark.domain.review.AVERAGE_OVER``)
+        includes, as a boolean mask."""
+        return np.array([is_averaged(state, over) for state in self.states()], bool)
 
     def channel_index(self, channel: int | str | None) -> int:
         """A channel by label or column number; ``None`` = :func:`default_channel`."""
@@ -125,13 +152,16 @@ class TraceSet:
 
     def apply_attrs(self, index: int, attrs: Mapping[str, Any]) -> frozenset[str]:
         """Take the attributes of trace ``index`` (any subset of a cache's keys); returns the
-        fields that changed ("reject", "onset_shift", "intensity_mso", "xyz", "annotated")."""
+        fields that changed ("reject", "reviewed", "onset_shift", "intensity_mso", "xyz",
+        "annotated"). ``reject`` and ``reviewed`` are read as decoded booleans
+        (:func:`tracemark.domain.review.is_set`)."""
         if not 0 <= index < len(self):
-            raise IndexError(f"trace {index} does not exist ({len(self)} traces)")
+            raise IndexError(f"trace index {index} does not exist ({len(self)} traces)")
         changed = set()
-        if "reject" in attrs and bool(attrs["reject"]) != bool(self.reject[index]):
-            self.reject[index] = bool(attrs["reject"])
-            changed.add("reject")
+        for key, flags in (("reject", self.reject), ("reviewed", self.reviewed)):
+            if key in attrs and is_set(attrs[key]) != bool(flags[index]):
+                flags[index] = is_set(attrs[key])
+                changed.add(key)
         if "onset_shift" in attrs:
             shift = _int_or(attrs["onset_shift"], 0)
             if shift != self.onset_shift[index]:

@@ -20,6 +20,8 @@ waits for both, then checkpoints.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +53,23 @@ class OriginInfo:
     source_file: str
     source_sha256: str
     attrs: Mapping[str, Any]
+
+    def names_file(self, recording: str | os.PathLike) -> bool:
+        """Whether ``recording`` is the very file this origin names as its source (paths
+        resolved, so symbolic links, relative paths and hard links do not matter)."""
+        return bool(self.source_file) and _same_file(Path(self.source_file), Path(recording))
+
+    def cut_from(self, recording: str | os.PathLike) -> bool:
+        """Whether this origin's traces were cut from ``recording``: the file it names; or,
+        when that file is gone (the cache was moved together with its recording), a file of
+        the same name. An origin naming no file (offspect's) is named after its recording.
+        THE rule for showing traces on a recording (the viewer link, the opening checks)."""
+        recording = Path(recording)
+        if not self.source_file:
+            return self.name == recording.name
+        if self.names_file(recording):
+            return True
+        return not Path(self.source_file).exists() and _file_name(self.source_file) == recording.name
 
 
 @dataclass(frozen=True)
@@ -107,6 +126,10 @@ class AnnotationSession(QObject):
 
     def origin_of(self, index: int) -> OriginInfo:
         return self.origins[self.cache.trace_origin(index)[0]]
+
+    def cut_from(self, recording: str | os.PathLike) -> bool:
+        """Whether any of the cache's traces were cut from ``recording``."""
+        return any(origin.cut_from(recording) for origin in self.origins.values())
 
     # -- reading (GUI thread; a few hundred microseconds per trace) ------------------------
     def attrs(self, index: int) -> dict[str, Any]:
@@ -299,6 +322,20 @@ class AnnotationSession(QObject):
             self.cache.close()
 
         return Task(close, name="finalCheckpoint").start()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except (OSError, RuntimeError):   # an unreadable folder, a symbolic link loop
+        return False
+
+
+def _file_name(path_text: str) -> str:
+    """The file name of a stored path, whichever system wrote it (C:\\data\\a.TRC too)."""
+    return re.split(r"[\\/]", path_text)[-1]
 
 
 def _origin_info(name: str, attrs: Mapping[str, Any]) -> OriginInfo:

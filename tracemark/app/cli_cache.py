@@ -3,6 +3,12 @@
 ``set`` exits 0 only after the edit is durable (journal fsync'd); it then checkpoints the
 edit into the HDF5 file on close. Any refused value prints one line and leaves the file
 unchanged (exit 1, via :mod:`tracemark.app.cli`).
+
+Traces are addressed and printed by their 0-based *index* (the cache's global index, as in
+the Python API), never as a "trace number": the window numbers traces from 1. ``peek``
+ends its summary with the review counts, told as the window tells them
+(:meth:`tracemark.domain.review.ReviewCounts.describe`), and names each trace it lists
+with its review state.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ import re
 import shutil
 import sys
 
-from tracemark.io_backends.cache import (BuildSpec, CacheFile, CacheValueError, build_cache,
-                                         export_table, merge_caches, schema)
+from tracemark.domain.review import ReviewCounts, review_state
+from tracemark.io_backends.cache import (BuildSpec, CacheError, CacheFile, CacheValueError,
+                                         build_cache, export_table, merge_caches, schema)
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|us)?\s*$")
 
@@ -22,13 +29,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     peek = actions.add_parser("peek", help="summary of a cache, or the attributes of traces")
     peek.add_argument("file")
-    peek.add_argument("indexes", nargs="*", help="trace indexes, e.g. 3 or 0-4,9")
+    peek.add_argument("indexes", nargs="*", help="trace indexes (from 0), e.g. 3 or 0-4,9")
     peek.add_argument("--history", action="store_true", help="print the change log")
     peek.add_argument("--raw", action="store_true", help="show stored strings, not typed values")
 
     edit = actions.add_parser("set", help="set attributes of traces (one transaction)")
     edit.add_argument("file")
-    edit.add_argument("indexes", help="trace index, or several: 0-4,9")
+    edit.add_argument("indexes", help="trace index (from 0), or several: 0-4,9")
     edit.add_argument("assignments", nargs="+", metavar="key=value")
     edit.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                       help="wait this long for another writer to close the file")
@@ -107,19 +114,33 @@ def _peek(args) -> int:
                       f"{record.kind}{target} {record.tx[:8]}")
                 for change in record.changes:
                     index = cache.index_of(change.origin, change.trace)
-                    print(f"    trace {index} {change.key}: {change.old!r} -> {change.new!r}")
+                    print(f"    index {index} {change.key}: {change.old!r} -> {change.new!r}")
             return 0
         if not args.indexes:
             print(cache.summary())
+            print(f"review: {review_counts(cache).describe()}")
             return 0
         for text in args.indexes:
             for index in parse_indexes(text, len(cache)):
-                attrs = cache.get_trace_attrs_raw(index) if args.raw else cache.get_trace_attrs(index)
-                print(f"trace {index} ({'/'.join(cache.trace_origin(index))})")
+                attrs = cache.get_trace_attrs(index)
+                state = review_state(attrs)          # from the decoded values, even with --raw
+                attrs = cache.get_trace_attrs_raw(index) if args.raw else attrs
+                print(f"index {index} ({'/'.join(cache.trace_origin(index))}): {state}")
                 for key, value in attrs.items():
                     if key not in ("cache_file", "cache_file_index"):
                         print(f"    {key:28s} {value!r}")
     return 0
+
+
+def review_counts(cache: CacheFile) -> ReviewCounts:
+    """Accepted, rejected and unreviewed traces of ``cache``, from the decoded attributes.
+    A trace whose attributes cannot be read counts as unreviewed, as in the window."""
+    def attrs(index: int) -> dict:
+        try:
+            return cache.get_trace_attrs(index)
+        except CacheError:
+            return {}
+    return ReviewCounts.of_attrs(attrs(i) for i in range(len(cache)))
 
 
 def _set(args) -> int:
@@ -132,7 +153,7 @@ def _set(args) -> int:
         else:
             for change in record.changes:
                 index = cache.index_of(change.origin, change.trace)
-                print(f"trace {index} {change.key}: {change.old!r} -> {change.new!r}")
+                print(f"index {index} {change.key}: {change.old!r} -> {change.new!r}")
     return 0
 
 

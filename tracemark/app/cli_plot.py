@@ -6,6 +6,10 @@ set to ``offscreen`` when there is no display). The cache is opened read-only. A
 that cannot be drawn (no intensities for a recruitment curve, no coordinates for a map, an
 unknown channel, an output that is not .png/.svg) is one line on stderr and exit 1; a
 recruitment fit that fails still writes the figure, which says why, and warns on stderr.
+
+The average is taken over every trace not rejected (accepted and unreviewed), or over the
+accepted traces only with ``--accepted-only``; the line printed says which, with the
+counts the window shows (:func:`tracemark.domain.review.describe_average`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 
 from tracemark.analysis import MapSettings, MeasureSettings, TraceSet
 from tracemark.app.plot_data import PlotDataError, load_trace_set
+from tracemark.domain.review import ACCEPTED_ONLY, NOT_REJECTED, describe_average
 from tracemark.io_backends.errors import TracemarkError
 
 KINDS = ("average", "measures", "recruitment", "map")
@@ -41,8 +46,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="measure every trace, ignoring annotated peak values")
     parser.add_argument("--show-rejected", action="store_true",
                         help="average: draw rejected traces in grey")
+    parser.add_argument("--accepted-only", action="store_true",
+                        help="average: only the accepted (reviewed, not rejected) traces; "
+                             "default: every trace not rejected")
     parser.add_argument("--against", choices=("index", "time"), default="index",
-                        help="measures: trace index or event time on the horizontal axis")
+                        help="measures: trace number (from 1) or event time on the "
+                             "horizontal axis")
     parser.add_argument("--scale", choices=("uv", "log", "percent"), default="uv",
                         help="map: amplitude in uV, log10(1 + uV) or percent of the maximum")
     parser.add_argument("--threshold", type=float, help="map: amplitudes below this (uV) "
@@ -68,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         map_settings = MapSettings(args.scale, args.threshold, args.include_rejected, args.smooth)
     except ValueError as error:
         raise PlotDataError(args.cache, str(error)) from None
-    _check_drawable(args.kind, traces, Path(args.cache), args.include_rejected)
+    _check_drawable(args.kind, traces, Path(args.cache), args.include_rejected,
+                    _average_over(args))
     _ensure_platform()
     from PyQt6.QtWidgets import QApplication
 
@@ -108,25 +118,36 @@ def _make_view(args, traces: TraceSet, measure: MeasureSettings, map_settings: M
     if args.kind == "average":
         view.channel.setCurrentIndex(measure.channel)
         view.show_rejected.setChecked(args.show_rejected)
+        view.set_averaged_over(_average_over(args))
     if args.kind == "measures":
         view.x_axis.setCurrentIndex(view.x_axis.findData(args.against))
     return view
 
 
-def _check_drawable(kind: str, traces: TraceSet, cache: Path, include_rejected: bool) -> None:
-    accepted = ~traces.reject
-    if kind in ("average", "recruitment") and not accepted.any():
+def _average_over(args) -> str:
+    return ACCEPTED_ONLY if getattr(args, "accepted_only", False) else NOT_REJECTED
+
+
+def _check_drawable(kind: str, traces: TraceSet, cache: Path, include_rejected: bool,
+                    over: str = NOT_REJECTED) -> None:
+    kept = ~traces.reject
+    if kind in ("average", "recruitment") and not kept.any():
         raise PlotDataError(cache, f"every one of its {len(traces)} traces is rejected; "
                                    f"nothing to {'average' if kind == 'average' else 'fit'}")
-    if kind == "recruitment" and not np.isfinite(traces.intensity_mso[accepted]).any():
-        raise PlotDataError(cache, "no accepted trace has a stimulation_intensity_mso; set it "
-                                   "with: tracemark cache set CACHE 0-9 stimulation_intensity_mso=60")
+    if kind == "average" and not traces.averaged(over).any():
+        raise PlotDataError(cache, f"{describe_average(traces.review_counts(), over)}: "
+                                   f"nothing to average; accept traces in the window, or "
+                                   f"leave out --accepted-only")
+    if kind == "recruitment" and not np.isfinite(traces.intensity_mso[kept]).any():
+        raise PlotDataError(cache, "no trace that is not rejected has a stimulation_intensity_mso; "
+                                   "set it with: tracemark cache set CACHE 0-9 "
+                                   "stimulation_intensity_mso=60")
     if kind == "map":
-        candidate = np.ones(len(traces), bool) if include_rejected else accepted
+        candidate = np.ones(len(traces), bool) if include_rejected else kept
         placed = candidate & np.isfinite(traces.xyz).all(axis=1)
         if not placed.any():
-            raise PlotDataError(cache, f"none of its {int(candidate.sum())} "
-                                       f"{'' if include_rejected else 'accepted '}traces has "
+            raise PlotDataError(cache, f"none of its {int(candidate.sum())} traces"
+                                       f"{'' if include_rejected else ' not rejected'} has "
                                        f"xyz_coords; set them with: tracemark cache set CACHE 0 "
                                        f"'xyz_coords=[-38, -20, 62]'")
 
@@ -141,8 +162,7 @@ def _report(kind: str, view) -> int:
     elif kind == "map":
         print(view.data.summary())
     elif kind == "average":
-        result = view.result()
-        print(f"average of {result.n_traces} accepted traces")
+        print(view.status.text())
     return 0
 
 

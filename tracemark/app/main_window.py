@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QPoint, Qt, QTimer
 from PyQt6.QtWidgets import (QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QStackedWidget,
                              QWidget)
 
@@ -43,6 +43,10 @@ def montage_library():
 #: The window-level commands (the editor's and the viewer's are declared with them).
 WINDOW_ACTIONS = annotation_actions.WINDOW_ACTIONS
 
+#: Windows opened from another window ("Open in a new window"), held while they are open
+#: as launch.py holds the first ones, so that Python does not collect them.
+EXTRA_WINDOWS: list[MainWindow] = []
+
 
 class MainWindow(QMainWindow):
     def __init__(self, parent: QWidget | None = None, *, settings: Settings | None = None):
@@ -52,6 +56,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.last_error_box: QMessageBox | None = None
         self.last_dialog = None
+        self.last_new_window: MainWindow | None = None
         self._build_widgets()
         self.opener = Opener(self)
         self._build_actions()
@@ -158,6 +163,16 @@ class MainWindow(QMainWindow):
     @property
     def controller(self):
         return self.opener.controller
+
+    def open_in_new_window(self, paths: list[str | Path], stream: int = 0) -> MainWindow:
+        """A new window, beside this one, showing ``paths``; kept alive while it is open."""
+        window = MainWindow(settings=self.settings)
+        window.move(self.pos() + QPoint(30, 30))
+        window.show()
+        EXTRA_WINDOWS.append(window)
+        self.last_new_window = window
+        window.opener.open_paths(paths, stream=stream)
+        return window
 
     # -- helpers used by Opener and the controller -------------------------------------------
     def set_status(self, text: str) -> None:
@@ -302,3 +317,8 @@ class MainWindow(QMainWindow):
         self.opener.shutdown()
         self.viewer.shutdown()
         super().closeEvent(event)
+        if self in EXTRA_WINDOWS:
+            # Let go once the close is handled: dropping the last reference now would
+            # delete the window in the middle of its own close event.
+            QTimer.singleShot(0, lambda window=self: EXTRA_WINDOWS.remove(window)
+                              if window in EXTRA_WINDOWS else None)

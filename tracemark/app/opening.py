@@ -7,6 +7,12 @@ then its rows load on a worker; its source recording, when found at the path the
 names, opens beside it, and its checksum is compared on a worker so a changed recording is
 reported without holding anything up. Every failure becomes a dialog naming the file and
 the problem.
+
+Traces are never shown against a recording they were not cut from
+(:meth:`OriginInfo.cut_from`): opening such a recording while they are open asks first
+(:mod:`.recording_mismatch`): a new window for the recording, or close the traces and open
+it here, or cancel. A recording matched only by its file name (the cache was moved with
+it) is checked against the cache's checksum, and refused by the viewer link if it differs.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from tracemark.io_backends.cache import CacheError, CacheFile, export_table
 from tracemark.io_backends.errors import RecordingError, TracemarkError
 
 from .annotation_session import AnnotationSession
+from .recording_mismatch import CLOSE_TRACES, NEW_WINDOW, ask_recording_mismatch
 from .review_controller import ReviewController
 from .viewer_source import RecordingSource
 from .workers import Task, TaskCancelled
@@ -79,16 +86,17 @@ class Opener(QObject):
         """Open recordings and caches given in any order (a cache is recognised by content).
         True when everything given opened or started opening."""
         ok = True
-        caches = []
-        for path in (Path(p).expanduser() for p in paths):
+        paths = [Path(p).expanduser() for p in paths]
+        caches = [p for p in paths if p.exists() and looks_like_cache(p)]
+        # Recordings given with a cache go with that cache, not with the traces open now.
+        ask = not caches
+        for path in paths:
             if not path.exists():
                 self.window.settings.remove_recent(path)
                 self.window.fill_recent_menu()
                 ok = self.open_recording(path, stream) and ok   # the reader says what is wrong
-            elif looks_like_cache(path):
-                caches.append(path)
-            else:
-                ok = self.open_recording(path, stream) and ok
+            elif path not in caches:
+                ok = self.open_recording(path, stream, ask=ask) and ok
         for path in caches[-1:]:
             ok = self.open_cache(path) and ok
         return ok
@@ -104,8 +112,16 @@ class Opener(QObject):
             self.open_cache(Path(path))
 
     # -- recordings --------------------------------------------------------------------------
-    def open_recording(self, path: Path, stream: int = 0) -> bool:
-        """Open ``path`` read-only and show it; on failure say why and keep what was open."""
+    def open_recording(self, path: Path, stream: int = 0, *, ask: bool = True) -> bool:
+        """Open ``path`` read-only and show it; on failure say why and keep what was open.
+        While traces not cut from ``path`` are open, ``ask`` first what to do (False until
+        the person has answered; the answer opens it, or not)."""
+        path = Path(path)
+        if ask and self._traces_not_from(path):
+            self.window.last_dialog = ask_recording_mismatch(
+                self.window, self.session, path,
+                lambda answer: self._mismatch_answered(answer, path, stream))
+            return False
         try:
             recording = open_recording(path)
         except RecordingError as error:
@@ -124,7 +140,34 @@ class Opener(QObject):
         self.show_stream(stream)
         self.window.settings.add_recent(path)
         self.window.fill_recent_menu()
+        self._check_moved_source(path)
         return True
+
+    def _traces_not_from(self, path: Path) -> bool:
+        """Traces are open and none of them was cut from ``path`` (an existing file)."""
+        session = self.session
+        if session is None or not len(session) or not session.origins or not path.is_file():
+            return False
+        return not session.cut_from(path)
+
+    def _mismatch_answered(self, answer: str, path: Path, stream: int) -> None:
+        if answer == NEW_WINDOW:
+            self.window.open_in_new_window([path], stream)
+        elif answer == CLOSE_TRACES:
+            self.close_cache()
+            self.open_recording(path, stream, ask=False)
+
+    def _check_moved_source(self, path: Path) -> None:
+        """A recording linked to the traces by its file name only (the cache was moved with
+        it) is compared with the cache's checksum: another recording of the same name must
+        not carry the traces."""
+        if self.session is None:
+            return
+        origin = next((o for o in self.session.origins.values()
+                       if o.source_sha256 and o.cut_from(path) and not o.names_file(path)), None)
+        if origin is not None:
+            self.window.set_source_status(f"Source: {path.name} (checking…)")
+            self._check_source(path, origin.source_sha256, by_name=True)
 
     def show_stream(self, stream: int) -> None:
         viewer = self.window.viewer
@@ -142,8 +185,7 @@ class Opener(QObject):
         menu.clear()
         streams = self.recording.header.streams if self.recording is not None else ()
         for index, header in enumerate(streams):
-            text = f"{header.name}: {header.n_channels} channels at {header.sampling_rate:g} Hz"
-            action = menu.addAction(text)
+            action = menu.addAction(header.describe())
             action.setCheckable(True)
             action.setChecked(index == current)
             action.triggered.connect(lambda _checked=False, i=index: self.show_stream(i))
@@ -235,18 +277,23 @@ class Opener(QObject):
         if not origins:
             return
         if self.recording is not None and any(self.window.link.links(o) for o in origins):
+            self._check_moved_source(Path(self.recording.path))
             return
         origin = next((o for o in origins if o.source_file and Path(o.source_file).is_file()), None)
         if origin is None:
             named = origins[0].source_file or "no source recording named"
-            self.window.set_source_status(f"Source recording not found: {named}", warning=True)
+            # A recording already open beside them is not their source: say so where it stays.
+            beside = ("" if self.recording is None else
+                      f"; {Path(self.recording.path).name} is not their source")
+            self.window.set_source_status(f"Source recording not found: {named}{beside}",
+                                          warning=True)
             self.window.set_status("Showing the traces alone.")
             return
-        if self.open_recording(Path(origin.source_file)) and origin.source_sha256:
+        if self.open_recording(Path(origin.source_file), ask=False) and origin.source_sha256:
             self.window.set_source_status(f"Source: {Path(origin.source_file).name} (checking…)")
             self._check_source(Path(origin.source_file), origin.source_sha256)
 
-    def _check_source(self, path: Path, expected: str) -> None:
+    def _check_source(self, path: Path, expected: str, by_name: bool = False) -> None:
         def digest(progress, cancelled) -> str:
             hasher, total = hashlib.sha256(), path.stat().st_size
             with open(path, "rb") as handle:
@@ -258,14 +305,22 @@ class Opener(QObject):
             return hasher.hexdigest()
 
         task = Task(digest, name="sourceChecksum")
-        task.finished.connect(lambda actual: self._source_checked(path, expected, actual))
+        task.finished.connect(lambda actual: self._source_checked(path, expected, actual, by_name))
         self.source_check = task.start()
 
-    def _source_checked(self, path: Path, expected: str, actual: str) -> None:
+    def _source_checked(self, path: Path, expected: str, actual: str, by_name: bool = False) -> None:
         if self.recording is None or Path(self.recording.path).absolute() != path.absolute():
             return
         if actual == expected:
             self.window.set_source_status(f"Source: {path.name} (checksum matches)")
+        elif by_name:
+            # Only the name matched, and the contents differ: another recording.
+            self.window.link.refuse(path)
+            self.window.set_source_status(f"{path.name} is not the traces' source", warning=True)
+            self.window.show_error(
+                "Not the traces' source recording", f"{path}\n\nThis recording has the name of "
+                f"the one the trace cache was built from, but not its contents (its checksum "
+                f"differs). The traces' windows are not marked on it.")
         else:
             self.window.set_source_status(f"Source: {path.name} differs from the cache's", warning=True)
             self.window.show_error(
@@ -277,6 +332,7 @@ class Opener(QObject):
         if self.source_check is not None:
             self.source_check.cancel()
         self.window.set_source_status("")
+        self.window.link.forget_refusals()
         if self.controller is not None:
             self.controller.disconnect_all()
             self.controller = None

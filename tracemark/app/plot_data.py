@@ -20,6 +20,8 @@ import numpy as np
 
 from tracemark.analysis import TraceSet
 from tracemark.analysis.traces import annotated_peaks, coords_or_nan
+from tracemark.domain.review import is_set
+from tracemark.domain.trace_numbers import trace_label
 from tracemark.io_backends.cache import CacheFile
 from tracemark.io_backends.errors import TracemarkError
 
@@ -49,7 +51,7 @@ def load_trace_set(cache: CacheFile | str | os.PathLike, attrs: list[dict] | Non
     n = len(cache)
     data = np.full((n, frame.pre + frame.post, len(frame.labels)), np.nan, dtype=np.float32)
     columns: dict[str, list] = {key: [] for key in (
-        "reject", "onset_shift", "intensity_mso", "xyz", "event_time_s",
+        "reject", "reviewed", "onset_shift", "intensity_mso", "xyz", "event_time_s",
         "annotated_ptp_uv", "annotated_latency_ms", "names")}
     channel_of_interest = None
     for index in range(n):
@@ -64,6 +66,7 @@ def load_trace_set(cache: CacheFile | str | os.PathLike, attrs: list[dict] | Non
         channel_of_interest = channel_of_interest or _text(trace_attrs.get("channel_of_interest"))
     return TraceSet(data, frame.rate, frame.pre, frame.labels,
                     reject=np.array(columns["reject"], bool),
+                    reviewed=np.array(columns["reviewed"], bool),
                     onset_shift=np.array(columns["onset_shift"], np.int64),
                     intensity_mso=np.array(columns["intensity_mso"], np.float64),
                     xyz=np.array(columns["xyz"], np.float64).reshape(n, 3),
@@ -104,7 +107,8 @@ def _frame(cache: CacheFile) -> _Frame:
 
 def _collect(columns: dict[str, list], attrs: dict, index: int, origin: str,
              several_origins: bool) -> None:
-    columns["reject"].append(bool(attrs.get("reject") is True))
+    columns["reject"].append(is_set(attrs.get("reject")))
+    columns["reviewed"].append(is_set(attrs.get("reviewed")))
     shift = attrs.get("onset_shift")
     columns["onset_shift"].append(shift if isinstance(shift, int) else 0)
     columns["intensity_mso"].append(_number(attrs.get("stimulation_intensity_mso")))
@@ -113,8 +117,10 @@ def _collect(columns: dict[str, list], attrs: dict, index: int, origin: str,
     ptp, latency = annotated_peaks(attrs)
     columns["annotated_ptp_uv"].append(ptp)
     columns["annotated_latency_ms"].append(latency)
+    # The stored ``id`` is the trace's 0-based index within its origin, named as such.
     local = attrs.get("id", "?")
-    columns["names"].append(f"#{index} ({origin}, trace {local})" if several_origins else f"#{index}")
+    label = trace_label(index)
+    columns["names"].append(f"{label} ({origin} index {local})" if several_origins else label)
 
 
 def _number(value) -> float:

@@ -7,6 +7,9 @@ confirms it to every view (table row, trace, plots). After an accept or reject i
 to the next unreviewed trace, so one key is one decision. A refused edit is shown as a
 dialog naming the file and the problem, and the trace is redrawn as stored, so nothing
 unsaved ever looks saved.
+
+Messages name traces by their number from 1 (:mod:`tracemark.domain.trace_numbers`), as
+the editor's header and table do, and tell counts as :mod:`tracemark.domain.review` does.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
+from tracemark.domain.trace_numbers import describe_traces, trace_label
 from tracemark.io_backends.cache import CacheError
 from tracemark.widgets.editor import TraceEditorWidget, TraceView
 
@@ -107,10 +111,10 @@ class ReviewController(QObject):
         except (CacheError, ValueError) as error:
             attrs = attrs or {}
             problem = getattr(error, "problem", str(error))
-            self.status.emit(f"Trace {index + 1} (#{index}) cannot be shown: {problem}")
+            self.status.emit(f"{trace_label(index)} cannot be shown: {problem}")
             if not self._told_unreadable:   # once per cache: every trace may share the damage
                 self._told_unreadable = True
-                self.show_error(f"Cannot show trace {index + 1} (#{index})",
+                self.show_error(f"Cannot show {trace_label(index).lower()}",
                                 f"{self.session.path}\n\n{problem}\n\nThe trace's attributes "
                                 f"are shown; its samples are not.")
             return self.session.unreadable_view(index, attrs), attrs
@@ -127,7 +131,7 @@ class ReviewController(QObject):
         self.editor.set_traces(table.rows)
         if table.unreadable:
             n = len(table.unreadable)
-            listed = ", ".join(f"#{i}" for i in table.unreadable[:8]) + ("…" if n > 8 else "")
+            listed = describe_traces(table.unreadable)
             self.show_error(f"Cannot read every trace of {self.session.path.name}",
                             f"{self.session.path}\n\nThe attributes of {n} of {len(table.rows)} "
                             f"traces cannot be read ({listed}): {table.read_problem}\n\n"
@@ -139,9 +143,7 @@ class ReviewController(QObject):
             self.show(first if first is not None else 0)
         else:
             self.editor.table.set_current(self.current)
-        counts = self.editor.counts()
-        self.status.emit(f"{len(table.rows)} traces: {counts.get('unreviewed', 0)} unreviewed, "
-                         f"{counts.get('accepted', 0)} accepted, {counts.get('rejected', 0)} rejected")
+        self.status.emit(f"{len(table.rows)} traces: {self.editor.review_counts().describe()}")
 
     def navigate(self, kind: str) -> None:
         target = self.editor.resolve_navigation(kind)
@@ -174,7 +176,7 @@ class ReviewController(QObject):
             return
         finally:
             self._skip_redraw = None
-        self.status.emit(f"Saved trace {index + 1}: {_describe(values)}")
+        self.status.emit(f"Saved {trace_label(index).lower()}: {_describe(values)}")
         if moving_on:
             target = self.editor.resolve_navigation("next_unreviewed")
             if target is None or target == index:
@@ -212,7 +214,7 @@ class ReviewController(QObject):
             return
         if self.current not in indexes:
             self.show(indexes[0])
-        self.status.emit(f"{done}: trace {', '.join(str(i + 1) for i in indexes)}")
+        self.status.emit(f"{done}: {describe_traces(indexes, limit=len(indexes))}")
 
 
 def _describe(values: dict) -> str:

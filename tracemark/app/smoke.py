@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 from tracemark import __version__
+from tracemark.domain.trace_numbers import trace_label
 
 #: Seconds allowed from the start of the smoke test to the first page and trace on screen.
 DEFAULT_TIMEOUT_S = 120.0
@@ -144,7 +145,7 @@ def _run_app(clock: Clock, settings_dir: Path, screenshot, timeout_s: float) -> 
         window.close()
         app.processEvents()
     return (f"{app.platformName()}; first frame {clock.marks['first frame']:.2f} s, "
-            f"trace {trace + 1} of {total} {clock.marks['trace shown']:.2f} s "
+            f"{trace_label(trace).lower()} of {total} {clock.marks['trace shown']:.2f} s "
             f"after {'process start' if clock.from_process_start else 'the smoke test began'}; "
             f"demo ready at {clock.marks['demo ready']:.2f} s; readers {', '.join(readers)}; "
             f"Qt {qVersion()}, Python {sys.version.split()[0]}; "

@@ -4,8 +4,11 @@ dragged; releasing the line asks for a new ``onset_shift`` (one edit, not one pe
 
 The viewer's time axis starts at its stream's first sample, and a cache stores each trace's
 ``event_sample`` on that same stream, so the event sits at ``event_sample / rate`` seconds.
-A trace is linked only when its origin names the open recording (same file, or same file
-name when the cache was moved with its recording).
+A trace is linked only when it was cut from the open recording (:meth:`OriginInfo.cut_from`:
+the file its origin names, or a file of the same name when the cache was moved with its
+recording). A recording found not to be the source after all (its checksum differs from
+the cache's) is refused (:meth:`ViewerLink.refuse`) until the cache closes. Traces are
+never shaded on a recording they were not cut from.
 """
 
 from __future__ import annotations
@@ -42,11 +45,27 @@ class ViewerLink(QObject):
         self.onset_line.sigPositionChangeFinished.connect(self._released)
         self._line_added = False
         self._span_chosen = False
+        #: Origin name -> whether its traces link to the open recording (decided once per
+        #: recording: the rule may look at the file system).
+        self._linked: dict[str, bool] = {}
+        self._refused: set[Path] = set()
 
     def set_recording(self, path: Path | None) -> None:
         self.recording_path = None if path is None else Path(path).absolute()
         self._span_chosen = False
+        self._linked = {}
         self.clear()
+
+    def refuse(self, path: Path) -> None:
+        """``path`` turned out not to be the traces' source: shade nothing on it."""
+        self._refused.add(Path(path).absolute())
+        self._linked = {}
+        self.clear()
+
+    def forget_refusals(self) -> None:
+        """The cache closed: what was learnt about its source no longer holds."""
+        self._refused.clear()
+        self._linked = {}
 
     def set_editable(self, editable: bool) -> None:
         self._editable = editable
@@ -56,10 +75,11 @@ class ViewerLink(QObject):
         """Whether traces of ``origin`` were cut from the open recording."""
         if self.recording_path is None or self.viewer.source is None:
             return False
-        source = Path(origin.source_file) if origin.source_file else None
-        if source is not None and source.absolute() == self.recording_path:
-            return True
-        return (source.name if source is not None else origin.name) == self.recording_path.name
+        if self.recording_path in self._refused:
+            return False
+        if origin.name not in self._linked:
+            self._linked[origin.name] = origin.cut_from(self.recording_path)
+        return self._linked[origin.name]
 
     def show_trace(self, index: int, origin: OriginInfo, attrs: dict[str, Any]) -> bool:
         """Centre the viewer on the trace, shade its window, place the onset line."""

@@ -4,7 +4,8 @@
 them in its menus and its shortcut help with the viewer's :class:`ActionSet` machinery.
 ``TraceEditorWidget.install_actions()`` binds them to the editor with the
 ``WidgetWithChildrenShortcut`` context: they fire while the focus is anywhere in the editor,
-so single-letter keys shared with the signal viewer (A, R, N) never clash with it. Text
+and the signal viewer's keys are all different from these (checked by a test), so a key
+means one thing wherever the focus is. Text
 fields keep their own keys (typing "a" in the comment types an "a"); Enter or Escape in a
 field hands the keys back to the editor.
 """
@@ -20,9 +21,9 @@ EDITOR_ACTIONS: tuple[ActionSpec, ...] = (
                "Mark the trace reviewed and accepted, then show the next unreviewed one"),
     ActionSpec("reject_trace", MENU, "Reject and go on", ("R",),
                "Mark the trace reviewed and rejected, then show the next unreviewed one"),
-    ActionSpec("next_trace", MENU, "Next trace", ("N", "PgDown"), "Next row of the trace table",
+    ActionSpec("next_trace", MENU, "Next trace", ("N",), "Next row of the trace table",
                separator_before=True),
-    ActionSpec("previous_trace", MENU, "Previous trace", ("P", "PgUp"), "Previous row of the trace table"),
+    ActionSpec("previous_trace", MENU, "Previous trace", ("P",), "Previous row of the trace table"),
     ActionSpec("next_unreviewed", MENU, "Next unreviewed trace", ("U",)),
     ActionSpec("first_trace", MENU, "First trace", ("Home",)),
     ActionSpec("last_trace", MENU, "Last trace", ("End",)),

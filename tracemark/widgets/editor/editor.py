@@ -21,7 +21,15 @@ from typing import Any
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
 
-from tracemark.analysis.peaks import NO_PEAKS, PeakEstimate, check_window, estimate_peaks, stored_peaks
+from tracemark.analysis.peaks import (
+    NO_PEAKS,
+    PeakEstimate,
+    check_window,
+    estimate_peaks,
+    stored_peaks,
+)
+from tracemark.domain.review import ReviewCounts
+from tracemark.domain.trace_numbers import trace_number
 from tracemark.widgets.viewer.actions import ActionSet
 
 from .actions import EDITOR_ACTIONS
@@ -171,7 +179,11 @@ class TraceEditorWidget(QWidget):
 
     def counts(self) -> dict[str, int]:
         """Traces per review state, from the table's rows."""
-        return dict(self.table.model.counts)
+        return self.table.model.review_counts().as_dict()
+
+    def review_counts(self) -> ReviewCounts:
+        """Traces per review state, as the header tells them."""
+        return self.table.model.review_counts()
 
     def resolve_navigation(self, kind: str) -> int | None:
         """The trace a navigation request leads to, in the table's order (its filter and
@@ -301,11 +313,13 @@ class TraceEditorWidget(QWidget):
     def _update_progress(self) -> None:
         total = self.table.model.rowCount()
         index = self.current_index
-        ordinal = None
+        number = of_table = None
         if index is not None:
-            # Cache indexes run 0..N-1, so "i of N" is index + 1; a table fed only some
-            # traces counts by the trace's place among them instead.
+            number = trace_number(index)
+            # A table fed only some traces (indexes beyond its length) also says where
+            # among them the trace stands; "Trace n" stays the trace's own number.
             position = self.table.model.position(index)
-            ordinal = index + 1 if index < total or position is None else position + 1
-        self.progress.set_position(ordinal, total, index)
-        self.progress.set_counts(self.table.model.counts)
+            if index >= total and position is not None:
+                of_table = position + 1
+        self.progress.set_position(number, total, of_table)
+        self.progress.set_counts(self.table.model.review_counts())

@@ -1,15 +1,12 @@
 """The plain data the trace editor is fed: one ``TraceView`` (the trace on screen) and one
-``TraceRow`` per trace (the table), plus the review-state rule.
+``TraceRow`` per trace (the table).
 
 These are frozen dataclasses free of Qt and files: the app builds them from a cache's
-typed attributes (:meth:`TraceRow.from_attrs` does it the one right way) and hands them to
-:class:`~tracemark.widgets.editor.editor.TraceEditorWidget`. Attribute values may come
-typed (``True``) or, for keys a cache's schema does not know, as the stored text
-(``"True"``); :func:`as_bool` reads both, so the review state never depends on which.
+decoded attributes (:meth:`TraceRow.from_attrs` does it the one right way) and hands them
+to :class:`~tracemark.widgets.editor.editor.TraceEditorWidget`.
 
-Review state: ``"unreviewed"`` (``reviewed`` false or absent, not rejected), ``"accepted"``
-(reviewed, not rejected) and ``"rejected"`` (``reject`` true: a trace rejected by offspect,
-which has no ``reviewed`` key, counts as rejected).
+The review state (accepted, rejected, unreviewed) is not decided here: it is
+:mod:`tracemark.domain.review`'s rule, which every view and the command line share.
 """
 
 from __future__ import annotations
@@ -22,32 +19,21 @@ from typing import Any
 
 import numpy as np
 
-UNREVIEWED, ACCEPTED, REJECTED = "unreviewed", "accepted", "rejected"
-REVIEW_STATES = (UNREVIEWED, ACCEPTED, REJECTED)
+# The states are re-exported: the editor's callers name them from here or from the domain.
+from tracemark.domain.review import (  # noqa: F401
+    ACCEPTED,
+    REJECTED,
+    REVIEW_STATES,
+    UNREVIEWED,
+    ReviewState,
+    is_set,
+    review_state,
+    state_of,
+)
 
 #: The edit a decision stands for (one transaction each).
 ACCEPT_EDIT: Mapping[str, Any] = MappingProxyType({"reviewed": True, "reject": False})
 REJECT_EDIT: Mapping[str, Any] = MappingProxyType({"reviewed": True, "reject": True})
-
-_TRUE_TEXT = frozenset({"true", "yes", "on", "1"})
-
-
-def as_bool(value: Any) -> bool:
-    """``True``/``"True"``/``"true"``/``1`` -> True; anything else (None, "False", "") -> False."""
-    if isinstance(value, str):
-        return value.strip().lower() in _TRUE_TEXT
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, float, np.number)):
-        return bool(value) and not (isinstance(value, float) and math.isnan(value))
-    return False
-
-
-def review_state(reviewed: Any, reject: Any) -> str:
-    """The review state of a trace from its ``reviewed`` and ``reject`` values."""
-    if as_bool(reject):
-        return REJECTED
-    return ACCEPTED if as_bool(reviewed) else UNREVIEWED
 
 
 def optional_float(value: Any) -> float | None:
@@ -98,8 +84,8 @@ class TraceRow:
     examiner: str = ""
 
     @property
-    def state(self) -> str:
-        return review_state(self.reviewed, self.reject)
+    def state(self) -> ReviewState:
+        return state_of(self.reviewed, self.reject)
 
     @classmethod
     def from_attrs(cls, index: int, attrs: Mapping[str, Any], origin: str | None = None) -> TraceRow:
@@ -107,7 +93,7 @@ class TraceRow:
         returns them; ``origin`` defaults to ``attrs["origin"]``)."""
         return cls(index=int(index), origin=_text(origin if origin is not None else attrs.get("origin")),
                    event_time_s=optional_float(attrs.get("event_time")),
-                   reviewed=as_bool(attrs.get("reviewed")), reject=as_bool(attrs.get("reject")),
+                   reviewed=is_set(attrs.get("reviewed")), reject=is_set(attrs.get("reject")),
                    onset_shift=as_int(attrs.get("onset_shift")), comment=_text(attrs.get("comment")),
                    peak_to_peak=peak_to_peak(attrs), examiner=_text(attrs.get("examiner")))
 
@@ -162,8 +148,8 @@ class TraceView:
         return -self.samples_pre, self.n_samples - self.samples_pre - 1
 
     @property
-    def state(self) -> str:
-        return review_state(self.attrs.get("reviewed"), self.attrs.get("reject"))
+    def state(self) -> ReviewState:
+        return review_state(self.attrs)
 
     @property
     def channel_of_interest(self) -> str | None:

@@ -1,6 +1,7 @@
-"""Where the annotator stands: "trace i of N" with the counts of accepted, rejected and
-unreviewed traces and a bar of the reviewed fraction; and the banner that says plainly
-when the cache is open read-only and why.
+"""Where the annotator stands: "Trace 13 of 480" (trace numbers count from 1, see
+:mod:`tracemark.domain.trace_numbers`) with the counts of accepted, rejected and unreviewed
+traces told as everywhere else (:meth:`ReviewCounts.describe`) and a bar of the reviewed
+fraction; and the banner that says plainly when the cache is open read-only and why.
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ from collections.abc import Mapping
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QWidget
 
-from .model import ACCEPTED, REJECTED, UNREVIEWED
+from tracemark.domain.review import ACCEPTED, REJECTED, UNREVIEWED, ReviewCounts
+from tracemark.widgets.flow_layout import FlowLayout
+
+#: Colour of each state's count, as in the table's State column.
+STATE_STYLES = {ACCEPTED: "color:#17612c", REJECTED: "color:#9b1c14", UNREVIEWED: "color:#444"}
 
 
 class ReviewProgress(QWidget):
-    """"Trace 13 of 480 (#12)  ·  300 accepted · 20 rejected · 160 unreviewed" and a bar."""
+    """"Trace 13 of 480    300 accepted · 20 rejected · 160 unreviewed" and a bar."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -34,38 +39,41 @@ class ReviewProgress(QWidget):
         self.bar.setFormat("%p% reviewed")
         self.bar.setMaximumWidth(180)
         self.bar.setMaximumHeight(16)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 2, 6, 2)
+        layout = FlowLayout(self, spacing=16, margins=(6, 2, 6, 2))   # wraps when narrow
         layout.addWidget(self.position_label)
-        layout.addSpacing(16)
-        layout.addWidget(self.counts_label, 1)
+        layout.addWidget(self.counts_label)
         layout.addWidget(self.bar)
-        self._counts: dict[str, int] = {ACCEPTED: 0, REJECTED: 0, UNREVIEWED: 0}
+        self._counts = ReviewCounts()
         self.set_counts(self._counts)
 
-    def set_position(self, ordinal: int | None, total: int, trace_index: int | None = None) -> None:
-        """``ordinal`` is 1-based; ``trace_index`` the cache's (0-based) index."""
-        if ordinal is None or total == 0:
+    def set_position(self, number: int | None, total: int, of_table: int | None = None) -> None:
+        """``number`` is the trace number a person reads (from 1) of the trace on screen;
+        ``of_table``, when given, its 1-based place in a table that holds only some traces."""
+        if number is None or total == 0:
             self.position_label.setText(f"No trace of {total}")
             return
-        suffix = f" (#{trace_index})" if trace_index is not None else ""
-        self.position_label.setText(f"<b>Trace {ordinal} of {total}</b>{suffix}")
+        where = f"Trace {number}"
+        where += f" of {total}" if of_table is None else f" ({of_table} of {total} listed)"
+        self.position_label.setText(f"<b>{where}</b>")
 
-    def set_counts(self, counts: Mapping[str, int]) -> None:
-        accepted, rejected = counts.get(ACCEPTED, 0), counts.get(REJECTED, 0)
-        unreviewed = counts.get(UNREVIEWED, 0)
-        self._counts = {ACCEPTED: accepted, REJECTED: rejected, UNREVIEWED: unreviewed}
-        self.counts_label.setText(
-            f"<span style='color:#17612c'>✓ {accepted} accepted</span> &nbsp;·&nbsp; "
-            f"<span style='color:#9b1c14'>✗ {rejected} rejected</span> &nbsp;·&nbsp; "
-            f"<span style='color:#444'>{unreviewed} unreviewed</span>")
-        total = accepted + rejected + unreviewed
-        self.bar.setRange(0, max(total, 1))
-        self.bar.setValue(accepted + rejected)
+    def set_counts(self, counts: ReviewCounts | Mapping[str, int]) -> None:
+        if not isinstance(counts, ReviewCounts):
+            counts = ReviewCounts.of_mapping(counts)
+        self._counts = counts
+        # The words of ReviewCounts.describe(), each in its state's colour.
+        self.counts_label.setText(" · ".join(
+            f"<span style='{STATE_STYLES[state]}'>{text}</span>" for state, text in counts.parts()))
+        self.counts_label.setToolTip(counts.describe())
+        self.bar.setRange(0, max(counts.total, 1))
+        self.bar.setValue(counts.reviewed)
 
     @property
     def counts(self) -> dict[str, int]:
-        return dict(self._counts)
+        return self._counts.as_dict()
+
+    @property
+    def review_counts(self) -> ReviewCounts:
+        return self._counts
 
 
 class ReadOnlyBanner(QFrame):

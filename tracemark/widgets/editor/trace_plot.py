@@ -32,9 +32,11 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QPointF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QFont
-from PyQt6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QCheckBox, QComboBox, QLabel, QVBoxLayout, QWidget
 
 from tracemark.analysis.peaks import NEGATIVE, POSITIVE, PeakEstimate, pick_peak
+from tracemark.domain.trace_numbers import trace_label
+from tracemark.widgets.flow_layout import FlowLayout
 
 from .model import TraceView
 
@@ -96,8 +98,8 @@ class TracePlot(QWidget):
 
     # -- construction -------------------------------------------------------------------
     def _build_controls(self) -> None:
-        self._controls = QHBoxLayout()
-        self._controls.setContentsMargins(4, 0, 4, 0)
+        # Wraps when the editor is narrow (a laptop screen with docks open).
+        self._controls = FlowLayout(margins=(4, 0, 4, 0))
         self.title = QLabel("No trace")
         _label(self.title, "traceEditor.plot.title", "Trace title")
         self.title.setTextFormat(Qt.TextFormat.RichText)
@@ -368,7 +370,7 @@ class TracePlot(QWidget):
     def _update_title(self, trace: TraceView) -> None:
         label = trace.channel_labels[self._channel]
         mark = " · channel of interest" if label == trace.channel_of_interest else ""
-        self.title.setText(f"<b>#{trace.index}</b> &nbsp;{_escape(trace.origin)} &nbsp;·&nbsp; "
+        self.title.setText(f"<b>{trace_label(trace.index)}</b> &nbsp;{_escape(trace.origin)} &nbsp;·&nbsp; "
                            f"<b>{_escape(label)}</b>{mark}")
 
     # -- peaks --------------------------------------------------------------------------

@@ -12,8 +12,14 @@ where it is until you sort again), but the filter applies at once (accepting a t
 Search syntax (``parse_query``): words separated by spaces, all must match. A bare word
 matches any column's text (case-insensitive); ``field:text`` matches one column;
 ``field>number``, ``field<number``, ``field>=``, ``field<=``, ``field=``, ``field!=`` compare
-numbers. Fields: ``index`` (``#``), ``origin``, ``time``, ``state``, ``shift``, ``p2p``,
-``examiner``, ``comment``. Example: ``state:rej p2p>50 comment:noisy``.
+numbers. Fields: ``trace`` (also ``#``: the trace number shown, from 1), ``origin``,
+``time``, ``state``, ``shift``, ``p2p``, ``examiner``, ``comment``. Example:
+``state:rej p2p>50 comment:noisy``.
+
+Traces are numbered from 1 here as everywhere in the window
+(:mod:`tracemark.domain.trace_numbers`); the rows' ``UserRole`` data, the signals and the
+methods speak the cache's 0-based indexes. The filter box says how many traces each review
+state holds, counted by :mod:`tracemark.domain.review`'s rule.
 """
 
 from __future__ import annotations
@@ -25,13 +31,38 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from PyQt6.QtCore import (QAbstractTableModel, QItemSelectionModel, QModelIndex,
-                          QSortFilterProxyModel, Qt, QTimer, pyqtSignal)
+from PyQt6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    pyqtSignal,
+)
 from PyQt6.QtGui import QBrush, QColor, QFont
-from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
-                             QLineEdit, QTableView, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
-from .model import ACCEPTED, REJECTED, REVIEW_STATES, UNREVIEWED, TraceRow
+from tracemark.domain.review import (
+    ACCEPTED,
+    REJECTED,
+    REVIEW_STATES,
+    UNREVIEWED,
+    ReviewCounts,
+)
+from tracemark.domain.trace_numbers import trace_number
+
+from .model import TraceRow
 
 
 @dataclass(frozen=True)
@@ -41,12 +72,13 @@ class Column:
     numeric: bool = False
 
 
-COLUMNS = (Column("index", "#", True), Column("origin", "Recording"),
+COLUMNS = (Column("trace", "Trace", True), Column("origin", "Recording"),
            Column("time", "Event (s)", True), Column("state", "State"),
            Column("shift", "Shift", True), Column("p2p", "P2P", True),
            Column("examiner", "Examiner"), Column("comment", "Comment"))
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
-_ALIASES = {"#": "index", "i": "index", "event": "time", "event_time": "time",
+_ALIASES = {"#": "trace", "number": "trace", "n": "trace", "index": "trace", "i": "trace",
+            "event": "time", "event_time": "time",
             "onset": "shift", "onset_shift": "shift", "ptp": "p2p", "peak_to_peak": "p2p",
             "recording": "origin", "review": "state"}
 STATE_COLOURS = {ACCEPTED: QColor(23, 120, 50), REJECTED: QColor(175, 35, 25),
@@ -58,11 +90,12 @@ CELL_CHARS = 1000
 
 FILTERS = (("all", "All traces"), (UNREVIEWED, "Unreviewed only"), (ACCEPTED, "Accepted only"),
            (REJECTED, "Rejected only"))
+FILTER_TEXTS = dict(FILTERS)
 
 
 def column_value(row: TraceRow, key: str):
     """The typed value of ``row`` in column ``key`` (None = unknown)."""
-    return {"index": row.index, "origin": row.origin, "time": row.event_time_s,
+    return {"trace": trace_number(row.index), "origin": row.origin, "time": row.event_time_s,
             "state": row.state, "shift": row.onset_shift, "p2p": row.peak_to_peak,
             "examiner": row.examiner, "comment": row.comment}[key]
 
@@ -206,6 +239,10 @@ class TraceTableModel(QAbstractTableModel):
     def position(self, trace_index: int) -> int | None:
         return self._position.get(trace_index)
 
+    def review_counts(self) -> ReviewCounts:
+        """Rows per review state."""
+        return ReviewCounts.of_mapping(self.counts)
+
     def row_at(self, position: int) -> TraceRow:
         return self._rows[position]
 
@@ -323,11 +360,13 @@ class TraceTable(QWidget):
     def set_rows(self, rows: Sequence[TraceRow]) -> None:
         with self._quiet():
             self.model.set_rows(rows)
+        self._show_filter_counts()
         self._select_current()
 
     def update_row(self, row: TraceRow) -> None:
         with self._quiet():
             self.model.update_row(row)
+        self._show_filter_counts()
         self._select_current()
 
     def set_current(self, trace_index: int | None) -> None:
@@ -418,6 +457,14 @@ class TraceTable(QWidget):
             # The app shows the trace (and calls set_current); if it did not, the table
             # goes back to the trace actually on screen.
             self._select_current()
+
+    def _show_filter_counts(self) -> None:
+        """"Accepted only (12)": the same counts as the editor's header."""
+        counts = self.model.review_counts()
+        for position in range(self.filter_combo.count()):
+            key = self.filter_combo.itemData(position)
+            count = counts.total if key == "all" else counts[key]
+            self.filter_combo.setItemText(position, f"{FILTER_TEXTS[key]} ({count})")
 
     def _filter_chosen(self, _position: int) -> None:
         key = self.filter_combo.currentData()

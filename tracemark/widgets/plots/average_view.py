@@ -1,5 +1,10 @@
-"""The averaged response: a butterfly of the accepted traces (rejected ones on request, in
+"""The averaged response: a butterfly of the averaged traces (rejected ones on request, in
 grey) beside their mean ± SD, aligned on the corrected onsets, one channel at a time.
+
+What is averaged is a choice the person sees and makes ("Average over"): every trace that
+is not rejected (accepted and still unreviewed ones; the default, so the average takes
+shape during the review) or the accepted traces only. The status line says exactly which,
+with the same counts as the trace editor (:func:`tracemark.domain.review.describe_average`).
 
 Statistics come from an :class:`~tracemark.analysis.AverageAccumulator`, so accepting,
 rejecting or re-shifting a trace updates the mean with one trace's arithmetic. Each
@@ -15,12 +20,29 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QCheckBox, QComboBox, QLabel
 
 from tracemark.analysis import AverageAccumulator, AverageResult
+from tracemark.domain.review import (
+    ACCEPTED_ONLY,
+    NOT_REJECTED,
+    describe_average,
+    describe_averaged_traces,
+)
 
-from .common import (ACCEPTED, CURRENT, MEAN, REJECTED, PlotView, add_legend, fill_legend,
-                     style_plot, unit_text)
+from .common import (
+    ACCEPTED,
+    CURRENT,
+    MEAN,
+    REJECTED,
+    PlotView,
+    add_legend,
+    fill_legend,
+    style_plot,
+    unit_text,
+)
 
 #: A click selects the nearest trace only within this many pixels of it.
 CLICK_TOLERANCE_PX = 12
+#: The choices of "Average over", as the person reads them.
+AVERAGE_OVER_TEXTS = {NOT_REJECTED: "traces not rejected", ACCEPTED_ONLY: "accepted traces only"}
 
 
 class AverageView(PlotView):
@@ -31,8 +53,13 @@ class AverageView(PlotView):
         self.channel.setAccessibleName("Channel")
         self.show_rejected = QCheckBox("Show rejected", objectName="averageShowRejected")
         self.show_sd = QCheckBox("± SD band", objectName="averageShowSd", checked=True)
+        self.over = QComboBox(objectName="averageOver")
+        self.over.setAccessibleName("Average over")
+        for key, text in AVERAGE_OVER_TEXTS.items():
+            self.over.addItem(text, key)
         self.status = QLabel(objectName="averageStatus")
-        for widget in (QLabel("Channel"), self.channel, self.show_rejected, self.show_sd):
+        for widget in (QLabel("Channel"), self.channel, QLabel("Average over"), self.over,
+                       self.show_rejected, self.show_sd):
             self.controls.addWidget(widget)
         self.controls.addStretch(1)
         self.controls.addWidget(self.status)
@@ -46,6 +73,7 @@ class AverageView(PlotView):
         self._legend: list = []
         self._make_items()
         self.channel.currentIndexChanged.connect(self._channel_changed)
+        self.over.currentIndexChanged.connect(self._over_changed)
         self.show_rejected.toggled.connect(self._draw_butterfly)
         self.show_sd.toggled.connect(self._draw_average)
         self.graphics.scene().sigMouseClicked.connect(self._clicked)
@@ -80,8 +108,30 @@ class AverageView(PlotView):
         self.channel.addItems(list(traces.channel_labels))
         self.channel.setCurrentIndex(traces.channel_index(None))
         self.channel.blockSignals(False)
-        self.accumulator = AverageAccumulator(traces)
+        self.accumulator = AverageAccumulator(traces, traces.averaged(self.averaged_over))
         self._channel_changed()
+
+    @property
+    def averaged_over(self) -> str:
+        """``NOT_REJECTED`` or ``ACCEPTED_ONLY`` (``tracemark.domain.review``)."""
+        return self.over.currentData() or NOT_REJECTED
+
+    def set_averaged_over(self, over: str) -> None:
+        """Average over the traces not rejected or the accepted ones only, as the box does."""
+        self.over.setCurrentIndex(self.over.findData(over))
+
+    def _over_changed(self) -> None:
+        if self.accumulator is None:
+            return
+        self._include(range(len(self.traces)))
+        self._draw_butterfly()
+        self._draw_average()
+
+    def _include(self, indexes) -> None:
+        """Bring the accumulator in line with what is averaged now."""
+        averaged = self.traces.averaged(self.averaged_over)
+        for index in indexes:
+            self.accumulator.set_included(index, bool(averaged[index]))
 
     def _channel_changed(self) -> None:
         if self.accumulator is None:
@@ -103,9 +153,9 @@ class AverageView(PlotView):
         if "onset_shift" in changed:
             self.accumulator.set_shift(index, int(self.traces.onset_shift[index]))
             self._aligned[index] = self.accumulator.aligned_trace(index)[:, self.channel_index]
-        if "reject" in changed:
-            self.accumulator.set_included(index, not self.traces.reject[index])
-        if changed & {"onset_shift", "reject"}:
+        if changed & {"reject", "reviewed"}:
+            self._include([index])
+        if changed & {"onset_shift", "reject", "reviewed"}:
             self._draw_butterfly()
             self._draw_average()
 
@@ -135,17 +185,17 @@ class AverageView(PlotView):
     def _draw_butterfly(self) -> None:
         if self.accumulator is None:
             return
-        self.accepted_curve.setData(*self._stacked(~self.traces.reject))
+        # ``accepted_curve`` draws the averaged traces (named so before the choice existed).
+        self.accepted_curve.setData(*self._stacked(self.accumulator.included))
         show = self.show_rejected.isChecked()
         self.rejected_curve.setData(*self._stacked(self.traces.reject if show else
                                                    np.zeros(len(self.traces), bool)))
         self.rejected_curve.setVisible(show)
-        n_accepted = int((~self.traces.reject).sum())
-        n_rejected = len(self.traces) - n_accepted
-        self.status.setText(f"{n_accepted} accepted, {n_rejected} rejected")
-        self._legend = [(self.accepted_curve, f"{n_accepted} accepted")]
+        counts, over = self.traces.review_counts(), self.averaged_over
+        self.status.setText(describe_average(counts, over))
+        self._legend = [(self.accepted_curve, describe_averaged_traces(counts, over))]
         if show:
-            self._legend.append((self.rejected_curve, f"{n_rejected} rejected"))
+            self._legend.append((self.rejected_curve, f"{counts.rejected} rejected"))
         self._draw_current()
 
     def _draw_current(self) -> None:
@@ -157,6 +207,8 @@ class AverageView(PlotView):
             self.current_curve.setData([], [])
         fill_legend(self.butterfly.legend, self._legend + (
             [(self.current_curve, f"open: {self.traces.names[index]}")] if shown else []))
+        # The open trace's name is its number from 1, as in the editor and the table.
+        self.current_curve.setToolTip(self.traces.names[index] if shown else "")
 
     def _draw_average(self) -> None:
         if self.accumulator is None:
@@ -165,7 +217,8 @@ class AverageView(PlotView):
         channel = self.channel_index
         mean, sd = result.mean[:, channel], result.sd[:, channel]
         self.mean_curve.setData(result.time_ms, mean)
-        self.mean_curve.opts["name"] = f"mean of {result.n_traces} accepted"
+        self.mean_curve.opts["name"] = \
+            f"mean of {describe_averaged_traces(self.traces.review_counts(), self.averaged_over)}"
         self.average.legend.getLabel(self.mean_curve).setText(self.mean_curve.opts["name"])
         band = self.show_sd.isChecked() and np.isfinite(sd).any()
         lower, upper = np.where(np.isfinite(sd), mean - sd, mean), np.where(np.isfinite(sd), mean + sd, mean)
@@ -191,7 +244,7 @@ class AverageView(PlotView):
         within CLICK_TOLERANCE_PX on screen."""
         time = self.accumulator.time_ms
         column = int(np.clip(np.searchsorted(time, point.x()), 0, len(time) - 1))
-        visible = ~self.traces.reject | self.show_rejected.isChecked()
+        visible = self.accumulator.included | (self.traces.reject & self.show_rejected.isChecked())
         values = np.where(visible, self._aligned[:, column], np.nan)
         if not np.isfinite(values).any():
             return None

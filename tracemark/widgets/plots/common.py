@@ -8,19 +8,25 @@ holding everything that belongs in an exported figure (plots, legends, colour ba
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from pyqtgraph import exporters
 from PyQt6.QtCore import QRectF, QSize, pyqtSignal
 from PyQt6.QtGui import QColor, QPainter
 from PyQt6.QtSvg import QSvgGenerator
-from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout,
-                             QWidget)
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+from pyqtgraph import exporters
 
-from tracemark.analysis import MeasureSettings, Measures, TraceSet, compute_measures
+from tracemark.analysis import Measures, MeasureSettings, TraceSet, compute_measures
+from tracemark.widgets.flow_layout import FlowLayout
 
 ACCEPTED = QColor(31, 94, 170)
 REJECTED = QColor(150, 150, 150)
@@ -73,8 +79,7 @@ class PlotView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.traces: TraceSet | None = None
-        self.controls = QHBoxLayout()
-        self.controls.setContentsMargins(4, 2, 4, 2)
+        self.controls = FlowLayout(margins=(4, 2, 4, 2))   # wraps in a narrow dock
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.graphics.setObjectName(f"{type(self).__name__}Graphics")
@@ -205,8 +210,7 @@ class MeasureControls(QWidget):
         self.start = _spin("plotWindowStart", "Window start (ms)", settings.start_ms)
         self.stop = _spin("plotWindowStop", "Window end (ms)", settings.stop_ms)
         self._use_annotations = settings.use_annotations
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = FlowLayout(self)
         for widget in (QLabel("Channel"), self.channel, QLabel("Window"), self.start,
                        QLabel("to"), self.stop):
             layout.addWidget(widget)
@@ -251,6 +255,17 @@ def _spin(name: str, accessible: str, value: float) -> QDoubleSpinBox:
     spin.setKeyboardTracking(False)
     spin.setValue(value)
     return spin
+
+
+def point_tip(view: PlotView, describe: Callable[[float, float], str]):
+    """The tool tip of a scatter point whose data is its trace index: the trace's name (its
+    number from 1, as the editor and the table show it) and ``describe(x, y)``, e.g.
+    "Trace 8\npeak-to-peak 412.0 µV". For ``ScatterPlotItem(hoverable=True, tip=...)``."""
+    def tip(x: float, y: float, data) -> str:
+        if data is None or view.traces is None or not 0 <= int(data) < len(view.traces):
+            return ""
+        return f"{view.traces.names[int(data)]}\n{describe(x, y)}"
+    return tip
 
 
 def index_of(points) -> int | None:

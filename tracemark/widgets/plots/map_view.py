@@ -4,7 +4,8 @@ the points. Options: value scale (µV, log, % of maximum), threshold (points bel
 hollow grey and the colour scale starts there), rejected traces in or out, smoothing width.
 
 Traces that cannot be placed are named under the plots (and in the exported figure), never
-dropped in silence. Clicking a point asks for that trace (``trace_selected``).
+dropped in silence. Hovering a point names its trace (by its number from 1); clicking it
+asks for that trace (``trace_selected``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,27 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QRectF
 from PyQt6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel
 
-from tracemark.analysis import (PROJECTIONS, MapData, MapSettings, MeasureSettings, Measures,
-                                map_data, projection_extent, projection_image)
+from tracemark.analysis import (
+    PROJECTIONS,
+    MapData,
+    MapSettings,
+    Measures,
+    MeasureSettings,
+    map_data,
+    projection_extent,
+    projection_image,
+)
 from tracemark.analysis.map import AXIS_NAMES
 
-from .common import REJECTED, TEXT, MeasureControls, MeasuredView, index_of, style_plot
+from .common import (
+    REJECTED,
+    TEXT,
+    MeasureControls,
+    MeasuredView,
+    index_of,
+    point_tip,
+    style_plot,
+)
 
 SCALE_LABELS = {"uv": "µV", "log": "log10(1 + µV)", "percent": "% of maximum"}
 COLOR_MAP = "viridis"
@@ -42,9 +59,12 @@ class MapView(MeasuredView):
             plot.setAspectLocked(True)
             image = pg.ImageItem(axisOrder="col-major")
             image.setColorMap(self.cmap)
+            tip = point_tip(self, lambda u, v, p=projection: (
+                f"{AXIS_NAMES[p.horizontal]} {u:.1f} mm, {AXIS_NAMES[p.vertical]} {v:.1f} mm"))
             below = pg.ScatterPlotItem(size=8, pen=pg.mkPen(REJECTED, width=1.2),
-                                       brush=pg.mkBrush(None))
-            scatter = pg.ScatterPlotItem(size=10, pen=pg.mkPen(TEXT, width=0.6))
+                                       brush=pg.mkBrush(None), hoverable=True, tip=tip)
+            scatter = pg.ScatterPlotItem(size=10, pen=pg.mkPen(TEXT, width=0.6), hoverable=True,
+                                         tip=tip)
             for item in (image, below, scatter):
                 plot.addItem(item)
             for item in (below, scatter):

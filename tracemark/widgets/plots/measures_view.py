@@ -1,6 +1,8 @@
 """Per-trace measures over the session: peak-to-peak amplitude and latency of every trace
-against its index or event time; accepted traces filled, rejected ones as grey crosses,
-annotated values as diamonds. Clicking a point asks for that trace (``trace_selected``).
+against its trace number (from 1, as the editor and the table number traces) or its event
+time; traces not rejected filled, rejected ones as grey crosses, annotated values as
+diamonds. Hovering a point names its trace; clicking it asks for that trace
+(``trace_selected``).
 
 An edit re-measures only the edited trace and resets the points' data, which is a few
 microseconds per trace even for thousands of points.
@@ -12,12 +14,25 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QComboBox, QLabel
 
-from tracemark.analysis import MeasureSettings, Measures
+from tracemark.analysis import Measures, MeasureSettings
+from tracemark.domain.trace_numbers import trace_number
 
-from .common import (ACCEPTED, CURRENT, REJECTED, MeasureControls, MeasuredView, add_legend,
-                     fill_legend, index_of, style_plot, unit_text)
+from .common import (
+    ACCEPTED,
+    CURRENT,
+    REJECTED,
+    MeasureControls,
+    MeasuredView,
+    add_legend,
+    fill_legend,
+    index_of,
+    point_tip,
+    style_plot,
+    unit_text,
+)
 
-X_AXES = {"index": "trace index", "time": "event time (s)"}
+# The key "index" is kept for ``tracemark plot --against index``; the axis shows numbers.
+X_AXES = {"index": "trace number", "time": "event time (s)"}
 
 
 class MeasuresView(MeasuredView):
@@ -39,13 +54,15 @@ class MeasuresView(MeasuredView):
         self.latency_plot.setXLink(self.amplitude_plot)
         add_legend(self.amplitude_plot, offset=(-10, 10))
         self.scatters: dict[str, list[pg.ScatterPlotItem]] = {}
-        for plot in (self.amplitude_plot, self.latency_plot):
+        for plot, tip in ((self.amplitude_plot, point_tip(self, self._amplitude_tip)),
+                          (self.latency_plot, point_tip(self, lambda _x, y: f"latency {y:.1f} ms"))):
             accepted = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=0.5),
-                                          brush=pg.mkBrush(ACCEPTED))
+                                          brush=pg.mkBrush(ACCEPTED), hoverable=True, tip=tip)
             annotated = pg.ScatterPlotItem(size=9, symbol="d", pen=pg.mkPen("w", width=0.5),
-                                           brush=pg.mkBrush(ACCEPTED.darker(140)))
+                                           brush=pg.mkBrush(ACCEPTED.darker(140)),
+                                           hoverable=True, tip=tip)
             rejected = pg.ScatterPlotItem(size=8, symbol="x", pen=pg.mkPen(None),
-                                          brush=pg.mkBrush(REJECTED))
+                                          brush=pg.mkBrush(REJECTED), hoverable=True, tip=tip)
             current = pg.ScatterPlotItem(size=15, pen=pg.mkPen(CURRENT, width=2),
                                          brush=pg.mkBrush(None))
             for item in (accepted, annotated, rejected, current):
@@ -77,18 +94,22 @@ class MeasuresView(MeasuredView):
         self._current = index
         self._draw()
 
+    def _amplitude_tip(self, _x: float, y: float) -> str:
+        units = unit_text(self.measures.units) if self.measures is not None else ""
+        return f"peak-to-peak {y:.1f} {units}"
+
     def x_values(self) -> np.ndarray:
         if self.x_axis.currentData() == "time" and np.isfinite(self.traces.event_time_s).any():
             return self.traces.event_time_s
-        return np.arange(len(self.traces), dtype=np.float64)
+        return trace_number(np.arange(len(self.traces))).astype(np.float64)
 
     def _draw(self) -> None:
         if self.measures is None:
             return
         x = self.x_values()
         m, traces = self.measures, self.traces
-        accepted, rejected = ~traces.reject, traces.reject
-        groups = (accepted & ~m.annotated, accepted & m.annotated, rejected)
+        kept, rejected = ~traces.reject, traces.reject
+        groups = (kept & ~m.annotated, kept & m.annotated, rejected)
         for plot, y in ((self.amplitude_plot, m.amplitude), (self.latency_plot, m.latency_ms)):
             items = self.scatters[str(id(plot))]
             for item, mask in zip(items[:3], groups):
@@ -103,7 +124,7 @@ class MeasuresView(MeasuredView):
         counts = [int(mask.sum()) for mask in groups]
         fill_legend(self.amplitude_plot.legend, [
             (item, text) for item, text, count in zip(
-                items, (f"accepted ({counts[0]})", f"accepted, annotated peaks ({counts[1]})",
+                items, (f"not rejected ({counts[0]})", f"not rejected, annotated peaks ({counts[1]})",
                         f"rejected ({counts[2]})"), counts) if count])
         label = m.channel_label
         window = f"{m.settings.start_ms:g}-{m.settings.stop_ms:g} ms"

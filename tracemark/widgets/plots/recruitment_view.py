@@ -1,9 +1,11 @@
-"""The recruitment curve: peak-to-peak amplitude of the accepted traces against stimulation
-intensity, the fitted Boltzmann sigmoid and its parameters (or why there is none).
+"""The recruitment curve: peak-to-peak amplitude of the traces not rejected (accepted and
+unreviewed) against stimulation intensity, the fitted Boltzmann sigmoid and its parameters
+(or why there is none).
 
 Rejected traces are drawn as grey crosses and left out of the fit. An edit re-measures
 the edited trace and refits, which takes about a millisecond for a session of hundreds of
-traces. Clicking a point asks for that trace (``trace_selected``).
+traces. Hovering a point names its trace (by its number from 1); clicking it asks for that
+trace (``trace_selected``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,27 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 
-from tracemark.analysis import MeasureSettings, Measures, RecruitmentFit
-from tracemark.analysis import fit_recruitment
+from tracemark.analysis import (
+    Measures,
+    MeasureSettings,
+    RecruitmentFit,
+    fit_recruitment,
+)
 
-from .common import (ACCEPTED, FIT, REJECTED, TEXT, MeasureControls, MeasuredView, add_legend,
-                     fill_legend, index_of, style_plot, unit_text)
+from .common import (
+    ACCEPTED,
+    FIT,
+    REJECTED,
+    TEXT,
+    MeasureControls,
+    MeasuredView,
+    add_legend,
+    fill_legend,
+    index_of,
+    point_tip,
+    style_plot,
+    unit_text,
+)
 
 
 class RecruitmentView(MeasuredView):
@@ -29,10 +47,12 @@ class RecruitmentView(MeasuredView):
         self.controls.addStretch(1)
         self.plot = self.graphics.addPlot(row=0, col=0)
         add_legend(self.plot)
+        tip = point_tip(self, self._point_text)
+        # ``accepted`` holds the traces not rejected (its name predates the vocabulary).
         self.accepted = pg.ScatterPlotItem(size=8, pen=pg.mkPen("w", width=0.5),
-                                           brush=pg.mkBrush(ACCEPTED))
+                                           brush=pg.mkBrush(ACCEPTED), hoverable=True, tip=tip)
         self.rejected = pg.ScatterPlotItem(size=8, symbol="x", pen=pg.mkPen(None),
-                                           brush=pg.mkBrush(REJECTED))
+                                           brush=pg.mkBrush(REJECTED), hoverable=True, tip=tip)
         self.curve = pg.PlotDataItem(pen=pg.mkPen(FIT, width=2.5))
         self.i50_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(FIT, style=Qt.PenStyle.DashLine),
                                         label="I50", labelOpts={"position": 0.95, "color": FIT})
@@ -50,6 +70,10 @@ class RecruitmentView(MeasuredView):
     def _measures_changed(self) -> None:
         self._refit()
 
+    def _point_text(self, x: float, y: float) -> str:
+        units = unit_text(self.measures.units) if self.measures is not None else ""
+        return f"{x:g} %MSO, peak-to-peak {y:.1f} {units}"
+
     def _trace_changed(self, index: int, changed: frozenset[str]) -> None:
         if changed & {"onset_shift", "annotated"}:
             self.measures.update(self.traces, index)
@@ -58,11 +82,11 @@ class RecruitmentView(MeasuredView):
 
     def _refit(self) -> None:
         traces, m = self.traces, self.measures
-        accepted = ~traces.reject
-        self.fit = fit_recruitment(traces.intensity_mso[accepted], m.amplitude[accepted])
+        kept = ~traces.reject
+        self.fit = fit_recruitment(traces.intensity_mso[kept], m.amplitude[kept])
         units = unit_text(m.units)
         known = np.isfinite(traces.intensity_mso) & np.isfinite(m.amplitude)
-        for item, mask in ((self.accepted, accepted), (self.rejected, ~accepted)):
+        for item, mask in ((self.accepted, kept), (self.rejected, ~kept)):
             chosen = np.flatnonzero(mask & known)
             item.setData(traces.intensity_mso[chosen], m.amplitude[chosen], data=chosen)
         if self.fit.ok:
@@ -73,16 +97,16 @@ class RecruitmentView(MeasuredView):
         else:
             self.curve.setData([], [])
         self.i50_line.setVisible(self.fit.ok)
-        without = int((~np.isfinite(traces.intensity_mso) & accepted).sum())
+        without = int((~np.isfinite(traces.intensity_mso) & kept).sum())
         text = self.fit.describe(units)
         if without:
-            text += f"\n{without} accepted traces without intensity"
+            text += f"\n{without} traces not rejected without intensity"
         heading = "Boltzmann fit<br>A = plateau / (1 + e<sup>(I50 − I) / k</sup>)<br><br>" \
             if self.fit.ok else "No fit<br><br>"
         self.note.setText(heading + text.replace("\n", "<br>"))
-        n_accepted = int((accepted & known).sum())
-        n_rejected = int((~accepted & known).sum())
-        fill_legend(self.plot.legend, [(self.accepted, f"accepted ({n_accepted})")]
+        n_kept = int((kept & known).sum())
+        n_rejected = int((~kept & known).sum())
+        fill_legend(self.plot.legend, [(self.accepted, f"not rejected ({n_kept})")]
                     + ([(self.rejected, f"rejected, not fitted ({n_rejected})")] if n_rejected else [])
                     + ([(self.curve, "fit")] if self.fit.ok else []))
         window = f"{m.settings.start_ms:g}-{m.settings.stop_ms:g} ms"
