@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-# Before any Qt import: tests never need a screen.
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Before any Qt import: tests never need a screen. Qt's offscreen platform would present
+# an 800x800 screen; the tests run on a common desktop size instead, 1920x1080.
+OFFSCREEN_SCREEN = Path(__file__).resolve().parent / "offscreen_screen.json"
+os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={OFFSCREEN_SCREEN}")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"

@@ -107,10 +107,10 @@ def _wait_drawn(qtbot, viewer) -> None:
     qtbot.waitUntil(drawn, timeout=WAIT_MS)
 
 
-def _viewer_key(qtbot, window, key) -> None:
+def _viewer_key(qtbot, window, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
     _activate(qtbot, window)
     window.viewer.plot.setFocus()
-    qtbot.keyClick(window.viewer.plot, key)
+    qtbot.keyClick(window.viewer.plot, key, modifier)
     _wait_drawn(qtbot, window.viewer)
 
 
@@ -132,7 +132,7 @@ def _view(qtbot, window) -> None:
     _wait_drawn(qtbot, viewer)
     request = viewer.last_result.request
     assert request.i_start == 0 and request.i_stop >= viewer.source.n_samples
-    _viewer_key(qtbot, window, Qt.Key.Key_Home)
+    _viewer_key(qtbot, window, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
     for _ in range(3):                      # back to a 10-second-or-so page
         _viewer_key(qtbot, window, Qt.Key.Key_BracketLeft)
     starts = [model.start_s]
@@ -149,9 +149,10 @@ def _view(qtbot, window) -> None:
         assert viewer.model.display.montage is not None
         assert viewer.status.text("montage") == viewer.model.display.montage.name
         qtbot.waitUntil(lambda: viewer.overview.has_summary, timeout=WAIT_MS)   # its own summary
+    assert viewer.model.display.display_filter.remove_dc      # on by default
     _viewer_key(qtbot, window, Qt.Key.Key_D)
     assert viewer.model.display.display_filter is not None
-    assert viewer.model.display.display_filter.remove_dc
+    assert not viewer.model.display.display_filter.remove_dc
 
 
 def _build(qtbot, window, out: Path) -> int:

@@ -132,13 +132,19 @@ def test_filter_dialog_and_toggles(qtbot):
 
     answer_modal(qtbot, choose)
     press(qtbot, viewer, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
-    assert viewer.model.display.display_filter == DisplayFilter(highpass_hz=1.0, notch_hz=50.0)
+    # DC removal, on by default, stays on with the filters chosen.
+    assert viewer.model.display.display_filter == DisplayFilter(highpass_hz=1.0, notch_hz=50.0,
+                                                                remove_dc=True)
     assert viewer.last_result.filtered
-    assert viewer.status.text("filter") == "HP 1 Hz, notch 50 Hz"
+    assert viewer.status.text("filter") == "HP 1 Hz, notch 50 Hz, DC removed"
     press(qtbot, viewer, Qt.Key.Key_F)
     assert not viewer.last_result.filtered and viewer.status.text("filter") == "Filters off"
     press(qtbot, viewer, Qt.Key.Key_D)
+    assert not viewer.model.display.display_filter.remove_dc
+    assert not viewer.commands.actions["toggle_dc"].isChecked()
+    press(qtbot, viewer, Qt.Key.Key_D)
     assert viewer.model.display.display_filter.remove_dc
+    assert viewer.commands.actions["toggle_dc"].isChecked()
     import numpy as np
 
     press(qtbot, viewer, Qt.Key.Key_F)

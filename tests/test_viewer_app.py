@@ -46,6 +46,15 @@ def open_and_wait(qtbot, window, path):
     return window.viewer
 
 
+def show_samples_as_recorded(qtbot, viewer):
+    """DC removal and clipping off, so drawn values can be compared with the samples."""
+    from tracemark.dsp.filters import DisplayFilter
+
+    viewer.model.display.set_display_filter(DisplayFilter())
+    viewer.plot.set_clipping(None)
+    wait_drawn(qtbot, viewer)
+
+
 def key(qtbot, viewer, k, modifier=Qt.KeyboardModifier.NoModifier):
     qtbot.keyClick(viewer.plot, k, modifier)
     wait_drawn(qtbot, viewer)
@@ -54,6 +63,7 @@ def key(qtbot, viewer, k, modifier=Qt.KeyboardModifier.NoModifier):
 def test_open_a_trc_file_and_page_through_it_by_keyboard(qtbot, window, trc_file):
     digest = hashlib.sha256(trc_file.read_bytes()).hexdigest()
     viewer = open_and_wait(qtbot, window, trc_file)
+    show_samples_as_recorded(qtbot, viewer)
     assert window.windowTitle().startswith("session.TRC")
     assert viewer.row_labels() == EEG_NAMES
     pages = 0
@@ -78,13 +88,13 @@ def test_events_are_drawn_listed_and_jumped_to(qtbot, window, trc_file):
     key(qtbot, viewer, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     panel = viewer.events_panel
     assert panel.isVisible() and panel.model.rowCount() == 4
-    key(qtbot, viewer, Qt.Key.Key_N)
+    key(qtbot, viewer, Qt.Key.Key_J)
     window_model = viewer.model.window
     assert window_model.start_s + window_model.span_s / 2 == pytest.approx(12.0, abs=1e-3)
     assert ("7", ) == tuple(label for t, label in viewer.plot.visible_markers() if abs(t - 12.0) < 1e-3)
-    key(qtbot, viewer, Qt.Key.Key_N)
+    key(qtbot, viewer, Qt.Key.Key_J)
     assert window_model.start_s + window_model.span_s / 2 == pytest.approx(20.0, abs=1e-3)
-    key(qtbot, viewer, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
+    key(qtbot, viewer, Qt.Key.Key_J, Qt.KeyboardModifier.ShiftModifier)
     assert window_model.start_s + window_model.span_s / 2 == pytest.approx(12.0, abs=1e-3)
     panel.table.setFocus()
     panel.table.setCurrentIndex(panel.proxy.index(0, 0))
@@ -123,8 +133,9 @@ def test_open_an_nwb_file(qtbot, window, tmp_path):
                      start_datetime=datetime(2023, 5, 1, 12, 0, tzinfo=timezone.utc),
                      events=[(5.0, 0.0, "pulse")])
     viewer = open_and_wait(qtbot, window, path)
+    show_samples_as_recorded(qtbot, viewer)
     assert len(viewer.row_labels()) == 8
-    key(qtbot, viewer, Qt.Key.Key_End)
+    key(qtbot, viewer, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
     assert viewer.model.window.stop_s == pytest.approx(40.0)
     expected = window.recording.read_samples(int(30 * RATE), int(40 * RATE), [3])[:, 0]
     assert viewer.plot.drawn_values(3)[1].max() == pytest.approx(expected.max(), rel=1e-4)
@@ -145,7 +156,7 @@ def test_shared_recordings_open_and_page(qtbot, window, path):
 def test_shared_nwb_files_open_or_say_why_not(qtbot, window, path):
     if window.open_path(path):
         wait_drawn(qtbot, window.viewer)
-        key(qtbot, window.viewer, Qt.Key.Key_End)
+        key(qtbot, window.viewer, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
         assert window.viewer.model.window.stop_s == pytest.approx(window.viewer.model.window.duration_s)
     else:
         text = window.last_error_box.text()

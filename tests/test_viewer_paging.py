@@ -9,15 +9,25 @@ import pytest
 from PyQt6.QtCore import Qt
 
 from tracemark.dsp.decimate import envelope_xy, minmax_decimate
+from tracemark.dsp.filters import DisplayFilter
 from tracemark.widgets.viewer import ArraySource
 from tracemark.widgets.viewer.request import ORIGIN_SUMMARY
 from viewer_support import make_source, open_viewer, press, wait_drawn
 
 
-def expected_envelope(full, request, rate):
+def expected_envelope(full, request, rate, remove_dc=False):
     data = full[request.i_start:request.i_stop][:, list(request.rows)]
+    if remove_dc:
+        data = data - data.mean(axis=0, dtype=np.float64)
     bins = minmax_decimate(data, request.factor, request.i_start)
     return envelope_xy(*bins, request.factor, rate)
+
+
+def show_as_recorded(qtbot, viewer):
+    """No DC removal, no clipping: what is drawn is the samples themselves."""
+    viewer.model.display.set_display_filter(DisplayFilter())
+    viewer.plot.set_clipping(None)
+    wait_drawn(qtbot, viewer)
 
 
 @pytest.mark.parametrize("span_s", [2.0, 10.0, 60.0])
@@ -26,6 +36,7 @@ def test_what_is_drawn_equals_decimating_a_full_eager_load(qtbot, span_s):
     source._data[70_001, 2] = 5000.0  # a one-sample spike must survive any zoom
     full = source.read_block(0, source.n_samples, range(len(source.channel_names)))
     viewer = open_viewer(qtbot, source)
+    show_as_recorded(qtbot, viewer)
     viewer.model.window.set_span(span_s)
     viewer.model.window.centre_on(70_001 / 512.0)
     wait_drawn(qtbot, viewer)
@@ -39,11 +50,27 @@ def test_what_is_drawn_equals_decimating_a_full_eager_load(qtbot, span_s):
     assert viewer.plot.drawn_values(spike_row)[1].max() == pytest.approx(5000.0, rel=1e-5)
 
 
+def test_by_default_each_page_is_drawn_with_its_dc_removed(qtbot):
+    source = make_source(duration_s=60.0, rate=256.0)
+    source._data[:, 1] += 40_000.0   # a BioSemi-like offset of 40 mV
+    full = source.read_block(0, source.n_samples, range(len(source.channel_names)))
+    viewer = open_viewer(qtbot, source)
+    viewer.plot.set_clipping(None)
+    wait_drawn(qtbot, viewer)
+    request = viewer.last_result.request
+    _, y_expected = expected_envelope(full, request, source.sampling_rate, remove_dc=True)
+    for position in range(len(request.rows)):
+        np.testing.assert_allclose(viewer.plot.drawn_values(position)[1], y_expected[:, position],
+                                   rtol=1e-4, atol=2e-3)
+    assert viewer.status.text("filter") == "DC removed"
+
+
 def test_whole_recording_view_comes_from_the_summary_and_matches_eager_load(qtbot):
     source = make_source(duration_s=600.0, rate=512.0)
     source._data[123_457, 0] = -4000.0
     full = source.read_block(0, source.n_samples, range(len(source.channel_names)))
     viewer = open_viewer(qtbot, source)
+    show_as_recorded(qtbot, viewer)
     with qtbot.waitSignal(viewer.summary_ready, timeout=10000) if not viewer.overview.has_summary else _nothing():
         pass
     qtbot.waitUntil(lambda: viewer.overview.has_summary, timeout=10000)
@@ -84,7 +111,7 @@ def test_page_down_finds_the_next_page_prefetched(qtbot):
     press(qtbot, viewer, Qt.Key.Key_PageDown)  # and the one after was prefetched in turn
     assert viewer.last_result.from_cache and viewer.model.window.start_s == 20.0
     viewer.prefetch_enabled = False  # without prefetch, the page before the last is computed
-    press(qtbot, viewer, Qt.Key.Key_End)
+    press(qtbot, viewer, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
     settle_prefetch(qtbot, viewer)
     press(qtbot, viewer, Qt.Key.Key_PageUp)
     assert not viewer.last_result.from_cache
@@ -129,7 +156,7 @@ def test_closing_stops_the_workers(qtbot):
     viewer = open_viewer(qtbot, source)
     pager, summaries = viewer.pager, viewer.summaries
     source.gate.clear()
-    qtbot.keyClick(viewer.plot, Qt.Key.Key_End)
+    qtbot.keyClick(viewer.plot, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
     qtbot.wait(30)
     source.gate.set()
     viewer.close()

@@ -43,6 +43,7 @@ class RecordingSource:
     identity = property(lambda self: self._identity)
     channel_names = property(lambda self: self.header.channel_names)
     units = property(lambda self: self.header.units)
+    channel_types = property(lambda self: getattr(self.header, "channel_types", ()))
     sampling_rate = property(lambda self: self.header.sampling_rate)
     n_samples = property(lambda self: self.header.n_samples)
     start_datetime = property(lambda self: self._start)

@@ -13,8 +13,17 @@ from dataclasses import dataclass
 
 from PyQt6.QtCore import QObject, Qt
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QMenu, QMenuBar, QTableWidget,
-                             QTableWidgetItem, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QMenu,
+    QMenuBar,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 @dataclass(frozen=True)
@@ -30,36 +39,45 @@ class ActionSpec:
     separator_before: bool = False
 
 
+#: The viewer's keys. None of them is a key of the trace editor (A, R, N, P, U, E, C,
+#: Home, End, arrows, PgUp/PgDown there), so a key never means one thing in one part
+#: of the window and another thing in the other.
 VIEWER_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("page_forward", "Navigate", "Next page", ("PgDown",), "Move forward by one page"),
     ActionSpec("page_back", "Navigate", "Previous page", ("PgUp",), "Move back by one page"),
-    ActionSpec("step_forward", "Navigate", "Forward a quarter page", ("Right",)),
-    ActionSpec("step_back", "Navigate", "Back a quarter page", ("Left",)),
-    ActionSpec("go_start", "Navigate", "Go to start", ("Home",)),
-    ActionSpec("go_end", "Navigate", "Go to end", ("End",)),
+    ActionSpec("step_forward", "Navigate", "Forward a quarter page", ("Ctrl+Right",)),
+    ActionSpec("step_back", "Navigate", "Back a quarter page", ("Ctrl+Left",)),
+    ActionSpec("go_start", "Navigate", "Go to start", ("Ctrl+Home",)),
+    ActionSpec("go_end", "Navigate", "Go to end", ("Ctrl+End",)),
     ActionSpec("go_to_time", "Navigate", "Go to time…", ("Ctrl+G",), "Jump to a time (h:mm:ss or clock time)",
                separator_before=True),
-    ActionSpec("next_event", "Navigate", "Next event", ("N",), "Centre the next event", separator_before=True),
-    ActionSpec("previous_event", "Navigate", "Previous event", ("Shift+N",), "Centre the previous event"),
+    ActionSpec("next_event", "Navigate", "Next event", ("J",), "Centre the next event", separator_before=True),
+    ActionSpec("previous_event", "Navigate", "Previous event", ("Shift+J",), "Centre the previous event"),
     ActionSpec("channels_down", "Navigate", "Next channel page", ("Down",), separator_before=True),
     ActionSpec("channels_up", "Navigate", "Previous channel page", ("Up",)),
     ActionSpec("select_next_channel", "Navigate", "Select next channel", ("Alt+Down",)),
     ActionSpec("select_previous_channel", "Navigate", "Select previous channel", ("Alt+Up",)),
-    ActionSpec("span_shorter", "View", "Shorter time span", ("[", "Ctrl+Left"), "Zoom in on time"),
-    ActionSpec("span_longer", "View", "Longer time span", ("]", "Ctrl+Right"), "Zoom out in time"),
+    ActionSpec("span_shorter", "View", "Shorter time span", ("[",), "Zoom in on time"),
+    ActionSpec("span_longer", "View", "Longer time span", ("]",), "Zoom out in time"),
     ActionSpec("span_whole", "View", "Whole recording", ("W",), "Show the entire recording"),
     ActionSpec("more_channels", "View", "More channels per page", ("Ctrl+Down",), separator_before=True),
     ActionSpec("fewer_channels", "View", "Fewer channels per page", ("Ctrl+Up",)),
     ActionSpec("amplitude_up", "View", "Increase amplitude", ("+", "="),
-               "Fewer µV per mm (all channels)", separator_before=True),
-    ActionSpec("amplitude_down", "View", "Decrease amplitude", ("-",), "More µV per mm (all channels)"),
+               "Larger traces: fewer units per mm, every channel type", separator_before=True),
+    ActionSpec("amplitude_down", "View", "Decrease amplitude", ("-",),
+               "Smaller traces: more units per mm, every channel type"),
     ActionSpec("channel_amplitude_up", "View", "Increase selected channel amplitude", ("Ctrl+=", "Ctrl++")),
     ActionSpec("channel_amplitude_down", "View", "Decrease selected channel amplitude", ("Ctrl+-",)),
-    ActionSpec("autoscale", "View", "Auto-scale all channels", ("A",), "One sensitivity fitted to the page"),
-    ActionSpec("autoscale_channels", "View", "Auto-scale each channel", ("Shift+A",),
-               "A gain per channel fitted to the page"),
-    ActionSpec("reset_scale", "View", "Reset amplitude", ("R",), "Undo per-channel gains"),
-    ActionSpec("sensitivity", "View", "Sensitivity…", ("Ctrl+K",), "Set µV/mm"),
+    ActionSpec("autoscale", "View", "Fit amplitudes to the page", ("S",),
+               "One sensitivity per channel type, fitted to this page"),
+    ActionSpec("autoscale_channels", "View", "Fit each channel to the page", ("Shift+S",),
+               "A gain per channel fitted to this page"),
+    ActionSpec("reset_scale", "View", "Reset amplitudes", ("0",),
+               "The scales measured on opening, without per-channel gains"),
+    ActionSpec("sensitivity", "View", "Sensitivity…", ("Ctrl+K",),
+               "Units per mm for the selected channel's type"),
+    ActionSpec("toggle_clipping", "View", "Clip traces to their rows", ("K",),
+               "Cut each trace at the edges of its own row", checkable=True),
     ActionSpec("toggle_time_mode", "View", "Clock time axis", ("T",), "Seconds or time of day",
                checkable=True, separator_before=True),
     ActionSpec("toggle_events_panel", "View", "Events list", ("Ctrl+E",), checkable=True),
@@ -70,8 +88,8 @@ VIEWER_ACTIONS: tuple[ActionSpec, ...] = (
                separator_before=True),
     ActionSpec("toggle_filters", "Signals", "Filters on", ("F",), "Switch the display filters on or off",
                checkable=True),
-    ActionSpec("toggle_dc", "Signals", "Remove DC", ("D",), "Subtract each channel's mean in the window",
-               checkable=True),
+    ActionSpec("toggle_dc", "Signals", "Remove DC", ("D",),
+               "Subtract each channel's mean in the window (on by default)", checkable=True),
     ActionSpec("show_shortcuts", "Help", "Keyboard shortcuts", ("F1", "?"), "List every shortcut"),
 )
 

@@ -14,11 +14,12 @@ from PyQt6.QtWidgets import QDialog, QInputDialog
 
 from .actions import VIEWER_ACTIONS, ActionSet, ShortcutsDialog
 from .dialogs import ChannelDialog, FilterDialog, GoToTimeDialog
-from .view_model import SENSITIVITY_STEPS, SPAN_STEPS, TIME_CLOCK, TIME_SECONDS, next_step
+from .scales import group_title, group_unit, step_at_or_above
+from .view_model import SPAN_STEPS, TIME_CLOCK, TIME_SECONDS, next_step
 
 ROWS_PER_PAGE_STEPS = (1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128, 192, 256)
 #: Fraction of a row that a page's typical (robust) peak-to-peak range fills after auto-scale.
-AUTOSCALE_FILL = 0.9
+AUTOSCALE_FILL = 0.8
 
 
 class ViewerCommands(QObject):
@@ -33,6 +34,12 @@ class ViewerCommands(QObject):
             lambda mode: self._set_checked("toggle_time_mode", mode == TIME_CLOCK))
         self.last_dialog: QDialog | None = None
         self._set_checked("toggle_filters", True)
+        self.model.display.display_filter_changed.connect(self._sync_dc_action)
+        self._sync_dc_action(self.model.display.display_filter)
+        self._set_checked("toggle_clipping", viewer.plot.clip_rows is not None)
+
+    def _sync_dc_action(self, display_filter) -> None:
+        self._set_checked("toggle_dc", bool(getattr(display_filter, "remove_dc", False)))
 
     def _set_checked(self, name: str, checked: bool) -> None:
         action = self.actions[name]
@@ -158,52 +165,65 @@ class ViewerCommands(QObject):
             channels.scale_row(channels.selected, 1 / 1.5)
 
     def reset_scale(self):
-        self.model.channels.set_gains({})
+        """Back to the scales measured on opening (per-channel gains undone)."""
+        self.viewer.reset_scales()
 
     def sensitivity(self):
         channels = self.model.channels
-        value, ok = QInputDialog.getDouble(self.viewer, "Sensitivity", "µV per mm:",
-                                           channels.sensitivity_uv_mm, 0.01, 1e6, 2)
-        if ok:
-            channels.set_sensitivity(value)
+        group = channels.current_group
+        unit = group_unit(group) or "units"
+        value, ok = QInputDialog.getDouble(self.viewer, "Sensitivity",
+                                           f"{group_title(group)}: {unit} per mm:",
+                                           channels.sensitivity(group), 1e-12, 1e12, 3)
+        if ok and value > 0:
+            channels.set_sensitivity(value, group)
 
-    def _row_spreads_uv(self) -> dict[int, float]:
-        """Robust peak-to-peak (2nd to 98th percentile) of each drawn row, in µV."""
+    def _row_spreads(self) -> dict[int, float]:
+        """Robust peak-to-peak (2nd to 98th percentile) of each drawn row, in its group's unit."""
         result = self.viewer.last_result
         if result is None or not len(result.bin_starts):
             return {}
         spreads = {}
         for k, row in enumerate(result.request.rows):
+            mins, maxs = result.mins[:, k], result.maxs[:, k]
+            if not (np.isfinite(mins).any() and np.isfinite(maxs).any()):
+                continue
             with np.errstate(all="ignore"):
-                low = np.nanpercentile(result.mins[:, k], 2) if np.isfinite(result.mins[:, k]).any() else np.nan
-                high = np.nanpercentile(result.maxs[:, k], 98) if np.isfinite(result.maxs[:, k]).any() else np.nan
-            spread = (high - low) * self.viewer._row_uv[row]
+                spread = (np.nanpercentile(maxs, 98) - np.nanpercentile(mins, 2))
+            spread *= self.viewer.row_scale(row).to_group_unit
             if np.isfinite(spread) and spread > 0:
                 spreads[row] = float(spread)
         return spreads
 
-    def _sensitivity_for(self, spread_uv: float) -> float:
+    def _sensitivity_for(self, spread: float) -> float:
         plot = self.viewer.plot
-        return spread_uv * plot.pixels_per_mm / (AUTOSCALE_FILL * plot.row_pixels())
+        return spread * plot.pixels_per_mm / (AUTOSCALE_FILL * plot.row_pixels())
 
     def autoscale(self):
-        spreads = self._row_spreads_uv()
+        """Each scale group on the page fitted to its typical row; per-row gains undone."""
+        spreads = self._row_spreads()
         if not spreads:
             return
-        wanted = self._sensitivity_for(float(np.median(list(spreads.values()))))
-        steps = [s for s in SENSITIVITY_STEPS if s >= wanted]
-        self.model.channels.set_gains({})
-        self.model.channels.set_sensitivity(steps[0] if steps else wanted)
+        channels = self.model.channels
+        by_group: dict[str, list[float]] = {}
+        for row, spread in spreads.items():
+            by_group.setdefault(channels.group(row), []).append(spread)
+        channels.set_gains({})
+        channels.set_sensitivities({group: step_at_or_above(self._sensitivity_for(float(np.median(values))))
+                                    for group, values in by_group.items()})
 
     def autoscale_channels(self):
-        spreads = self._row_spreads_uv()
+        spreads = self._row_spreads()
         if not spreads:
             return
         channels = self.model.channels
         gains = channels.gains
         for row, spread in spreads.items():
-            gains[row] = channels.sensitivity_uv_mm / self._sensitivity_for(spread)
+            gains[row] = channels.row_sensitivity(row) / self._sensitivity_for(spread)
         channels.set_gains(gains)
+
+    def toggle_clipping(self, checked: bool):
+        self.viewer.plot.set_clipping(1.0 if checked else None)
 
     # -- display ---------------------------------------------------------------------------
     def toggle_time_mode(self, checked: bool):
@@ -267,7 +287,8 @@ class ViewerCommands(QObject):
         from tracemark.dsp.filters import DisplayFilter
 
         current = self.model.display.display_filter or DisplayFilter()
-        self.model.display.set_display_filter(replace(current, remove_dc=bool(checked)))
+        if current.remove_dc != bool(checked):
+            self.model.display.set_display_filter(replace(current, remove_dc=bool(checked)))
 
     def show_shortcuts(self):
         specs = list(VIEWER_ACTIONS) + list(getattr(self.viewer, "extra_action_specs", ()))

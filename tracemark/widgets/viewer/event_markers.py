@@ -3,8 +3,11 @@
 All visible events of one kind are one curve of vertical segments, so a window over
 an hour with hundreds of triggers costs one path per kind rather than one graphics
 item per event (profiled: 150 ``InfiniteLine`` items took over 100 ms to lay out and
-paint on a whole-hour zoom). Labels are a small pool of text items, placed left to
-right and left off where they would overlap the previous one.
+paint on a whole-hour zoom). Labels are a small pool of text items stacked in up to
+:data:`MAX_LANES` lanes under the top edge: each label goes to the first lane where it
+does not overlap the label before it, long texts are elided, and the full text (with the
+event's time and kind) is the label's tooltip. A label that finds no free lane is left
+off; its line is still drawn.
 """
 
 from __future__ import annotations
@@ -15,13 +18,21 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
-from PyQt6.QtGui import QColor
+from PyQt6.QtGui import QColor, QFont, QFontMetricsF
 
 EVENT_COLORS = {"trigger": QColor(200, 30, 30), "note": QColor(20, 110, 190),
                 "annotation": QColor(20, 140, 60), "epochs": QColor(140, 60, 170)}
 DEFAULT_EVENT_COLOR = QColor(190, 110, 0)
-MAX_LABELS = 40
-LABEL_CHAR_PX = 7.0
+MAX_LABELS = 60
+MAX_LANES = 3
+#: Labels longer than this are elided (the tooltip has the whole text).
+MAX_LABEL_CHARS = 24
+LABEL_GAP_PX = 6.0
+
+
+def elide(label: str, limit: int = MAX_LABEL_CHARS) -> str:
+    label = " ".join(label.split())
+    return label if len(label) <= limit else label[:limit - 1].rstrip() + "…"
 
 
 def event_color(source: str) -> QColor:
@@ -39,12 +50,16 @@ class EventMarkers:
         self._labels: list[pg.TextItem] = []
         self.shown: list[tuple[float, str]] = []
         self.labelled: list[str] = []
+        self.lanes: list[int] = []
 
     def set_events(self, events: Sequence[tuple[float, float, str, str]]) -> None:
         self._events = sorted(events, key=lambda e: e[0])
         self._times = [e[0] for e in self._events]
 
-    def update(self, start_s: float, stop_s: float, y_top: float, y_bottom: float, width_px: float) -> None:
+    def update(self, start_s: float, stop_s: float, y_top: float, y_bottom: float, width_px: float,
+               px_per_unit: float = 20.0) -> None:
+        """Draw the events in ``[start_s, stop_s]``; ``px_per_unit`` is the view's vertical
+        pixels per row unit (to stack label lanes by pixels)."""
         lo = bisect.bisect_left(self._times, start_s)
         hi = bisect.bisect_right(self._times, stop_s)
         visible = self._events[lo:hi]
@@ -60,7 +75,7 @@ class EventMarkers:
             x = np.repeat(np.asarray(times), 2)
             y = np.tile([y_top, y_bottom], len(times))
             line.setData(x, y, connect="pairs")
-        self._place_labels(visible, start_s, stop_s, y_top, width_px)
+        self._place_labels(visible, start_s, stop_s, y_top, width_px, max(px_per_unit, 1e-6))
 
     def _line(self, source: str) -> pg.PlotCurveItem:
         line = self._lines.get(source)
@@ -71,27 +86,49 @@ class EventMarkers:
             self._lines[source] = line
         return line
 
-    def _place_labels(self, visible, start_s, stop_s, y_top, width_px) -> None:
+    def _place_labels(self, visible, start_s, stop_s, y_top, width_px, px_per_unit) -> None:
         px_per_s = width_px / max(stop_s - start_s, 1e-9)
-        free_from = -np.inf
+        metrics = QFontMetricsF(QFont())
+        lane_free = [-np.inf] * MAX_LANES
         placed = []
-        for time_s, _duration, label, source in visible:
+        for time_s, duration, label, source in visible:
+            if len(placed) >= MAX_LABELS:
+                break
             x_px = (time_s - start_s) * px_per_s
-            if x_px >= free_from and len(placed) < MAX_LABELS:
-                placed.append((time_s, label, source))
-                free_from = x_px + LABEL_CHAR_PX * len(label) + 12
-        while len(self._labels) < len(placed):
+            text = elide(label)
+            lane = next((k for k, free in enumerate(lane_free) if x_px >= free), None)
+            if lane is None:
+                continue
+            lane_free[lane] = x_px + metrics.horizontalAdvance(text) + 8 + LABEL_GAP_PX
+            placed.append((time_s, duration, label, source, text, lane))
+        self._ensure_items(len(placed))
+        lane_height = (metrics.height() + 4) / px_per_unit
+        for i, item in enumerate(self._labels):
+            if i >= len(placed):
+                item.hide()
+                continue
+            time_s, duration, label, source, text, lane = placed[i]
+            item.setColor(event_color(source))
+            item.setText(text)
+            item.setToolTip(_tooltip(time_s, duration, label, source))
+            item.setPos(time_s, y_top - lane * lane_height)
+            item.show()
+        self.labelled = [p[2] for p in placed]
+        self.lanes = [p[5] for p in placed]
+
+    def _ensure_items(self, count: int) -> None:
+        while len(self._labels) < count:
             item = pg.TextItem(anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 215))
             item.setZValue(60)
             self._plot_item.addItem(item, ignoreBounds=True)
             self._labels.append(item)
-        for i, item in enumerate(self._labels):
-            if i < len(placed):
-                time_s, label, source = placed[i]
-                item.setColor(event_color(source))
-                item.setText(label)
-                item.setPos(time_s, y_top)
-                item.show()
-            else:
-                item.hide()
-        self.labelled = [label for _, label, _ in placed]
+
+    def label_items(self) -> list[pg.TextItem]:
+        """The label items on show, in the order they were placed."""
+        return [item for item in self._labels if item.isVisible()]
+
+
+def _tooltip(time_s: float, duration: float, label: str, source: str) -> str:
+    when = f"{time_s:.3f} s" + (f", lasting {duration:g} s" if duration > 0 else "")
+    kind = f" ({source})" if source else ""
+    return f"{label}\n{when}{kind}"

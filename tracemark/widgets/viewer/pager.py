@@ -32,6 +32,7 @@ class _Relay(QObject):
     delivered = pyqtSignal(object)
     failed = pyqtSignal(object, str)
     progress = pyqtSignal(float)
+    task_done = pyqtSignal(object)
 
 
 class _Job(QRunnable):
@@ -50,6 +51,7 @@ class Pager(QObject):
     page_ready = pyqtSignal(object)   # PageResult of the latest request
     page_failed = pyqtSignal(str)     # a read failed: the message names the problem
     busy_changed = pyqtSignal(bool)
+    task_done = pyqtSignal(str, object, object)  # name, value, error (one of them None)
 
     def __init__(self, pipeline: DisplayPipeline, parent: QObject | None = None, *,
                  debounce_ms: int = 12, prefetch_delay_ms: int = 40):
@@ -60,6 +62,7 @@ class Pager(QObject):
         self._relay = _Relay(self)
         self._relay.delivered.connect(self._on_delivered)
         self._relay.failed.connect(self._on_failed)
+        self._relay.task_done.connect(self._on_task_done)
         self._timer = QTimer(self, singleShot=True, interval=debounce_ms)
         self._timer.timeout.connect(self._submit_latest)
         self._prefetch_timer = QTimer(self, singleShot=True, interval=prefetch_delay_ms)
@@ -125,6 +128,24 @@ class Pager(QObject):
     def _start(self, work: Callable[[], None]) -> None:
         if not self._closed.is_set():
             self._pool.start(_Job(work))
+
+    def run_task(self, name: str, work: Callable[[], object]) -> None:
+        """Run ``work`` on the page worker, before any page requested after this call (the
+        pool runs jobs in order), and report it by :attr:`task_done`. The viewer measures
+        a new recording's amplitudes this way, so its first page is drawn to scale."""
+        def job() -> None:
+            try:
+                value, error = work(), None
+            except Exception as exc:  # reported, never fatal to the worker
+                value, error = None, exc
+            if not self._closed.is_set():
+                self._relay.task_done.emit((name, value, error))
+
+        self._start(job)
+
+    def _on_task_done(self, payload) -> None:
+        if not self._closed.is_set():
+            self.task_done.emit(*payload)
 
     # -- worker side -------------------------------------------------------------------------
     def _run(self, request: PageRequest, neighbours: tuple[PageRequest, ...]) -> None:

@@ -15,13 +15,13 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-#: Multipliers from a unit to microvolts, so sensitivity can be given in uV/mm.
-_TO_MICROVOLT = {"v": 1e6, "mv": 1e3, "uv": 1.0, "µv": 1.0, "μv": 1.0, "nv": 1e-3}
+from tracemark.domain.channel_types import (
+    CHANNEL_TYPES,
+    infer_channel_types,
+    microvolts_per_unit,
+)
 
-
-def microvolts_per_unit(unit: str) -> float | None:
-    """Factor turning ``unit`` into microvolts, or None for non-voltage units."""
-    return _TO_MICROVOLT.get(unit.strip().lower())
+__all__ = ["ArraySource", "SignalSource", "SourceEvent", "channel_types_of", "microvolts_per_unit"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,9 @@ class SignalSource(Protocol):
     def units(self) -> tuple[str, ...]: ...
 
     @property
+    def channel_types(self) -> tuple[str, ...]: ...  # one of domain.channel_types per channel
+
+    @property
     def sampling_rate(self) -> float: ...
 
     @property
@@ -71,7 +74,8 @@ class ArraySource:
 
     def __init__(self, data: np.ndarray, sampling_rate: float, channel_names: Sequence[str] | None = None,
                  units: Sequence[str] | None = None, *, name: str = "array",
-                 start_datetime: datetime | None = None, events: Sequence[SourceEvent] = ()):
+                 start_datetime: datetime | None = None, events: Sequence[SourceEvent] = (),
+                 channel_types: Sequence[str] | None = None):
         self._data = np.asarray(data, dtype=np.float32)
         if self._data.ndim != 2:
             raise ValueError(f"data must be (n_samples, n_channels), got shape {self._data.shape}")
@@ -80,6 +84,10 @@ class ArraySource:
         self._units = tuple(units or ("uV",) * n_channels)
         if len(self._names) != n_channels or len(self._units) != n_channels:
             raise ValueError("one name and one unit per channel are needed")
+        self._types = (tuple(channel_types) if channel_types is not None
+                       else infer_channel_types(self._names, self._units))
+        if len(self._types) != n_channels:
+            raise ValueError("one channel type per channel is needed")
         self._rate = float(sampling_rate)
         self._name = name
         self._start = start_datetime
@@ -90,6 +98,7 @@ class ArraySource:
     identity = property(lambda self: f"array:{id(self._data)}:{self._data.shape}")
     channel_names = property(lambda self: self._names)
     units = property(lambda self: self._units)
+    channel_types = property(lambda self: self._types)
     sampling_rate = property(lambda self: self._rate)
     n_samples = property(lambda self: self._data.shape[0])
     start_datetime = property(lambda self: self._start)
@@ -103,3 +112,12 @@ class ArraySource:
 
     def events(self) -> Sequence[SourceEvent]:
         return self._events
+
+
+def channel_types_of(source) -> tuple[str, ...]:
+    """``source.channel_types``, or types inferred from its labels and units for a source
+    written before sources said what their channels are."""
+    types = tuple(getattr(source, "channel_types", ()) or ())
+    if len(types) == len(source.channel_names) and all(t in CHANNEL_TYPES for t in types):
+        return types
+    return infer_channel_types(source.channel_names, source.units)

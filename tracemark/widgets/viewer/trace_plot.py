@@ -1,11 +1,17 @@
-"""The stacked-trace plot: one reused curve per visible row, events, regions, scale bar.
+"""The stacked-trace plot: one reused curve per visible row, events, regions, scale bars.
 
 Rows are centred on ``y = -k`` (row 0 at the top). Curves are created once per
 visible position and only get new data, so paging never rebuilds the scene. Values
-arrive in each row's physical unit; the plot turns them into row heights from the
-sensitivity (uV per mm of screen, as on paper EEG), the row's gain and the screen's
-pixels per millimetre, and redraws from the kept values when only the amplitude or
-the plot size changes. Mouse input is turned into intent signals (pan, wheel, row
+arrive in each row's physical unit; the plot turns them into row heights from the row's
+sensitivity (units per mm of screen, as on paper EEG: each row's scale group has its
+own, see :mod:`.scales`), the row's gain and the screen's pixels per millimetre, and
+redraws from the kept values when only the amplitude or the plot size changes.
+
+Traces are clipped to their own row by default (:meth:`TracePlot.set_clipping`), so a
+channel with a large artefact or offset can never be drawn over, or mistaken for, its
+neighbour. When the recording has events, a strip above the first row holds their
+labels, so labels never cover traces; the calibration bars sit in a margin on the right
+(:mod:`.scale_bar`). Mouse input is turned into intent signals (pan, wheel, row
 clicked); the plot never changes the time window itself.
 """
 
@@ -19,13 +25,19 @@ from PyQt6.QtCore import QPointF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QGuiApplication
 
 from .axes import ChannelAxis, TimeAxis
-from .event_markers import EventMarkers
-from .scale_bar import ScaleBar, format_amplitude, format_duration, nice_value
+from .event_markers import MAX_LANES, EventMarkers
+from .scale_bar import AmplitudeBar, ScaleMargin, format_duration, nice_value
+from .scales import DEFAULT_SENSITIVITY, format_quantity, group_title, group_unit
 
 TRACE_COLOR = QColor(12, 22, 48)
 SELECTED_COLOR = QColor(0, 92, 200)
 ROW_FILL = QColor(0, 92, 200, 26)
 GRID_COLOR = QColor(226, 229, 234)
+#: Rows a trace may span before it is clipped (1.0: its own row; None: never clipped).
+DEFAULT_CLIP_ROWS = 1.0
+#: Pixels of one lane of event labels in the strip above the first row.
+LABEL_LANE_PX = 17.0
+ROW_MARGIN = 0.6  # row units above the first row and below the last (half a row + a bit)
 GRID_STEPS_S = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
                 1800.0, 3600.0, 7200.0, 4 * 3600.0)
 
@@ -117,8 +129,11 @@ class TracePlot(pg.PlotWidget):
         self._time_axis = TimeAxis()
         self._channel_axis = ChannelAxis()
         self._view_box = TraceViewBox()
+        self.scale_margin = ScaleMargin()
         super().__init__(parent, viewBox=self._view_box,
-                         axisItems={"bottom": self._time_axis, "left": self._channel_axis})
+                         axisItems={"bottom": self._time_axis, "left": self._channel_axis,
+                                    "right": self.scale_margin})
+        self.plotItem.showAxis("right")
         self.setBackground("w")
         self.plotItem.hideButtons()
         self.plotItem.setMenuEnabled(False)
@@ -135,12 +150,15 @@ class TracePlot(pg.PlotWidget):
         self._view_box.dragged.connect(self.pan_requested)
         self._view_box.wheeled.connect(self.wheel_requested)
         self._view_box.clicked.connect(self._on_clicked)
-        self._view_box.sigResized.connect(self._redraw)
+        self._view_box.sigResized.connect(self._on_resized)
         self.pixels_per_mm = screen_pixels_per_mm()
         self._labels: list[str] = []
-        self._uv_per_unit: list[float] = []
+        self._to_group_unit: list[float] = []
+        self._groups: list[str] = []
         self._gains: list[float] = []
-        self._sensitivity = 7.0
+        self._sensitivities: list[float] = []
+        self._clip_rows: float | None = DEFAULT_CLIP_ROWS
+        self._label_lanes = 0
         self._curves: list[pg.PlotCurveItem] = []
         self._x = np.empty(0)
         self._y = np.empty((0, 0), dtype=np.float32)
@@ -152,15 +170,17 @@ class TracePlot(pg.PlotWidget):
         self.addItem(self._selection_band, ignoreBounds=True)
         self._event_markers = EventMarkers(self.plotItem)
         self._highlights: dict[str, pg.LinearRegionItem] = {}
-        self.scale_bar = ScaleBar(self._view_box)
         self._x_range = (0.0, 10.0)
         self.setXRange(0, 10, padding=0)
 
     # -- rows and amplitude ----------------------------------------------------------------
-    def set_rows(self, labels: Sequence[str], uv_per_unit: Sequence[float]) -> None:
-        """Name the visible rows; ``uv_per_unit`` turns each row's unit into uV."""
+    def set_rows(self, labels: Sequence[str], to_group_unit: Sequence[float],
+                 groups: Sequence[str] | None = None) -> None:
+        """Name the visible rows; ``to_group_unit`` turns each row's unit into its scale
+        group's unit (µV for voltages); ``groups`` names each row's scale group."""
         self._labels = list(labels)
-        self._uv_per_unit = [float(u) for u in uv_per_unit]
+        self._to_group_unit = [float(u) for u in to_group_unit]
+        self._groups = list(groups) if groups is not None else ["eeg"] * len(self._labels)
         self._channel_axis.set_labels(self._labels)
         while len(self._curves) < len(self._labels):
             curve = TraceCurve(pen=pg.mkPen(TRACE_COLOR, width=1), skipFiniteCheck=False)
@@ -168,27 +188,65 @@ class TracePlot(pg.PlotWidget):
             self._curves.append(curve)
         for k, curve in enumerate(self._curves):
             curve.setVisible(k < len(self._labels))
-        n = max(len(self._labels), 1)
-        self.setYRange(-(n - 1) - 0.6, 0.6, padding=0)
-        self._view_box.updateMatrix()
+        self._update_y_range()
         self._update_selection()
         self._update_grid()
         self._update_events()
 
-    def set_amplitude(self, sensitivity_uv_mm: float, gains: Sequence[float]) -> None:
-        self._sensitivity = float(sensitivity_uv_mm)
+    def set_amplitude(self, sensitivities: Sequence[float] | float, gains: Sequence[float]) -> None:
+        """Each visible row's sensitivity (units of its group per mm) and gain."""
+        if isinstance(sensitivities, (int, float)):
+            sensitivities = [float(sensitivities)] * len(self._labels)
+        self._sensitivities = [float(s) for s in sensitivities]
         self._gains = [float(g) for g in gains]
         self._redraw()
 
+    def set_clipping(self, rows: float | None) -> None:
+        """Clip each trace to ``rows`` row heights around its centre (None: never)."""
+        self._clip_rows = None if rows is None else max(float(rows), 0.1)
+        self._redraw()
+
+    @property
+    def clip_rows(self) -> float | None:
+        return self._clip_rows
+
+    def set_label_lanes(self, lanes: int) -> None:
+        """Reserve a strip for ``lanes`` lanes of event labels above the first row."""
+        lanes = max(int(lanes), 0)
+        if lanes != self._label_lanes:
+            self._label_lanes = lanes
+            self._update_y_range()
+            self._redraw()
+
+    def _strip_px(self) -> float:
+        return self._label_lanes * LABEL_LANE_PX
+
+    def _update_y_range(self) -> None:
+        n = max(len(self._labels), 1)
+        top = ROW_MARGIN + self._strip_px() / max(self.row_pixels(), 1e-6)
+        self.setYRange(-(n - 1) - ROW_MARGIN, top, padding=0)
+        self._view_box.updateMatrix()
+
+    def _y_top(self) -> float:
+        """The view y of the top edge (above the label strip)."""
+        return self._view_box.viewRange()[1][1]
+
     def row_pixels(self) -> float:
-        height = self._view_box.height()
-        return height / (max(len(self._labels), 1) + 0.2) if height > 0 else 20.0
+        height = self._view_box.height() - self._strip_px()
+        return height / (max(len(self._labels), 1) + 2 * ROW_MARGIN - 1) if height > 0 else 20.0
 
     def row_scale(self, position: int) -> float:
         """Row units per physical unit of the row at ``position``."""
-        uv = self._uv_per_unit[position] if position < len(self._uv_per_unit) else 1.0
+        to_group = self._to_group_unit[position] if position < len(self._to_group_unit) else 1.0
         gain = self._gains[position] if position < len(self._gains) else 1.0
-        return uv * gain / self._sensitivity * self.pixels_per_mm / self.row_pixels()
+        sensitivity = (self._sensitivities[position] if position < len(self._sensitivities)
+                       else DEFAULT_SENSITIVITY)
+        return to_group * gain / sensitivity * self.pixels_per_mm / self.row_pixels()
+
+    def _on_resized(self, *_args) -> None:
+        self._update_y_range()
+        self._redraw()
+        self._update_events()
 
     # -- data ------------------------------------------------------------------------------
     def set_data(self, x: np.ndarray, y: np.ndarray) -> None:
@@ -206,11 +264,15 @@ class TracePlot(pg.PlotWidget):
         if n_rows and self._x.size:
             with np.errstate(all="ignore"):
                 low, high = np.nanmin(self._y, axis=0), np.nanmax(self._y, axis=0)
+        half = None if self._clip_rows is None else self._clip_rows / 2
         for k, curve in enumerate(self._curves[:len(self._labels)]):
             if k < n_rows and self._x.size:
                 scale = self.row_scale(k)
                 y = self._y[:, k] * np.float32(scale) - np.float32(k)
                 ends = sorted((low[k] * scale - k, high[k] * scale - k))
+                if half is not None:
+                    np.clip(y, -k - half, -k + half, out=y)
+                    ends = [min(max(e, -k - half), -k + half) for e in ends]
                 bounds = (ends[0], ends[1]) if np.isfinite(ends).all() else (-k - 0.5, -k + 0.5)
                 curve.set_trace(self._x, y, bounds, has_nan)
             else:
@@ -223,6 +285,15 @@ class TracePlot(pg.PlotWidget):
         if x is None:
             return np.empty(0), np.empty(0)
         return np.asarray(x), (np.asarray(y, dtype=np.float64) + position) / self.row_scale(position)
+
+    def drawn_rows(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(x, y)`` in row coordinates of every visible curve (after clipping)."""
+        result = []
+        for curve in self._curves[:len(self._labels)]:
+            x, y = curve.getData()
+            result.append((np.empty(0) if x is None else np.asarray(x),
+                           np.empty(0) if y is None else np.asarray(y)))
+        return result
 
     def curve(self, position: int) -> pg.PlotCurveItem:
         return self._curves[position]
@@ -245,7 +316,7 @@ class TracePlot(pg.PlotWidget):
         times = np.arange(np.ceil(start / step) * step, stop, step)
         n = max(len(self._labels), 1)
         x = np.repeat(times, 2)
-        y = np.tile([0.6, -(n - 1) - 0.6], len(times))
+        y = np.tile([ROW_MARGIN, -(n - 1) - ROW_MARGIN], len(times))
         self._grid.setData(x, y, connect="pairs")
 
     def x_range(self) -> tuple[float, float]:
@@ -278,6 +349,7 @@ class TracePlot(pg.PlotWidget):
     def set_events(self, events: Sequence[tuple[float, float, str, str]]) -> None:
         """``(time_s, duration_s, label, source)`` tuples; markers are drawn for visible ones."""
         self._event_markers.set_events(events)
+        self.set_label_lanes(MAX_LANES if len(events) else 0)
         self._update_events()
 
     def visible_markers(self) -> list[tuple[float, str]]:
@@ -287,10 +359,14 @@ class TracePlot(pg.PlotWidget):
     def labelled_markers(self) -> list[str]:
         return list(self._event_markers.labelled)
 
+    def event_label_items(self):
+        return self._event_markers.label_items()
+
     def _update_events(self) -> None:
         start, stop = self._x_range
         n = max(len(self._labels), 1)
-        self._event_markers.update(start, stop, 0.6, -(n - 1) - 0.6, self._view_box.width() or 800.0)
+        self._event_markers.update(start, stop, self._y_top(), -(n - 1) - ROW_MARGIN,
+                                   self._view_box.width() or 800.0, self.row_pixels())
 
     # -- highlighted regions (for the trace editor) ----------------------------------------
     def add_highlight(self, key: str, start_s: float, stop_s: float, color=(255, 190, 0, 60)) -> None:
@@ -315,14 +391,24 @@ class TracePlot(pg.PlotWidget):
     # -- scale bar -------------------------------------------------------------------------
     def _update_scale_bar(self) -> None:
         row_px = self.row_pixels()
-        px_per_uv = self.pixels_per_mm / self._sensitivity
-        amplitude = nice_value(0.8 * row_px / px_per_uv) if row_px > 0 else 0.0
+        bars = []
+        firsts = {}
+        for k, group in enumerate(self._groups[:len(self._labels)]):
+            firsts.setdefault(group, k)
+        several = len(firsts) > 1
+        for group, k in firsts.items():
+            sensitivity = (self._sensitivities[k] if k < len(self._sensitivities) else DEFAULT_SENSITIVITY)
+            px_per_unit = self.pixels_per_mm / sensitivity
+            amplitude = nice_value(0.8 * row_px / px_per_unit) if row_px > 0 else 0.0
+            if amplitude > 0:
+                bars.append(AmplitudeBar(-k, amplitude * px_per_unit / row_px,
+                                         format_quantity(amplitude, group_unit(group)),
+                                         group_title(group) if several else ""))
         start, stop = self._x_range
         width = self._view_box.width() or 600.0
         px_per_s = width / max(stop - start, 1e-9)
-        seconds = nice_value(90.0 / px_per_s)
-        self.scale_bar.set_bars(amplitude * px_per_uv, format_amplitude(amplitude),
-                                seconds * px_per_s, format_duration(seconds))
+        seconds = nice_value(60.0 / px_per_s)
+        self.scale_margin.set_bars(bars, seconds * px_per_s, format_duration(seconds))
 
     def map_to_time(self, x_pixels: float) -> float:
         return self._view_box.mapSceneToView(self._view_box.mapToScene(QPointF(x_pixels, 0))).x()

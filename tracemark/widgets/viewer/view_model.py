@@ -12,10 +12,8 @@ import math
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
-#: Clinical EEG sensitivities in uV/mm, the steps amplitude +/- walks through.
-SENSITIVITY_STEPS = (0.1, 0.2, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0,
-                     70.0, 100.0, 150.0, 200.0, 300.0, 500.0, 700.0, 1000.0, 2000.0, 5000.0,
-                     10000.0, 20000.0, 50000.0, 100000.0)
+from .scales import DEFAULT_SENSITIVITY, step_sensitivity
+
 #: Time spans (seconds) the span +/- actions walk through.
 SPAN_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
               1200.0, 1800.0, 3600.0, 7200.0, 4 * 3600.0, 8 * 3600.0, 12 * 3600.0, 24 * 3600.0)
@@ -113,30 +111,34 @@ class ChannelView(QObject):
 
     Rows index the outputs of the current montage. ``order`` is the user's selection
     and order of rows; ``first`` is the first row of the visible channel page.
-    Amplitude is a global sensitivity (uV/mm, as on paper EEG) times a per-row gain.
+    Each row belongs to a *scale group* (its channel type, and its unit when that is not
+    a voltage; see :mod:`.scales`); a row's amplitude is its group's sensitivity (units
+    per mm, as on paper EEG) times the row's own gain.
     """
 
     order_changed = pyqtSignal(tuple)
     first_changed = pyqtSignal(int)
     per_page_changed = pyqtSignal(int)
-    sensitivity_changed = pyqtSignal(float)
+    sensitivities_changed = pyqtSignal(dict)
     gains_changed = pyqtSignal(dict)
     selected_changed = pyqtSignal(int)
+    groups_changed = pyqtSignal(tuple)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._order: tuple[int, ...] = ()
         self._first = 0
         self._per_page = 20
-        self._sensitivity = 7.0
+        self._groups: tuple[str, ...] = ()
+        self._sensitivities: dict[str, float] = {}
         self._gains: dict[int, float] = {}
         self._selected = -1
 
     order = property(lambda self: self._order)
     first = property(lambda self: self._first)
     per_page = property(lambda self: self._per_page)
-    sensitivity_uv_mm = property(lambda self: self._sensitivity)
     selected = property(lambda self: self._selected)
+    groups = property(lambda self: self._groups)
 
     @property
     def gains(self) -> dict[int, float]:
@@ -175,17 +177,55 @@ class ChannelView(QObject):
             self.per_page_changed.emit(per_page)
         self.set_first(self._first)
 
-    def set_sensitivity(self, uv_per_mm: float) -> None:
-        value = float(uv_per_mm)
-        if not (value > 0 and math.isfinite(value)):
-            raise ValueError(f"sensitivity must be a positive number of uV/mm, got {uv_per_mm}")
-        if not math.isclose(value, self._sensitivity, rel_tol=1e-9):
-            self._sensitivity = value
-            self.sensitivity_changed.emit(value)
+    # -- amplitude -------------------------------------------------------------------------
+    def set_groups(self, groups) -> None:
+        """The scale group of every row (index = row)."""
+        groups = tuple(str(g) for g in groups)
+        if groups != self._groups:
+            self._groups = groups
+            self.groups_changed.emit(groups)
 
-    def step_sensitivity(self, direction: int) -> None:
-        """Larger traces when direction > 0 (that is, fewer uV per mm)."""
-        self.set_sensitivity(next_step(SENSITIVITY_STEPS, self._sensitivity, -direction))
+    def group(self, row: int) -> str:
+        return self._groups[row] if 0 <= row < len(self._groups) else ""
+
+    @property
+    def current_group(self) -> str:
+        """The group the single-value commands act on: the selected row's, else the first's."""
+        row = self._selected if self._selected >= 0 else (self._order[0] if self._order else -1)
+        return self.group(row) or (self._groups[0] if self._groups else "")
+
+    @property
+    def sensitivities(self) -> dict[str, float]:
+        return dict(self._sensitivities)
+
+    def sensitivity(self, group: str) -> float:
+        return self._sensitivities.get(group, DEFAULT_SENSITIVITY)
+
+    def row_sensitivity(self, row: int) -> float:
+        return self.sensitivity(self.group(row))
+
+    @property
+    def sensitivity_uv_mm(self) -> float:
+        """The current group's sensitivity (units per mm; µV/mm for voltages)."""
+        return self.sensitivity(self.current_group)
+
+    def set_sensitivities(self, sensitivities: dict[str, float]) -> None:
+        """Replace the given groups' sensitivities (others keep theirs)."""
+        merged = dict(self._sensitivities)
+        for group, value in sensitivities.items():
+            merged[str(group)] = _checked_sensitivity(value)
+        if merged != self._sensitivities:
+            self._sensitivities = merged
+            self.sensitivities_changed.emit(dict(merged))
+
+    def set_sensitivity(self, value: float, group: str | None = None) -> None:
+        """One group's sensitivity (the current group's when ``group`` is None)."""
+        self.set_sensitivities({self.current_group if group is None else group: value})
+
+    def step_sensitivity(self, direction: int, group: str | None = None) -> None:
+        """Larger traces when direction > 0 (fewer units per mm): every group, or one."""
+        groups = [group] if group is not None else list(dict.fromkeys(self._groups)) or [self.current_group]
+        self.set_sensitivities({g: step_sensitivity(self.sensitivity(g), direction) for g in groups})
 
     def set_gains(self, gains: dict[int, float]) -> None:
         cleaned = {int(r): float(g) for r, g in gains.items() if g > 0 and not math.isclose(g, 1.0)}
@@ -212,6 +252,13 @@ class ChannelView(QObject):
             return
         position = self._order.index(self._selected) if self._selected in self._order else 0
         self.set_selected(self._order[min(max(position + direction, 0), len(self._order) - 1)])
+
+
+def _checked_sensitivity(value: float) -> float:
+    value = float(value)
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"sensitivity must be a positive number of units per mm, got {value}")
+    return value
 
 
 class DisplaySettings(QObject):

@@ -3,7 +3,15 @@
 It owns a view-model, a display pipeline with its caches, a pager (worker thread)
 and a summary builder, and composes the trace plot, the overview strip, the events
 list and a status line. Every change of the view-model becomes a page request; only
-the latest result is drawn. Commands (keys, menus) live in :mod:`.commands`; the
+the latest result is drawn.
+
+A new source opens readable, whatever its scaling: each channel's DC is removed per
+page, traces are clipped to their rows, trigger and status channels are left out of
+the rows (their events are marked instead), and before the first page is drawn the
+worker measures the channels' robust spreads over the first minutes, from which each
+scale group (EEG, EMG, misc in %, ...) gets its first sensitivity (:mod:`.scales`). That
+automatic scale follows the row height (window size, rows per page) until the user
+sets one. Commands (keys, menus) live in :mod:`.commands`; the
 hosting window adds the viewer's actions to its menus with
 :meth:`SignalViewer.populate_menus`.
 """
@@ -15,22 +23,36 @@ import math
 
 import numpy as np
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
-from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from tracemark.domain.channel_types import STIM
+from tracemark.dsp.amplitude import robust_spread, survey_windows
 from tracemark.dsp.decimate import choose_factor, envelope_xy
+from tracemark.dsp.filters import DisplayFilter
 
 from .axes import format_seconds
 from .events_panel import EventsPanel
 from .overview import OverviewStrip
 from .pager import Pager, SummaryBuilder
 from .pipeline import DisplayPipeline, filter_applies
-from .request import ORIGIN_PENDING, ORIGIN_SUMMARY, PageRequest, PageResult, aligned_range
-from .source import SignalSource, microvolts_per_unit
+from .request import (
+    ORIGIN_PENDING,
+    ORIGIN_SUMMARY,
+    PageRequest,
+    PageResult,
+    aligned_range,
+)
+from .scales import AutomaticScales, RowScale, describe_sensitivities, row_scale
+from .source import SignalSource, channel_types_of
+from .status_line import StatusLine
 from .summary_task import load_or_build
 from .trace_plot import TracePlot
 from .view_model import TIME_CLOCK, ViewModel
 
 DEFAULT_ROWS_PER_PAGE = 32
+#: What the viewer shows before the user chooses: each channel's DC removed per page.
+DEFAULT_DISPLAY_FILTER = DisplayFilter(remove_dc=True)
+SURVEY_TASK = "amplitude survey"
 
 
 def montage_key(montage, channel_names) -> str:
@@ -70,8 +92,17 @@ class SignalViewer(QWidget):
         self.prefetch_enabled = True
         self._window_dirty = False
         self._row_labels: tuple[str, ...] = ()
-        self._row_uv: tuple[float, ...] = ()
+        self._row_scales: tuple[RowScale, ...] = ()
+        self._row_types: tuple[str, ...] = ()
         self._drawn_rows: tuple[int, ...] = ()
+        #: Sensitivity per channel type (µV/mm) the user prefers over the measured one.
+        self.preferred_sensitivities: dict[str, float] = {}
+        self._automatic: AutomaticScales | None = None
+        self._auto_scale = True          # follow the row height until the user sets a scale
+        self._setting_scales = False
+        self._awaiting_survey = False
+        self._held_result: PageResult | None = None
+        self.model.display.set_display_filter(DEFAULT_DISPLAY_FILTER)
         self._build_widgets()
         self._connect_model()
         from .commands import ViewerCommands  # noqa: PLC0415 (commands import this module)
@@ -97,7 +128,7 @@ class SignalViewer(QWidget):
         self.splitter.addWidget(self.events_panel)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setCollapsible(0, False)
-        self.status = _StatusLine(self)
+        self.status = StatusLine(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -110,6 +141,7 @@ class SignalViewer(QWidget):
         self.plot.wheel_requested.connect(self._on_wheel)
         self.plot.row_clicked.connect(self._on_row_clicked)
         self.plot.getViewBox().sigResized.connect(self._schedule_request)
+        self.plot.getViewBox().sigResized.connect(self._follow_row_height)
         self.overview.jump_requested.connect(self.model.window.centre_on)
         self.events_panel.jump_requested.connect(self.model.window.centre_on)
         self.summaries.progress.connect(self._on_summary_progress)
@@ -127,8 +159,9 @@ class SignalViewer(QWidget):
         channels.order_changed.connect(self._schedule_request)
         channels.first_changed.connect(self._schedule_request)
         channels.per_page_changed.connect(self._schedule_request)
-        channels.sensitivity_changed.connect(self._apply_amplitude)
+        channels.sensitivities_changed.connect(self._on_sensitivities)
         channels.gains_changed.connect(self._apply_amplitude)
+        channels.per_page_changed.connect(self._follow_row_height)
         channels.selected_changed.connect(self._update_selection)
         display.montage_changed.connect(self._on_montage)
         display.display_filter_changed.connect(self._on_filter)
@@ -143,6 +176,8 @@ class SignalViewer(QWidget):
         self.pager.page_ready.connect(self._draw_result)
         self.pager.page_failed.connect(self._on_page_failed)
         self.pager.busy_changed.connect(self.status.set_busy)
+        self.pager.task_done.connect(self._on_task_done)
+        self._start_survey(source)
         duration = source.n_samples / source.sampling_rate
         self.model.display.set_montage(None)
         self._keep_filter_if_valid(source.sampling_rate)
@@ -178,6 +213,9 @@ class SignalViewer(QWidget):
         self.pipeline = None
         self.source = None
         self.last_result = None
+        self._automatic = None
+        self._awaiting_survey = False
+        self._held_result = None
         self.plot.clear_data()
 
     def shutdown(self) -> bool:
@@ -195,21 +233,34 @@ class SignalViewer(QWidget):
     def row_labels(self) -> tuple[str, ...]:
         return self._row_labels
 
+    def row_types(self) -> tuple[str, ...]:
+        """The channel type of every row of the current montage."""
+        return self._row_types
+
+    def row_scale(self, row: int) -> RowScale:
+        return self._row_scales[row]
+
     def _set_rows_for_montage(self, montage) -> None:
         names = self.source.channel_names
         units = self.source.units
+        types = channel_types_of(self.source)
         if montage is None:
             self._row_labels = tuple(names)
-            self._row_uv = tuple(microvolts_per_unit(u) or 1.0 for u in units)
+            inputs = list(range(len(names)))
         else:
             self._row_labels = tuple(d.label for d in montage.derivations)
-            # A derivation is shown in the unit of its positive input (its +1 weight).
-            positive = np.argmax(montage.matrix(names), axis=1)
-            self._row_uv = tuple(microvolts_per_unit(units[int(p)]) or 1.0 for p in positive)
+            # A derivation is shown in the unit and type of its positive input (its +1 weight).
+            inputs = [int(p) for p in np.argmax(montage.matrix(names), axis=1)]
+        self._row_types = tuple(types[i] for i in inputs)
+        self._row_scales = tuple(row_scale(types[i], units[i]) for i in inputs)
         channels = self.model.channels
-        channels.set_gains({})
-        channels.set_per_page(min(len(self._row_labels), DEFAULT_ROWS_PER_PAGE) or 1)
-        channels.set_order(range(len(self._row_labels)))
+        channels.set_groups([s.group for s in self._row_scales])
+        channels.set_gains(self._misc_gains() if montage is None else {})
+        # Trigger and status channels are marked as events, not drawn as a wall of steps;
+        # the Channels dialog brings them back.
+        shown = [r for r, t in enumerate(self._row_types) if t != STIM] or list(range(len(self._row_labels)))
+        channels.set_per_page(min(len(shown), DEFAULT_ROWS_PER_PAGE) or 1)
+        channels.set_order(shown)
         channels.set_first(0)
         self._drawn_rows = ()
         self.plot.clear_data()  # old rows' values must not show under the new labels
@@ -218,9 +269,74 @@ class SignalViewer(QWidget):
     def _sync_plot_rows(self, rows) -> None:
         rows = tuple(rows)
         self._drawn_rows = rows
-        self.plot.set_rows([self._row_labels[r] for r in rows], [self._row_uv[r] for r in rows])
+        self.plot.set_rows([self._row_labels[r] for r in rows],
+                           [self._row_scales[r].to_group_unit for r in rows],
+                           [self._row_scales[r].group for r in rows])
         self._apply_amplitude()
         self._update_selection()
+
+    # -- first scale from the data -----------------------------------------------------------
+    def _start_survey(self, source) -> None:
+        """Measure the channels' spreads on the worker, ahead of the first page."""
+        self._automatic = None
+        self._auto_scale = True
+        self._awaiting_survey = True
+        self._held_result = None
+
+        def survey():
+            channels = list(range(len(source.channel_names)))
+            windows = survey_windows(source.n_samples, source.sampling_rate, len(channels))
+            return robust_spread([source.read_block(a, b, channels) for a, b in windows])
+
+        self.pager.run_task(SURVEY_TASK, survey)
+
+    def _on_task_done(self, name: str, value, error) -> None:
+        if name != SURVEY_TASK or self.source is None:
+            return
+        scales = [row_scale(t, u) for t, u in zip(channel_types_of(self.source), self.source.units)]
+        self._automatic = AutomaticScales(value if error is None else [], scales)
+        if self.model.display.montage is None:
+            self.model.channels.set_gains(self._misc_gains())
+        self._apply_automatic_scales(force=True)
+        self._awaiting_survey = False
+        held, self._held_result = self._held_result, None
+        if held is not None:
+            self._draw_result(held)
+
+    def _misc_gains(self) -> dict[int, float]:
+        return self._automatic.misc_gains() if self._automatic is not None else {}
+
+    def _apply_automatic_scales(self, force: bool = False) -> None:
+        if self._automatic is None or not (self._auto_scale or force):
+            return
+        values = self._automatic.sensitivities(self.plot.row_pixels(), self.plot.pixels_per_mm,
+                                               self.preferred_sensitivities)
+        self._setting_scales = True
+        try:
+            self.model.channels.set_sensitivities(values)
+        finally:
+            self._setting_scales = False
+
+    def _follow_row_height(self, *_args) -> None:
+        if self._auto_scale and self._automatic is not None:
+            self._apply_automatic_scales()
+
+    def _on_sensitivities(self, _values) -> None:
+        if not self._setting_scales:
+            self._auto_scale = False   # the user chose: keep it through resizes
+        self._apply_amplitude()
+
+    def reset_scales(self) -> None:
+        """Back to the measured sensitivities and gains of first open."""
+        self._auto_scale = True
+        self.model.channels.set_gains(self._misc_gains() if self.model.display.montage is None else {})
+        self._apply_automatic_scales(force=True)
+
+    def automatic_sensitivity(self, group: str) -> float | None:
+        """The measured first sensitivity of ``group`` at the current row height."""
+        if self._automatic is None:
+            return None
+        return self._automatic.sensitivities(self.plot.row_pixels(), self.plot.pixels_per_mm).get(group)
 
     # -- requests --------------------------------------------------------------------------
     def _on_window_changed(self, *_args) -> None:
@@ -269,6 +385,14 @@ class SignalViewer(QWidget):
         neighbours = [n for n in neighbours if n.cache_key != request.cache_key and self.prefetch_enabled]
         self.pager.request(request, neighbours)
 
+    def page_is_current(self) -> bool:
+        """True when the page drawn answers the latest request: nothing is on its way."""
+        latest = self.pager.latest_request if self.pager is not None else None
+        result = self.last_result
+        return (not self._request_timer.isActive() and not self._awaiting_survey
+                and latest is not None and result is not None
+                and result.request.request_id == latest.request_id)
+
     def active_filter(self):
         display_filter = self.model.display.display_filter
         if display_filter is None or not self.filters_enabled:
@@ -277,6 +401,9 @@ class SignalViewer(QWidget):
 
     # -- drawing ---------------------------------------------------------------------------
     def _draw_result(self, result: PageResult) -> None:
+        if self._awaiting_survey:
+            self._held_result = result   # drawn, to scale, once the survey has answered
+            return
         request = result.request
         if request.montage_key != montage_key(self.model.display.montage, self.source.channel_names):
             # Read for the montage shown before the latest change: its rows no longer exist.
@@ -309,8 +436,10 @@ class SignalViewer(QWidget):
 
     def _apply_amplitude(self, *_args) -> None:
         channels = self.model.channels
-        self.plot.set_amplitude(channels.sensitivity_uv_mm, [channels.gain(r) for r in self._drawn_rows])
-        self.status.set_sensitivity(channels.sensitivity_uv_mm)
+        rows = self._drawn_rows
+        self.plot.set_amplitude([channels.row_sensitivity(r) for r in rows], [channels.gain(r) for r in rows])
+        self.status.set_sensitivity(describe_sensitivities(channels.sensitivities,
+                                                           [channels.group(r) for r in rows]))
 
     def _update_selection(self, *_args) -> None:
         selected = self.model.channels.selected
@@ -452,50 +581,3 @@ def _decimation_text(result: PageResult) -> str:
     if result.origin == ORIGIN_SUMMARY:
         text += " (summary)"
     return text
-
-
-class _StatusLine(QFrame):
-    """One line under the traces: position, channels, sensitivity, montage, filter, decimation."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setObjectName("ViewerStatus")
-        self.setStyleSheet("#ViewerStatus { background: #f2f3f5; border-top: 1px solid #c9ccd1; }"
-                           " QLabel { color: #222; padding: 1px 8px; }")
-        self.labels: dict[str, QLabel] = {}
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(2, 1, 2, 1)
-        layout.setSpacing(0)
-        for name, stretch in (("position", 0), ("channels", 0), ("sensitivity", 0), ("montage", 0),
-                              ("filter", 0), ("decimation", 1), ("busy", 0)):
-            label = QLabel(self)
-            label.setObjectName(name)
-            layout.addWidget(label, stretch)
-            self.labels[name] = label
-        self.labels["montage"].setText("As recorded")
-        self.labels["filter"].setText("No filter")
-
-    def text(self, name: str) -> str:
-        return self.labels[name].text()
-
-    def set_position(self, text: str) -> None:
-        self.labels["position"].setText(text)
-
-    def set_channels(self, text: str) -> None:
-        self.labels["channels"].setText(text)
-
-    def set_sensitivity(self, uv_mm: float) -> None:
-        self.labels["sensitivity"].setText(f"{uv_mm:g} µV/mm")
-
-    def set_montage(self, text: str) -> None:
-        self.labels["montage"].setText(text)
-
-    def set_filter(self, text: str) -> None:
-        self.labels["filter"].setText(text)
-
-    def set_decimation(self, text: str) -> None:
-        self.labels["decimation"].setText(text)
-
-    def set_busy(self, busy: bool) -> None:
-        self.labels["busy"].setText("Loading…" if busy else "")
