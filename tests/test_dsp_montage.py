@@ -300,3 +300,30 @@ def test_builtin_montages_on_shared_trc_labels(path):
     for montage in montages.values():
         data = np.ones((5, len(names)), np.float32)
         assert montage.apply(data, names).shape == (5, len(montage))
+
+
+def test_bipolar_and_average_montages_keep_the_channels_they_do_not_re_reference():
+    """A TMS session: EEG plus two EMG channels. Under a bipolar EEG montage the EMG (where
+    the motor-evoked potentials are) stays visible, as recorded; the average leaves it out."""
+    names = list(TEN_TWENTY_OLD) + ["EMG", "EMG2", "ECG"]
+    types = ["eeg"] * len(TEN_TWENTY_OLD) + ["emg", "emg", "ecg"]
+    montages = {m.name: m for m in builtin_montages(names, types)}
+    banana = montages["Longitudinal bipolar (double banana)"]
+    assert banana.labels[-3:] == ("EMG", "EMG2", "ECG")
+    assert len(banana) == 18 + 3
+    weights = banana.matrix(names)
+    emg = names.index("EMG")
+    assert weights[18, emg] == 1.0 and np.count_nonzero(weights[18]) == 1
+    average = montages["Average reference"]
+    average_weights = average.matrix(names)
+    assert np.all(average_weights[:len(TEN_TWENTY_OLD), emg] == 0)   # not in the average
+    assert average.labels[-3:] == ("EMG", "EMG2", "ECG")
+
+
+def test_channel_types_decide_what_is_re_referenced():
+    """A channel labelled like an electrode but typed EMG by its file is kept as recorded."""
+    names = list(TEN_TWENTY_OLD)
+    types = ["eeg"] * len(names)
+    types[names.index("O2")] = "emg"
+    banana = {m.name: m for m in builtin_montages(names, types)}["Longitudinal bipolar (double banana)"]
+    assert "O2" in banana.labels and not any("O2" in label and "-" in label for label in banana.labels)

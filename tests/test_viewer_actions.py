@@ -189,3 +189,28 @@ def test_dialog_cancel_changes_nothing(qtbot):
     press(qtbot, viewer, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert viewer.model.channels.order == before
     assert isinstance(viewer.commands.last_dialog, QDialog)
+
+
+def test_a_bipolar_montage_keeps_the_emg_of_a_tms_session_on_screen(qtbot):
+    from viewer_support import EEG_NAMES
+
+    viewer = open_viewer(qtbot, make_source(duration_s=30.0, names=EEG_NAMES + ("EMG", "EMG2")))
+    while viewer.model.display.montage is None or "bipolar" not in viewer.model.display.montage.name:
+        press(qtbot, viewer, Qt.Key.Key_M)
+    labels = [viewer.row_labels()[r] for r in viewer.model.channels.visible_rows]
+    assert labels[-2:] == ["EMG", "EMG2"] and "Fp1-F7" in labels
+    assert viewer.row_types()[viewer.row_labels().index("EMG")] == "emg"
+    emg = viewer.last_result.request.rows.index(viewer.row_labels().index("EMG"))
+    assert viewer.plot.drawn_values(emg)[1].size > 0
+
+
+def test_viewer_keys_never_mean_something_else_in_the_trace_editor():
+    """A key pressed in the wrong part of the window must not do an unrelated thing there
+    (A accepted a trace in the editor but auto-scaled the viewer)."""
+    from tracemark.widgets.editor import EDITOR_ACTIONS
+
+    def keys(specs):
+        return {QKeySequence(s).toString(): spec.name for spec in specs for s in spec.shortcuts}
+
+    shared = set(keys(VIEWER_ACTIONS)) & set(keys(EDITOR_ACTIONS))
+    assert not shared, {k: (keys(VIEWER_ACTIONS)[k], keys(EDITOR_ACTIONS)[k]) for k in shared}

@@ -174,9 +174,28 @@ def test_several_streams_are_offered_and_shown(qtbot, window, tmp_path):
     viewer = open_and_wait(qtbot, window, path)
     actions = window.streams_menu.actions()
     assert window.streams_menu.isEnabled() and len(actions) == 2
+    assert [a.text() for a in actions] == ["200 Hz — 2 channels (EEG 2)", "50 Hz — 1 channel (Resp)"]
     actions[1].trigger()
     wait_drawn(qtbot, viewer)
     assert viewer.source.sampling_rate == 50.0 and viewer.row_labels() == ("Resp",)
+    assert [a.isChecked() for a in window.streams_menu.actions()] == [False, True]
+
+
+def test_a_multi_rate_edf_opens_on_its_main_stream_not_a_slow_trend(qtbot, window, tmp_path):
+    """An oximeter trend at 1 Hz stored first must not be what a clinician sees first."""
+    from tracemark.demo.edf_writer import write_edf
+
+    eeg = synthetic_data(int(20 * 256), 6, 256.0)
+    trend = np.full(20, 97.0, dtype=np.float32)
+    path = tmp_path / "psg.edf"
+    names = ["SpO2", "Fp1", "Fp2", "C3", "C4", "O1", "O2"]
+    write_edf(path, [[trend] + [eeg[:, k] for k in range(6)]], channel_names=names,
+              sampling_rates=[1.0] + [256.0] * 6, physical_ranges=(-500.0, 500.0))
+    viewer = open_and_wait(qtbot, window, path)
+    assert viewer.source.sampling_rate == 256.0
+    assert viewer.row_labels() == tuple(names[1:])
+    checked = [a.text() for a in window.streams_menu.actions() if a.isChecked()]
+    assert checked == ["256 Hz — 6 channels (EEG 6)"]
 
 
 def test_summary_cache_lives_in_the_user_cache_dir(qtbot, window, trc_file, tmp_path):

@@ -24,6 +24,8 @@ from tracemark.widgets.viewer import ActionSet, ShortcutsDialog, SignalViewer
 
 from . import actions_annotation as annotation_actions
 from .about import show_about
+from .focus_marker import EDITOR, VIEWER, FocusMarker
+from .geometry import first_size, fit_to_screen
 from .opening import Opener
 from .plot_docks import PlotDocks
 from .settings import Settings
@@ -62,14 +64,20 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status()
         name_window_parts(self)
-        self.resize(1500, 900)
+        self.resize(first_size(self))
         self._restore_layout()
+        self._fit_timer = QTimer(self, singleShot=True, interval=0)
+        self._fit_timer.timeout.connect(lambda: fit_to_screen(self))
+        for dock in self.plots.docks.values():
+            dock.visibilityChanged.connect(lambda _visible: self._fit_timer.start())
+        self.viewer.model.display.montage_changed.connect(lambda _montage: self._fit_timer.start())
         self.update_title()
 
     # -- construction ----------------------------------------------------------------------
     def _build_widgets(self) -> None:
         self.viewer = SignalViewer(self, montage_library=montage_library())
         self.viewer.setAccessibleName("Signal viewer")
+        self.viewer.preferred_sensitivities = self.settings.sensitivities()
         self.editor = TraceEditorWidget(self)
         self.editor.set_peak_window_ms(*self.settings.peak_window_ms())
         self.editor.peak_window_changed.connect(self.settings.set_peak_window_ms)
@@ -145,10 +153,15 @@ class MainWindow(QMainWindow):
         self.source_status.setObjectName("sourceStatus")
         self.source_status.setAccessibleName("Source recording")
         self.statusBar().addPermanentWidget(self.source_status)
+        self.keys_label = QLabel(self)
+        self.keys_label.setObjectName("keysTarget")
+        self.keys_label.setAccessibleName("Where the keys go")
+        self.statusBar().addPermanentWidget(self.keys_label)
+        self.focus_marker = FocusMarker({VIEWER: self.viewer, EDITOR: self.editor}, self.keys_label, self)
         self.statusBar().setObjectName("statusBar")
 
     # -- opening (see :mod:`.opening`) ---------------------------------------------------------
-    def open_path(self, path: str | Path, stream: int = 0) -> bool:
+    def open_path(self, path: str | Path, stream: int | None = None) -> bool:
         """Open a recording or a cache (told apart by content); False, with a dialog, on failure."""
         return self.opener.open_paths([path], stream=stream)
 
@@ -164,7 +177,7 @@ class MainWindow(QMainWindow):
     def controller(self):
         return self.opener.controller
 
-    def open_in_new_window(self, paths: list[str | Path], stream: int = 0) -> MainWindow:
+    def open_in_new_window(self, paths: list[str | Path], stream: int | None = None) -> MainWindow:
         """A new window, beside this one, showing ``paths``; kept alive while it is open."""
         window = MainWindow(settings=self.settings)
         window.move(self.pos() + QPoint(30, 30))
@@ -202,6 +215,7 @@ class MainWindow(QMainWindow):
         name_window_parts(self)
         self.update_actions()
         self.update_title()
+        self._fit_timer.start()
 
     def update_actions(self) -> None:
         session = self.opener.session
@@ -268,7 +282,14 @@ class MainWindow(QMainWindow):
         dialog = PreferencesDialog(self.settings, self)
         self.last_dialog = dialog
         dialog.accepted.connect(lambda: self.editor.set_peak_window_ms(*self.settings.peak_window_ms()))
+        dialog.accepted.connect(self._apply_sensitivity_preferences)
         dialog.open()
+
+    def _apply_sensitivity_preferences(self) -> None:
+        """The user's chosen first sensitivities, for this recording and the next ones."""
+        self.viewer.preferred_sensitivities = self.settings.sensitivities()
+        if self.viewer.source is not None:
+            self.viewer.reset_scales()
 
     def show_hint(self, force: bool = False) -> None:
         from .first_run import FirstRunHint
@@ -311,6 +332,10 @@ class MainWindow(QMainWindow):
                                ("editorTopSplitter", self.editor.top_splitter)):
             self.settings.save_layout(name, splitter.saveState())
         self.settings.sync()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._fit_timer.start()   # a geometry restored from a larger monitor comes back inside
 
     def closeEvent(self, event) -> None:
         self.save_layout()

@@ -47,6 +47,20 @@ CHECKPOINT_PROGRESS_AFTER_MS = 250
 EXPORT_PROGRESS_AFTER_MS = 250
 
 
+def stream_to_show(header, stream: int | None = None, origin=None) -> int:
+    """The stream a recording opens on: ``stream`` when given; else the one whose rate and
+    channels match the traces of ``origin`` (so trace times fall on the right samples);
+    else the recording's main stream (its EEG, not a 1 Hz oximeter trend)."""
+    if stream is not None:
+        return stream
+    if origin is not None:
+        for index, candidate in enumerate(header.streams):
+            same_rate = abs(candidate.sampling_rate - origin.sampling_rate) <= 1e-6 * origin.sampling_rate
+            if same_rate and set(origin.channel_labels) <= set(candidate.channel_names):
+                return index
+    return header.main_stream_index()
+
+
 def looks_like_cache(path: Path) -> bool:
     """A trace cache (Tracemark's or offspect's): HDF5 whose root has Tracemark's format
     attribute or whose groups hold ``traces``. NWB files are HDF5 too, hence the look inside."""
@@ -82,9 +96,10 @@ class Opener(QObject):
         self.tasks: list[Task] = []
 
     # -- entry points ------------------------------------------------------------------------
-    def open_paths(self, paths: Sequence[str | Path], stream: int = 0) -> bool:
+    def open_paths(self, paths: Sequence[str | Path], stream: int | None = None) -> bool:
         """Open recordings and caches given in any order (a cache is recognised by content).
-        True when everything given opened or started opening."""
+        A recording opens on ``stream``, or on its main stream when None. True when
+        everything given opened or started opening."""
         ok = True
         paths = [Path(p).expanduser() for p in paths]
         caches = [p for p in paths if p.exists() and looks_like_cache(p)]
@@ -112,10 +127,12 @@ class Opener(QObject):
             self.open_cache(Path(path))
 
     # -- recordings --------------------------------------------------------------------------
-    def open_recording(self, path: Path, stream: int = 0, *, ask: bool = True) -> bool:
+    def open_recording(self, path: Path, stream: int | None = None, *, ask: bool = True,
+                       origin=None) -> bool:
         """Open ``path`` read-only and show it; on failure say why and keep what was open.
         While traces not cut from ``path`` are open, ``ask`` first what to do (False until
-        the person has answered; the answer opens it, or not)."""
+        the person has answered; the answer opens it, or not). It opens on ``stream``; when
+        None, on the stream the traces of ``origin`` were cut from, else its main stream."""
         path = Path(path)
         if ask and self._traces_not_from(path):
             self.window.last_dialog = ask_recording_mismatch(
@@ -137,7 +154,7 @@ class Opener(QObject):
             return False
         self.close_recording()
         self.recording = recording
-        self.show_stream(stream)
+        self.show_stream(stream_to_show(recording.header, stream, origin))
         self.window.settings.add_recent(path)
         self.window.fill_recent_menu()
         self._check_moved_source(path)
@@ -150,7 +167,7 @@ class Opener(QObject):
             return False
         return not session.cut_from(path)
 
-    def _mismatch_answered(self, answer: str, path: Path, stream: int) -> None:
+    def _mismatch_answered(self, answer: str, path: Path, stream: int | None) -> None:
         if answer == NEW_WINDOW:
             self.window.open_in_new_window([path], stream)
         elif answer == CLOSE_TRACES:
@@ -289,7 +306,7 @@ class Opener(QObject):
                                           warning=True)
             self.window.set_status("Showing the traces alone.")
             return
-        if self.open_recording(Path(origin.source_file), ask=False) and origin.source_sha256:
+        if self.open_recording(Path(origin.source_file), ask=False, origin=origin) and origin.source_sha256:
             self.window.set_source_status(f"Source: {Path(origin.source_file).name} (checking…)")
             self._check_source(Path(origin.source_file), origin.source_sha256)
 

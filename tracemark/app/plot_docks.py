@@ -18,6 +18,9 @@ from tracemark.widgets.plots import VIEWS
 #: Pause in navigation (ms) after which visible plot views catch up.
 COALESCE_MS = 120
 
+#: The largest share of the window's width a dock takes when it is shown.
+DOCK_SHARE = 0.3
+
 TITLES = {"average": "Average", "measures": "Measures", "recruitment": "Recruitment",
           "map": "Coil map"}
 
@@ -55,6 +58,15 @@ class PlotDocks(QObject):
         self._timer.timeout.connect(self.flush)
         for dock in self.docks.values():
             dock.visibilityChanged.connect(lambda visible: visible and self._timer.start())
+            dock.visibilityChanged.connect(lambda visible, d=dock: visible and self._keep_narrow(d))
+
+    def _keep_narrow(self, dock: QDockWidget) -> None:
+        """A dock shown takes at most :data:`DOCK_SHARE` of the window: docked at its own
+        size hint, the Average view took half a laptop screen from the recording."""
+        width = self.window.width()
+        if dock.isFloating() or dock.width() <= DOCK_SHARE * width * 1.15:
+            return
+        self.window.resizeDocks([dock], [int(DOCK_SHARE * width)], Qt.Orientation.Horizontal)
 
     def toggle_actions(self) -> list:
         """One checkable action per dock, for the View menu."""

@@ -1,12 +1,19 @@
-"""Preferences: the examiner name recorded with each decision and the peak latency window
-of automatic peak estimation. Stored through :class:`.settings.Settings`."""
+"""Preferences: the examiner name recorded with each decision, the peak latency window
+of automatic peak estimation, and the first sensitivity of each channel type in the
+recording viewer ("Measured" = fitted to each recording's data on opening). Stored through
+:class:`.settings.Settings`."""
 
 from __future__ import annotations
 
 from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
                              QLineEdit, QWidget)
 
+from tracemark.domain.channel_types import ECG, ECOG, EEG, EMG, EOG, RESP, SEEG, type_title
+
 from .settings import Settings
+
+#: Types offered a fixed first sensitivity (voltages, in µV/mm).
+SENSITIVITY_TYPES = (EEG, SEEG, ECOG, EMG, ECG, EOG, RESP)
 
 
 class PreferencesDialog(QDialog):
@@ -37,6 +44,16 @@ class PreferencesDialog(QDialog):
         form.addRow("Examiner", self.examiner)
         form.addRow("Peak window from", self.window_start)
         form.addRow("to", self.window_stop)
+        chosen = settings.sensitivities()
+        self.sensitivity_spins: dict[str, QDoubleSpinBox] = {}
+        heading = QLabel("<b>First sensitivity in the recording viewer</b> "
+                         "(Measured: fitted to each recording on opening)")
+        heading.setWordWrap(True)
+        form.addRow(heading)
+        for channel_type in SENSITIVITY_TYPES:
+            spin = _sensitivity_spin(channel_type, chosen.get(channel_type, 0.0))
+            self.sensitivity_spins[channel_type] = spin
+            form.addRow(type_title(channel_type), spin)
         form.addRow(self.problem)
         form.addRow(buttons)
 
@@ -47,6 +64,8 @@ class PreferencesDialog(QDialog):
             return
         self.settings.set_examiner(self.examiner.text())
         self.settings.set_peak_window_ms(start, stop)
+        self.settings.set_sensitivities({t: spin.value() for t, spin in self.sensitivity_spins.items()
+                                         if spin.value() > 0})
         self.accept()
 
 
@@ -57,5 +76,17 @@ def _spin(name: str, accessible: str, value: float) -> QDoubleSpinBox:
     spin.setRange(0.0, 10000.0)
     spin.setDecimals(1)
     spin.setSuffix(" ms")
+    spin.setValue(value)
+    return spin
+
+
+def _sensitivity_spin(channel_type: str, value: float) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setObjectName(f"preferences.sensitivity.{channel_type}")
+    spin.setAccessibleName(f"First sensitivity for {type_title(channel_type)} channels")
+    spin.setRange(0.0, 1e6)
+    spin.setDecimals(1)
+    spin.setSuffix(" µV/mm")
+    spin.setSpecialValueText("Measured")   # 0: measured from the data
     spin.setValue(value)
     return spin

@@ -1,6 +1,6 @@
 """What Tracemark remembers between runs, through QSettings: recent files, window layout,
-preferences (peak latency window, examiner name) and whether the first-run hint was
-dismissed. One small typed wrapper so that keys and defaults live in one place.
+preferences (peak latency window, examiner name, first sensitivity per channel type) and
+whether the first-run hint was dismissed. One small typed wrapper so that keys and defaults live in one place.
 
 QSettings follows the platform (on Linux an INI file under ``$XDG_CONFIG_HOME``); tests
 point that variable at a temporary folder.
@@ -73,6 +73,31 @@ class Settings:
 
     def set_examiner(self, name: str) -> None:
         self.q.setValue("preferences/examiner", name.strip())
+
+    def sensitivities(self) -> dict[str, float]:
+        """The user's first sensitivity per channel type (µV/mm); a type left out is
+        measured from each recording's data."""
+        from tracemark.domain.channel_types import CHANNEL_TYPES
+
+        chosen = {}
+        for channel_type in CHANNEL_TYPES:
+            try:
+                value = float(self.q.value(f"preferences/sensitivity_{channel_type}", 0.0) or 0.0)
+            except (TypeError, ValueError):
+                continue
+            if value > 0:
+                chosen[channel_type] = value
+        return chosen
+
+    def set_sensitivities(self, chosen: dict[str, float]) -> None:
+        from tracemark.domain.channel_types import CHANNEL_TYPES
+
+        for channel_type in CHANNEL_TYPES:
+            value = chosen.get(channel_type)
+            if value:
+                self.q.setValue(f"preferences/sensitivity_{channel_type}", float(value))
+            else:
+                self.q.remove(f"preferences/sensitivity_{channel_type}")
 
     # -- first run ---------------------------------------------------------------------------
     def hint_dismissed(self) -> bool:

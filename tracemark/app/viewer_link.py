@@ -100,6 +100,8 @@ class ViewerLink(QObject):
         self.onset_line.setBounds((start, stop - 1.0 / rate))
         self.onset_line.setValue((event + shift) / rate)
         self.onset_line.blockSignals(False)
+        # Its label sits in the second lane of the event-label strip, under the trigger's.
+        self.onset_line.label.setPosition(plot.label_lane_position(1))
         self.onset_line.show()
         window = self.viewer.model.window
         if not self._span_chosen:

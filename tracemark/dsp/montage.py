@@ -17,7 +17,7 @@ Built-in montages
 * "As recorded" (:func:`referential`): every channel as it is.
 * "Average reference" (:func:`average_reference`): each channel minus the mean of all
   channels in the montage (non-EEG channels such as ECG, EMG, EOG, triggers are left
-  out by :func:`builtin_montages`).
+  out of the average by :func:`builtin_montages`, and shown as recorded).
 * "Longitudinal bipolar (double banana)" (:func:`bipolar_longitudinal_1020`), the 18
   pairs of the standard clinical (ACNS) longitudinal bipolar montage, chains in this
   order: left temporal
@@ -32,7 +32,9 @@ Built-in montages
   electrode (A1-A2, A2-A3, ...), inferred from labels (see the function).
 
 Both 10-20 montages keep only the pairs whose two channels exist, and are offered only
-when at least two pairs exist. Labels use the recording's own spelling (``T3-T5`` on a
+when at least two pairs exist. :func:`builtin_montages` appends every channel that is not
+EEG, SEEG or ECoG (EMG, ECG, EOG, triggers...) as recorded to each bipolar montage, so a
+montage never hides the channels it does not re-reference. Labels use the recording's own spelling (``T3-T5`` on a
 recording labelled the old way).
 
 Saved montages are JSON files in a :class:`MontageLibrary` folder.
@@ -54,6 +56,8 @@ from pathlib import Path
 import numpy as np
 from platformdirs import user_data_dir
 
+from tracemark.domain.channel_types import CEREBRAL_TYPES, infer_channel_types
+
 __all__ = [
     "AVERAGE",
     "Derivation",
@@ -67,6 +71,7 @@ __all__ = [
     "channel_key",
     "default_montage_dir",
     "display_name",
+    "keeping",
     "is_non_eeg",
     "referential",
     "seeg_neighbours",
@@ -435,17 +440,36 @@ def seeg_neighbours(channel_names: Sequence[str]) -> Montage | None:
     return Montage("SEEG bipolar (neighbouring contacts)", tuple(derivations))
 
 
-def builtin_montages(channel_names: Sequence[str]) -> list[Montage]:
-    """The built-in montages that apply to these channels, "As recorded" first."""
-    montages = [referential(channel_names)]
-    others = [n for n in channel_names if is_non_eeg(n)]
-    if len(channel_names) - len(others) >= 2:
-        montages.append(average_reference(channel_names, exclude=others, keep_excluded=True))
+def builtin_montages(channel_names: Sequence[str],
+                     channel_types: Sequence[str] | None = None) -> list[Montage]:
+    """The built-in montages that apply to these channels, "As recorded" first.
+
+    Montages re-reference the brain's channels only (types ``eeg``, ``seeg``, ``ecog``;
+    ``channel_types`` default to those inferred from the names). Every other channel
+    (EMG, ECG, EOG, respiration, triggers, sensors) is kept as recorded after the
+    derivations, and left out of the average: a bipolar EEG montage must not make the
+    motor-evoked potentials of a TMS session disappear.
+    """
+    names = list(channel_names)
+    types = (list(channel_types) if channel_types is not None and len(channel_types) == len(names)
+             else list(infer_channel_types(names, ("uV",) * len(names))))
+    others = [n for n, t in zip(names, types) if t not in CEREBRAL_TYPES]
+    montages = [referential(names)]
+    if len(names) - len(others) >= 2:
+        montages.append(average_reference(names, exclude=others, keep_excluded=True))
+    cerebral = [n for n in names if n not in set(others)]
     for make in (bipolar_longitudinal_1020, bipolar_transverse_1020, seeg_neighbours):
-        montage = make(channel_names)
+        montage = make(cerebral)
         if montage is not None:
-            montages.append(montage)
+            montages.append(keeping(montage, others))
     return montages
+
+
+def keeping(montage: Montage, channel_names: Sequence[str]) -> Montage:
+    """``montage`` followed by ``channel_names`` as recorded (those it does not already show)."""
+    shown = {d.positive for d in montage.derivations if d.negative is None}
+    kept = tuple(Derivation(n, n, None) for n in dict.fromkeys(channel_names) if n not in shown)
+    return Montage(montage.name, montage.derivations + kept)
 
 
 # -- library ------------------------------------------------------------------------

@@ -78,7 +78,7 @@ from .edf_annotations import (TalParseProblems, first_record_onset, parse_annota
                               record_onsets, status_events)
 from .edf_header import EdfHeader, EdfSignal, read_edf_header
 from .errors import (CorruptRecordingError, RecordingClosedError, RecordingError,
-                     TruncatedRecordingError, UnsupportedVariantError)
+                     UnsupportedVariantError)
 from .protocol import BaseRecording, Event, RecordingHeader, StreamHeader
 from .rawfile import PositionalFile, RecordFile
 

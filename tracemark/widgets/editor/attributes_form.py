@@ -30,6 +30,7 @@ from PyQt6.QtWidgets import (
 )
 
 from tracemark.analysis.peaks import PEAK_KEYS, stored_peaks
+from tracemark.widgets.flow_layout import FlowLayout
 
 from .fields import CommitLineEdit, CommitSpinBox, NumberLineEdit
 from .model import ACCEPTED, REJECTED, UNREVIEWED, TraceView
@@ -120,9 +121,9 @@ class AttributesForm(QWidget):
         self.reject_toggle.clicked.connect(self._reject_clicked)
         for button in (self.accept_button, self.reject_toggle):
             button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-        row = QHBoxLayout(box)
+        # Wraps rather than hiding Reject past the edge of a narrow editor.
+        row = FlowLayout(box, spacing=6, margins=(6, 4, 6, 4))
         row.addWidget(self.state_label)
-        row.addStretch(1)
         row.addWidget(self.accept_button)
         row.addWidget(self.reject_toggle)
         return box
@@ -136,9 +137,9 @@ class AttributesForm(QWidget):
         self.onset_spin.committed.connect(self.onset_changed)
         self.onset_ms_label = QLabel("")
         _name(self.onset_ms_label, "traceEditor.onsetShiftMs", "Onset shift in milliseconds")
-        row = QHBoxLayout(box)
+        row = FlowLayout(box, spacing=6, margins=(6, 4, 6, 4))
         row.addWidget(self.onset_spin)
-        row.addWidget(self.onset_ms_label, 1)
+        row.addWidget(self.onset_ms_label)
         return box
 
     def _build_peaks(self) -> QGroupBox:
@@ -179,7 +180,7 @@ class AttributesForm(QWidget):
         row.addWidget(self.clear_peaks_button)
         return row
 
-    def _build_window(self) -> QHBoxLayout:
+    def _build_window(self) -> FlowLayout:
         self.window_start = QDoubleSpinBox()
         self.window_stop = QDoubleSpinBox()
         for spin, name, text in ((self.window_start, "peakWindowStart", "Peak window start"),
@@ -191,7 +192,7 @@ class AttributesForm(QWidget):
             spin.setSuffix(" ms")
             spin.setKeyboardTracking(False)
             spin.valueChanged.connect(self._window_edited)
-        row = QHBoxLayout()
+        row = FlowLayout()
         row.addWidget(QLabel("Window"))
         row.addWidget(self.window_start)
         row.addWidget(QLabel("to"))

@@ -75,12 +75,11 @@ class TraceEditorWidget(QWidget):
         self.setFocusProxy(self.plot.plot_widget)
 
     def _layout(self) -> None:
-        scroll = QScrollArea()
+        scroll = _FormArea()
         scroll.setObjectName("traceEditor.formArea")
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(300)
         self.top_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.top_splitter.setObjectName("traceEditor.topSplitter")
         self.top_splitter.addWidget(self.plot)
@@ -323,3 +322,16 @@ class TraceEditorWidget(QWidget):
                 of_table = position + 1
         self.progress.set_position(number, total, of_table)
         self.progress.set_counts(self.table.model.review_counts())
+
+
+class _FormArea(QScrollArea):
+    """The form's scroll area: it scrolls vertically, and is never narrower than the form
+    (with horizontal scrolling off, a narrower area cut the Reject button in half)."""
+
+    def minimumSizeHint(self):  # noqa: N802 (Qt's name)
+        hint = super().minimumSizeHint()
+        form = self.widget()
+        if form is not None:
+            chrome = self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+            hint.setWidth(form.minimumSizeHint().width() + chrome)
+        return hint

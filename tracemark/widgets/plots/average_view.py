@@ -58,6 +58,7 @@ class AverageView(PlotView):
         for key, text in AVERAGE_OVER_TEXTS.items():
             self.over.addItem(text, key)
         self.status = QLabel(objectName="averageStatus")
+        self.status.setWordWrap(True)   # a narrow dock wraps the text rather than widening
         for widget in (QLabel("Channel"), self.channel, QLabel("Average over"), self.over,
                        self.show_rejected, self.show_sd):
             self.controls.addWidget(widget)

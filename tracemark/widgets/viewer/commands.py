@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import QDialog, QInputDialog
 from .actions import VIEWER_ACTIONS, ActionSet, ShortcutsDialog
 from .dialogs import ChannelDialog, FilterDialog, GoToTimeDialog
 from .scales import group_title, group_unit, step_at_or_above
+from .source import channel_types_of
 from .view_model import SPAN_STEPS, TIME_CLOCK, TIME_SECONDS, next_step
 
 ROWS_PER_PAGE_STEPS = (1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128, 192, 256)
@@ -237,8 +238,9 @@ class ViewerCommands(QObject):
             return
         from .montage_dialog import MontageDialog
 
-        dialog = MontageDialog(self.viewer.source.channel_names, self.model.display.montage,
-                               self.viewer.montage_library, self.viewer)
+        source = self.viewer.source
+        dialog = MontageDialog(source.channel_names, self.model.display.montage,
+                               self.viewer.montage_library, self.viewer, channel_types_of(source))
         self.last_dialog = dialog
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.model.display.set_montage(dialog.chosen)
@@ -250,7 +252,8 @@ class ViewerCommands(QObject):
             return [None]
         from tracemark.dsp.montage import builtin_montages
 
-        choices = [None] + [m for m in builtin_montages(source.channel_names) if m.name != "As recorded"]
+        choices = [None] + [m for m in builtin_montages(source.channel_names, channel_types_of(source))
+                            if m.name != "As recorded"]
         library = self.viewer.montage_library
         for name in (library.names() if library is not None else []):
             try:

@@ -24,10 +24,12 @@ AS_RECORDED = "As recorded"
 
 
 class MontageDialog(QDialog):
-    def __init__(self, channel_names: Sequence[str], current, library=None, parent: QWidget | None = None):
+    def __init__(self, channel_names: Sequence[str], current, library=None, parent: QWidget | None = None,
+                 channel_types: Sequence[str] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Montage")
         self._names = tuple(channel_names)
+        self._types = tuple(channel_types) if channel_types is not None else None
         self._library = library
         self._montages: dict[str, Montage | None] = {}
         self.chosen = current
@@ -75,7 +77,7 @@ class MontageDialog(QDialog):
     def _fill_list(self) -> None:
         self.list.clear()
         self._montages = {AS_RECORDED: None}
-        for montage in builtin_montages(self._names):
+        for montage in builtin_montages(self._names, self._types):
             self._montages.setdefault(montage.name, montage)
         if self._library is not None:
             for name in self._library.names():

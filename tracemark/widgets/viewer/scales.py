@@ -21,13 +21,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracemark.domain.channel_types import MISC, microvolts_per_unit, type_title
+from tracemark.domain.channel_types import ECG, EMG, EOG, MISC, microvolts_per_unit, type_title
 from tracemark.dsp.amplitude import typical_spread
 
 #: Mantissas of the sensitivity steps (clinical EEG: ... 5, 7, 10, 15, 20, 30, 50, 70 ...).
 STEP_MANTISSAS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
 #: Fraction of a row that a group's typical 2-98 % spread fills at its first sensitivity.
 AUTO_FILL = 0.7
+#: Types read for their bursts (a motor-evoked potential, a QRS complex, a blink) rather
+#: than their baseline: their first scale fits the bursts (:mod:`tracemark.dsp.amplitude`).
+#: Misc channels too, since nothing is known of them: a pulse train, a saturation trend or
+#: a position all fit their rows by their range, not by the spread of their samples.
+BURST_TYPES = frozenset({EMG, ECG, EOG, MISC})
 #: The sensitivity of a group never measured (µV/mm, the clinical EEG default).
 DEFAULT_SENSITIVITY = 7.0
 #: Prefixes for units that are not voltages (volts are shown from µV up).
@@ -77,10 +82,15 @@ def step_sensitivity(value: float, direction: int) -> float:
     if not (value > 0 and math.isfinite(value)):
         return DEFAULT_SENSITIVITY
     exponent = math.floor(math.log10(value))
-    candidates = [m * 10.0 ** e for e in (exponent - 1, exponent, exponent + 1) for m in STEP_MANTISSAS]
+    candidates = [_step(m, e) for e in (exponent - 1, exponent, exponent + 1) for m in STEP_MANTISSAS]
     if direction > 0:
         return max(c for c in candidates if c < value * 0.9999)
     return min(c for c in candidates if c > value * 1.0001)
+
+
+def _step(mantissa: float, exponent: int) -> float:
+    """``mantissa * 10**exponent`` without binary noise (0.7, not 0.7000000000000001)."""
+    return float(f"{mantissa * 10.0 ** exponent:.6g}")
 
 
 def step_at_or_above(value: float) -> float:
@@ -88,7 +98,7 @@ def step_at_or_above(value: float) -> float:
     if not (value > 0 and math.isfinite(value)):
         return DEFAULT_SENSITIVITY
     exponent = math.floor(math.log10(value))
-    candidates = [m * 10.0 ** e for e in (exponent, exponent + 1) for m in STEP_MANTISSAS]
+    candidates = [_step(m, e) for e in (exponent, exponent + 1) for m in STEP_MANTISSAS]
     return min(c for c in candidates if c >= value * 0.9999)
 
 
@@ -141,17 +151,22 @@ class AutomaticScales:
     """First sensitivities of a recording's scale groups, from its measured spreads.
 
     ``spreads`` are the robust spreads of the recording's channels (as recorded, in each
-    channel's own unit; :func:`tracemark.dsp.amplitude.robust_spread`), ``scales`` each
-    channel's :class:`RowScale`. A group's first sensitivity fits its typical channel to
+    channel's own unit; :func:`tracemark.dsp.amplitude.robust_spreads`), ``scales`` each
+    channel's :class:`RowScale`; ``bursts``, the burst spreads, are used instead for the
+    channels of :data:`BURST_TYPES`. A group's first sensitivity fits its typical channel to
     the row height of the moment; ``preferred`` (channel type -> µV/mm, the user's own
     choice) wins for voltage groups of that type. Misc channels, unlike each other by
     definition, also get a gain each so that every one of them fills its row.
     """
 
-    def __init__(self, spreads, scales: list[RowScale]):
+    def __init__(self, spreads, scales: list[RowScale], bursts=None):
         values = np.asarray(spreads, dtype=np.float64)
         if values.shape != (len(scales),):
             values = np.full(len(scales), np.nan)
+        bursts = np.asarray(bursts if bursts is not None else [], dtype=np.float64)
+        if bursts.shape == values.shape:
+            burst_rows = np.array([group_type(s.group) in BURST_TYPES for s in scales], dtype=bool)
+            values = np.where(burst_rows, bursts, values)
         in_group_unit = values * np.asarray([s.to_group_unit for s in scales], dtype=np.float64)
         self._typical: dict[str, float | None] = {}
         for group in dict.fromkeys(s.group for s in scales):

@@ -218,6 +218,15 @@ class TracePlot(pg.PlotWidget):
             self._update_y_range()
             self._redraw()
 
+    def label_lane_position(self, lane: int) -> float:
+        """Where lane ``lane`` of the label strip is, as a fraction of the plot's height from
+        the bottom (for labels that pyqtgraph places by fraction, e.g. an InfiniteLine's)."""
+        height = self._view_box.height()
+        if height <= 0:
+            return 0.97
+        centre_px = (lane + 0.5) * LABEL_LANE_PX
+        return min(max(1.0 - centre_px / height, 0.0), 1.0)
+
     def _strip_px(self) -> float:
         return self._label_lanes * LABEL_LANE_PX
 

@@ -26,7 +26,7 @@ from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from tracemark.domain.channel_types import STIM
-from tracemark.dsp.amplitude import robust_spread, survey_windows
+from tracemark.dsp.amplitude import robust_spreads, survey_windows
 from tracemark.dsp.decimate import choose_factor, envelope_xy
 from tracemark.dsp.filters import DisplayFilter
 
@@ -286,7 +286,8 @@ class SignalViewer(QWidget):
         def survey():
             channels = list(range(len(source.channel_names)))
             windows = survey_windows(source.n_samples, source.sampling_rate, len(channels))
-            return robust_spread([source.read_block(a, b, channels) for a, b in windows])
+            page = max(int(self.model.window.span_s * source.sampling_rate), 2)
+            return robust_spreads([source.read_block(a, b, channels) for a, b in windows], page)
 
         self.pager.run_task(SURVEY_TASK, survey)
 
@@ -294,7 +295,8 @@ class SignalViewer(QWidget):
         if name != SURVEY_TASK or self.source is None:
             return
         scales = [row_scale(t, u) for t, u in zip(channel_types_of(self.source), self.source.units)]
-        self._automatic = AutomaticScales(value if error is None else [], scales)
+        steady, bursts = value if error is None else ([], [])
+        self._automatic = AutomaticScales(steady, scales, bursts)
         if self.model.display.montage is None:
             self.model.channels.set_gains(self._misc_gains())
         self._apply_automatic_scales(force=True)

@@ -1,0 +1,55 @@
+"""The cheap amplitude survey behind the first display scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tracemark.dsp.amplitude import (DEFAULT_MAX_VALUES, SURVEY_SPAN_S, SURVEY_WINDOWS, robust_spread,
+                                     robust_spreads, survey_windows, typical_spread)
+
+
+def test_a_short_recording_is_read_whole_and_a_long_one_in_windows_over_its_first_minutes():
+    assert survey_windows(2560, 512.0, 3) == [(0, 2560)]
+    rate, channels = 2048.0, 256
+    windows = survey_windows(int(24 * 3600 * rate), rate, channels)
+    assert len(windows) == SURVEY_WINDOWS
+    assert windows[0][0] == 0 and windows[-1][1] <= SURVEY_SPAN_S * rate   # the first minutes only
+    assert sum(b - a for a, b in windows) * channels <= DEFAULT_MAX_VALUES  # bounded cost
+    assert survey_windows(int(3600 * rate), rate, 4) == [(0, int(SURVEY_SPAN_S * rate))]
+    few = survey_windows(int(3600 * rate), rate, 20)     # few channels: long windows
+    assert len(few) == SURVEY_WINDOWS and min(b - a for a, b in few) > 5 * rate
+
+
+def test_nothing_to_read_gives_no_windows():
+    assert survey_windows(0, 256.0, 4) == [] and survey_windows(100, 256.0, 0) == []
+
+
+def test_the_spread_ignores_offsets_and_rare_artefacts():
+    rng = np.random.default_rng(0)
+    data = rng.normal(0, 10.0, (20_000, 3)).astype(np.float32)
+    data[:, 1] += 40_000.0                 # a BioSemi offset of 40 mV
+    data[5000, 2] = 1e6                    # one artefact
+    spread = robust_spread([data[:10_000], data[10_000:]])
+    assert spread == pytest.approx([41.1, 41.1, 41.1], rel=0.05)   # 2-98 %: 4.11 SD
+
+
+def test_the_burst_spread_fits_sparse_bursts_not_the_baseline_between_them():
+    """An EMG: 5 µV of noise, a 1 mV motor-evoked potential every 4 s."""
+    rate = 2048
+    rng = np.random.default_rng(1)
+    emg = rng.normal(0, 5.0, 60 * rate).astype(np.float32)
+    for start in range(2 * rate, len(emg) - rate, 4 * rate):
+        emg[start:start + 40] += 1000.0 * np.sin(np.linspace(0, 2 * np.pi, 40))
+    steady, burst = robust_spreads([emg[:, None]])
+    assert steady[0] < 30 and burst[0] == pytest.approx(2000.0, rel=0.1)
+
+
+def test_flat_and_missing_channels_are_left_out_of_a_group_typical():
+    data = np.zeros((1000, 3), dtype=np.float32)
+    data[:, 0] = np.sin(np.arange(1000) / 10) * 50
+    data[:, 2] = np.nan
+    spreads = robust_spread([data])
+    assert spreads[1] == 0 and np.isnan(spreads[2])
+    assert typical_spread(spreads) == pytest.approx(spreads[0])
+    assert typical_spread(np.array([0.0, np.nan])) is None
