@@ -518,3 +518,25 @@ def test_status_triggers_do_not_depend_on_block_boundaries():
         assert status_events(chunks, 100.0) == whole
     changes = np.flatnonzero(np.diff(codes & 0xFFFF)) + 1
     assert [round(e.time_s * 100) for e in whole] == [int(i) for i in changes if codes[i] & 0xFFFF]
+
+
+def test_an_edf_trigger_channel_becomes_events_and_an_analog_one_does_not(tmp_path):
+    """The viewer hides trigger channels from its rows, so their codes must be events."""
+    from tracemark.demo.edf_writer import write_edf
+    from tracemark.io_backends import open_recording
+
+    rate, n = 200.0, 2000
+    eeg = np.sin(np.arange(n) / 7.0).astype(np.float32) * 50
+    trigger = np.zeros(n, dtype=np.float32)
+    trigger[400:420] = 3
+    trigger[1200:1210] = 7
+    noisy = np.random.default_rng(0).normal(0, 100, n).astype(np.float32)   # mislabelled analog
+    path = tmp_path / "triggers.edf"
+    write_edf(path, [[eeg, trigger, noisy]], channel_names=["C3", "Trigger", "STI 014"],
+              sampling_rates=rate, physical_ranges=[(-500.0, 500.0), (-32768.0, 32767.0), (-500.0, 500.0)],
+              digital_ranges=[(-32768, 32767)] * 3)
+    with open_recording(path) as recording:
+        assert recording.header.streams[0].channel_types == ("eeg", "stim", "stim")
+        events = [e for e in recording.events() if e.source == "trigger"]
+    assert [(e.time_s, e.label) for e in events] == [(2.0, "3"), (6.0, "7")]
+    assert events[0].duration_s == pytest.approx(0.1)

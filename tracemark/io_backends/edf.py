@@ -33,7 +33,11 @@ Layout decisions
       Overlapping or out-of-order records raise :class:`UnsupportedVariantError`.
     * BDF ``Status`` channels are ordinary signals; their trigger codes (low 16 bits) also
       become events (source ``"status"``) on the first ``events()`` call, which then reads
-      that one channel through once, in blocks. ``status_events=False`` skips this.
+      that one channel through once, in blocks. Other channels typed ``stim`` (an EDF
+      ``Trigger`` or ``STI 014``) become events the same way (source ``"trigger"``, the
+      code being the rounded physical value), unless their value changes at more than
+      :data:`MAX_TRIGGER_CHANGE_RATE` of their samples (an analog signal): the viewer
+      shows trigger channels as events, not as rows. ``status_events=False`` skips this.
     * Number of records ``-1`` -> derived from the file size; more declared than present ->
       :class:`TruncatedRecordingError` unless ``truncated="read"`` (see :mod:`.edf_header`).
       A file cut while open raises :class:`TruncatedRecordingError` on the next read or
@@ -79,11 +83,15 @@ from .edf_annotations import (TalParseProblems, first_record_onset, parse_annota
 from .edf_header import EdfHeader, EdfSignal, read_edf_header
 from .errors import (CorruptRecordingError, RecordingClosedError, RecordingError,
                      UnsupportedVariantError)
+from ..domain.channel_types import STIM
 from .protocol import BaseRecording, Event, RecordingHeader, StreamHeader
 from .rawfile import PositionalFile, RecordFile
 
 __all__ = ["EdfRecording", "open_edf"]
 
+#: A trigger channel whose value changes at more than this fraction of its samples is
+#: analog (a mislabelled signal), not a trigger line: it gives no events.
+MAX_TRIGGER_CHANGE_RATE = 0.05
 #: Samples read per block when scanning a status channel for triggers.
 _STATUS_BLOCK_SAMPLES = 1 << 20
 
@@ -132,7 +140,7 @@ class EdfRecording(BaseRecording):
         super().__init__(RecordingHeader(path=path, format_name=edf.variant, start_datetime=start,
                                          streams=streams, details=details))
         self._origin = origin
-        self._want_status = status_events and edf.is_bdf
+        self._want_status = status_events
         self._events_lock = threading.Lock()
         self._lazy_events: tuple[Event, ...] | None = None
         #: Malformed TALs skipped while parsing annotations (count and first example).
@@ -280,9 +288,13 @@ class EdfRecording(BaseRecording):
         for stream_index, layout in enumerate(self._layouts):
             header = self._header.streams[stream_index]
             for channel, signal in enumerate(layout.signals):
-                if signal.label == "Status":
-                    found += status_events(self._status_blocks(stream_index, channel),
-                                           header.sampling_rate)
+                blocks = self._status_blocks(stream_index, channel)
+                if signal.label == "Status" and self.edf_header.is_bdf:
+                    found += status_events(blocks, header.sampling_rate)
+                elif header.channel_types[channel] == STIM:
+                    codes = (np.rint(b * header.gains[channel] + header.offsets[channel]) for b in blocks)
+                    found += status_events(codes, header.sampling_rate, mask=None, source="trigger",
+                                           max_change_rate=MAX_TRIGGER_CHANGE_RATE)
         return found
 
     def _status_blocks(self, stream_index: int, channel: int):

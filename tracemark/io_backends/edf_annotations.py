@@ -225,7 +225,8 @@ def _timekeeping_onset(raw: bytes) -> float | None:
     return onset if abs(onset) < MAX_RECORD_ONSET_S else None
 
 
-def status_events(blocks: Iterable[np.ndarray], rate: float) -> list[Event]:
+def status_events(blocks: Iterable[np.ndarray], rate: float, *, mask: int | None = 0xFFFF,
+                  source: str = "status", max_change_rate: float | None = None) -> list[Event]:
     """Trigger events from a BioSemi ``Status`` channel's raw values, given in blocks.
 
     The low 16 bits carry the trigger code (the high byte is device state: CMS, battery,
@@ -233,16 +234,27 @@ def status_events(blocks: Iterable[np.ndarray], rate: float) -> list[Event]:
     until it changes again. A code already present at the first sample is a state, not an
     observed change (as in mne's ``find_events`` with ``initial_event=False``). Times are
     seconds from the first sample.
+
+    Other trigger channels pass integer codes with ``mask=None`` and their own ``source``;
+    with ``max_change_rate``, a channel whose code changes at more than that fraction of
+    its samples (beyond the first hundred changes) is an analog signal, not a trigger
+    line, and gives no events.
     """
     starts, codes_at, previous, position = [], [], None, 0
+    changes = 0
     for block in blocks:
-        codes = np.asarray(block, dtype=np.int64) & 0xFFFF
+        codes = np.asarray(block, dtype=np.int64)
+        if mask is not None:
+            codes = codes & mask
         if codes.size == 0:
             continue
         if previous is None:
             changed = np.flatnonzero(np.diff(codes)) + 1
         else:
             changed = np.flatnonzero(np.diff(codes, prepend=previous))
+        changes += changed.size
+        if max_change_rate is not None and changes > 100 + max_change_rate * (position + codes.size):
+            return []
         starts.append(changed + position)
         codes_at.append(codes[changed])
         previous, position = codes[-1], position + codes.size
@@ -252,5 +264,5 @@ def status_events(blocks: Iterable[np.ndarray], rate: float) -> list[Event]:
     code = np.concatenate(codes_at)
     end = np.append(start[1:], position)
     keep = code != 0
-    return [Event(float(s / rate), float((e - s) / rate), str(int(c)), "status")
+    return [Event(float(s / rate), float((e - s) / rate), str(int(c)), source)
             for s, e, c in zip(start[keep], end[keep], code[keep])]
