@@ -77,6 +77,8 @@ class NumberLineEdit(QLineEdit):
         self._tip = ""
         self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.setPlaceholderText("—")
+        # Wide enough for "-12345.67": a narrow editor must not show "-798.35" as "8.35".
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("-12345.67") + 12)
         self.editingFinished.connect(self._finish)
         self.returnPressed.connect(self.done)
 

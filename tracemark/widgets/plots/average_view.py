@@ -78,6 +78,20 @@ class AverageView(PlotView):
         self.show_rejected.toggled.connect(self._draw_butterfly)
         self.show_sd.toggled.connect(self._draw_average)
         self.graphics.scene().sigMouseClicked.connect(self._clicked)
+        self._plots_stacked = False
+
+    #: Below this width (pixels) the two plots are stacked: side by side they overflowed a
+    #: narrow dock.
+    STACK_BELOW_PX = 720
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        stacked = self.width() < self.STACK_BELOW_PX
+        if stacked != self._plots_stacked:
+            self._plots_stacked = stacked
+            layout = self.graphics.ci
+            layout.removeItem(self.average)
+            layout.addItem(self.average, row=1 if stacked else 0, col=0 if stacked else 1)
 
     def _make_items(self) -> None:
         add_legend(self.butterfly)

@@ -1,14 +1,17 @@
-"""The one line under the traces: position, channels, sensitivity, montage, filter, decimation.
+"""The line under the traces: position, channels, sensitivity, montage, filter, decimation.
 
-Its parts elide rather than grow: a long montage name or five channel types' sensitivities
-must never make the window wider than the screen (each part's whole text is its tooltip).
+Its parts wrap onto a second line rather than widen the viewer, and a part wider than the
+whole viewer elides (its whole text is its tooltip): a long montage name or five channel
+types' sensitivities must never make the window wider than the screen.
 """
 
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QPainter
-from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PyQt6.QtWidgets import QFrame, QLabel, QSizePolicy, QWidget
+
+from tracemark.widgets.flow_layout import FlowLayout
 
 
 class ElidedLabel(QLabel):
@@ -50,13 +53,11 @@ class StatusLine(QFrame):
         self.setStyleSheet("#ViewerStatus { background: #f2f3f5; border-top: 1px solid #c9ccd1; }"
                            " QLabel { color: #222; padding: 1px 8px; }")
         self.labels: dict[str, QLabel] = {}
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(2, 1, 2, 1)
-        layout.setSpacing(0)
-        for name, stretch in self.PARTS:
+        layout = FlowLayout(self, spacing=0, margins=(2, 1, 2, 1))
+        for name, _stretch in self.PARTS:
             label = ElidedLabel(self)
             label.setObjectName(name)
-            layout.addWidget(label, stretch)
+            layout.addWidget(label)
             self.labels[name] = label
         self.labels["montage"].setText("As recorded")
         self.labels["filter"].setText("No filter")
