@@ -6,7 +6,7 @@ screen is fixed when the application starts):
 
     python first_screen_probe.py --screen 1366x768 --out DIR FILE [FILE...]
 
-``FILE`` may join a recording and a cache with ``+``. For each it writes a PNG of the
+``FILE`` may join a recording and a cache with ``::``. For each it writes a PNG of the
 window and a JSON line on stdout with what was measured:
 
 * ``rows``: per visible row, the label, whether the page's data are flat, the ink found
@@ -53,7 +53,11 @@ def measure(window) -> dict:
     viewer = window.viewer
     result = {"title": window.windowTitle(), "frame": _rect(window.frameGeometry()),
               "available": _rect(window.screen().availableGeometry())}
-    if viewer.source is not None and viewer.isVisible():
+    if viewer.source is not None and not viewer.source.channel_names:
+        result["events_only"] = True
+        result["events_listed"] = viewer.events_panel.model.rowCount()
+        result["events_drawn"] = len(viewer.plot.visible_markers())
+    elif viewer.source is not None and viewer.isVisible():
         viewer.model.channels.set_selected(-1)     # every trace in the trace colour
         _settle()
         plot = viewer.plot
@@ -141,7 +145,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     use_offscreen_screen(size, args.out)
     for spec in args.files:
-        paths = spec.split("+")
+        paths = spec.split("::")
         name = "+".join(Path(p).name for p in paths)
         try:
             with first_screen(paths, size) as window:

@@ -154,7 +154,9 @@ def test_shared_recordings_open_and_page(qtbot, window, path):
 @pytest.mark.shared_data
 @pytest.mark.parametrize("path", shared_params("nwb", ".nwb"))
 def test_shared_nwb_files_open_or_say_why_not(qtbot, window, path):
-    if window.open_path(path):
+    if window.open_path(path) and not window.viewer.source.channel_names:
+        assert window.viewer.events_panel.model.rowCount() > 0      # events only: listed
+    elif window.viewer.source is not None:
         wait_drawn(qtbot, window.viewer)
         key(qtbot, window.viewer, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
         assert window.viewer.model.window.stop_s == pytest.approx(window.viewer.model.window.duration_s)
@@ -236,3 +238,21 @@ def test_launch_gui_opens_each_file_in_a_window(qtbot, trc_file, tmp_path, monke
     monkeypatch.setattr(launch, "open_windows", lambda args: ran.append(args) or [])
     monkeypatch.setattr(QApplication, "exec", lambda *a: 0)
     assert launch.launch_gui(argparse.Namespace(files=[], demo=False)) == 0 and len(ran) == 1
+
+
+def test_a_hypnogram_of_annotations_only_opens_on_its_events(qtbot, window, tmp_path):
+    from test_edf_annotations_mne import hypnogram
+
+    path = hypnogram(tmp_path, 30.0)
+    assert window.open_path(path)
+    viewer = window.viewer
+    qtbot.waitUntil(viewer.page_is_current, timeout=5000)
+    assert viewer.isVisible() and viewer.source.channel_names == ()
+    assert viewer.events_panel.isVisible() and viewer.events_panel.model.rowCount() > 0
+    labels = [label for _t, label in viewer.plot.visible_markers()]
+    assert labels and all(label.startswith("Sleep stage") for label in labels)
+    assert "events only" in window.status_label.text()
+    start = viewer.model.window.start_s
+    qtbot.keyClick(viewer.plot, Qt.Key.Key_J)   # the keys move from event to event
+    qtbot.waitUntil(lambda: viewer.model.window.start_s != start)
+

@@ -33,7 +33,7 @@ from tracemark.io_backends.errors import RecordingError, TracemarkError
 from .annotation_session import AnnotationSession
 from .recording_mismatch import CLOSE_TRACES, NEW_WINDOW, ask_recording_mismatch
 from .review_controller import ReviewController
-from .viewer_source import RecordingSource
+from .viewer_source import EventsOnlySource, RecordingSource
 from .workers import Task, TaskCancelled
 
 RECORDING_FILTER = ("Recordings (*.trc *.TRC *.nwb *.edf *.EDF *.bdf *.BDF *.rec *.vhdr);;"
@@ -45,6 +45,8 @@ CACHE_SUFFIXES = (".hdf5", ".h5", ".hdf")
 #: A final checkpoint or an export that takes longer than this shows a progress dialog.
 CHECKPOINT_PROGRESS_AFTER_MS = 250
 EXPORT_PROGRESS_AFTER_MS = 250
+#: Span (s) a recording of events only opens on, from just before its first event.
+EVENTS_ONLY_SPAN_S = 60.0
 
 
 def stream_to_show(header, stream: int | None = None, origin=None) -> int:
@@ -147,18 +149,47 @@ class Opener(QObject):
         except OSError as error:
             self.window.show_error(f"Cannot open {path.name}", f"{path}\n\n{error.strerror or error}")
             return False
-        if not recording.header.streams:
-            recording.close()
-            self.window.show_error(f"Nothing to show in {path.name}",
-                                   f"{path}\n\nThe file holds no continuous signals to display.")
+        if not recording.header.streams and not self._has_events(recording, path):
             return False
         self.close_recording()
         self.recording = recording
-        self.show_stream(stream_to_show(recording.header, stream, origin))
+        if recording.header.streams:
+            self.show_stream(stream_to_show(recording.header, stream, origin))
+        else:
+            self._show_events_only()
         self.window.settings.add_recent(path)
         self.window.fill_recent_menu()
         self._check_moved_source(path)
         return True
+
+    def _has_events(self, recording, path: Path) -> bool:
+        """A file without signals opens when it holds events (a hypnogram, trials); one
+        holding neither is closed with a message saying so."""
+        try:
+            if recording.events():
+                return True
+        except RecordingError as error:
+            recording.close()
+            self.window.show_error(f"Cannot open {path.name}", f"{error.path}\n\n{error.problem}")
+            return False
+        recording.close()
+        self.window.show_error(f"Nothing to show in {path.name}",
+                               f"{path}\n\nThe file holds no continuous signals and no events.")
+        return False
+
+    def _show_events_only(self) -> None:
+        viewer = self.window.viewer
+        source = EventsOnlySource(self.recording)
+        viewer.set_source(source, span_s=EVENTS_ONLY_SPAN_S)
+        first = min((e.time_s for e in source.events()), default=0.0)
+        viewer.model.window.set_start(first - 0.05 * EVENTS_ONLY_SPAN_S)   # open on the events
+        self.window.link.set_recording(self.recording.path)
+        self._fill_streams_menu(-1)
+        self.window.update_layout()
+        if self.session is None:
+            viewer.plot.setFocus()
+        self.window.set_status(f"{self.recording.path.name} holds events only "
+                               f"({len(self.recording.events())}), no continuous signal")
 
     def _traces_not_from(self, path: Path) -> bool:
         """Traces are open and none of them was cut from ``path`` (an existing file)."""

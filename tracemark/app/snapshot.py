@@ -96,7 +96,8 @@ def _wait_first_page(app, window, timeout_s: float) -> None:
     def ready() -> bool:
         viewer = window.viewer
         result = viewer.last_result
-        page = viewer.source is None or (viewer.page_is_current() and result.origin != ORIGIN_PENDING)
+        page = viewer.source is None or (viewer.page_is_current()
+                                         and (result is None or result.origin != ORIGIN_PENDING))
         session = window.session
         trace = session is None or (len(session.rows) == len(session)
                                     and window.editor.current_index is not None)

@@ -1,7 +1,8 @@
 """Adapts one stream of a reader (``BaseRecording``) to the viewer's ``SignalSource``.
 
 The viewer's time axis starts at the stream's first sample; events on the recording's
-time axis are shifted by the stream's start offset so they land on the same samples.
+time axis are shifted by the stream's start offset so they land on the same samples. A
+recording of events only is shown through :class:`EventsOnlySource`.
 """
 
 from __future__ import annotations
@@ -50,6 +51,50 @@ class RecordingSource:
 
     def read_block(self, i_start: int, i_stop: int, channels: Sequence[int]) -> np.ndarray:
         return self.recording.read_samples(i_start, i_stop, list(channels), stream=self.stream_index)
+
+    def events(self) -> Sequence[SourceEvent]:
+        return self._events
+
+
+class EventsOnlySource:
+    """A recording that holds events but no continuous signal (a sleep hypnogram in EDF+,
+    an NWB file of trials and spike times), shown as its events on an empty time axis.
+
+    The axis runs from the recording's start to the end of its last event, sampled at a
+    nominal :data:`AXIS_RATE_HZ` (there is nothing to read: a read returns no channels).
+    """
+
+    AXIS_RATE_HZ = 1000.0
+
+    def __init__(self, recording: BaseRecording):
+        self.recording = recording
+        events = recording.events()
+        self._start = recording.header.start_datetime
+        first = min((e.time_s for e in events), default=0.0)
+        end = max((e.time_s + max(e.duration_s, 0.0) for e in events), default=0.0)
+        # Events before the recording's zero (NWB times can be negative) widen the axis.
+        self._shift = min(first, 0.0)
+        if self._start is not None and self._shift:
+            self._start = self._start + timedelta(seconds=self._shift)
+        duration = max(end - self._shift, recording.header.duration_s, 1.0)
+        self._n_samples = int(np.ceil(duration * self.AXIS_RATE_HZ))
+        self._events = tuple(SourceEvent(e.time_s - self._shift, e.duration_s, e.label, e.source)
+                             for e in events)
+
+    @property
+    def name(self) -> str:
+        return f"{self.recording.path.name} [events only]"
+
+    identity = property(lambda self: f"{self.recording.path}|events-only")
+    channel_names = property(lambda self: ())
+    units = property(lambda self: ())
+    channel_types = property(lambda self: ())
+    sampling_rate = property(lambda self: self.AXIS_RATE_HZ)
+    n_samples = property(lambda self: self._n_samples)
+    start_datetime = property(lambda self: self._start)
+
+    def read_block(self, i_start: int, i_stop: int, channels: Sequence[int]) -> np.ndarray:
+        return np.empty((0, len(channels)), dtype=np.float32)
 
     def events(self) -> Sequence[SourceEvent]:
         return self._events

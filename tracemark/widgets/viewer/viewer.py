@@ -198,7 +198,11 @@ class SignalViewer(QWidget):
         self.events_panel.set_time_format(self.format_time)
         self.plot.set_time_mode(window.time_mode, source.start_datetime)
         self.commands.source_changed()
-        self._start_summary()
+        if source.channel_names:
+            self._start_summary()
+        else:   # events only: nothing to summarise; the events list is what there is to see
+            self.overview.set_message(f"No signals: {len(events)} events")
+            self.events_panel.show()
         self._on_window_changed()
         self.source_changed.emit(source)
 
@@ -388,7 +392,10 @@ class SignalViewer(QWidget):
         self.pager.request(request, neighbours)
 
     def page_is_current(self) -> bool:
-        """True when the page drawn answers the latest request: nothing is on its way."""
+        """True when the page drawn answers the latest request: nothing is on its way (a
+        source of events only has no page to draw)."""
+        if self.source is not None and not self.source.channel_names:
+            return not self._request_timer.isActive() and not self._awaiting_survey
         latest = self.pager.latest_request if self.pager is not None else None
         result = self.last_result
         return (not self._request_timer.isActive() and not self._awaiting_survey
