@@ -61,7 +61,9 @@ def no_display(monkeypatch):
 
 @pytest.fixture
 def x11_session(monkeypatch, no_display):
+    """An X11 session whose server answers (the probe is stood in for: none runs here)."""
     monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(startup_check, "x_server_answers", lambda _display: True)
 
 
 @pytest.fixture
@@ -330,3 +332,32 @@ def test_the_real_loader_predicate():
     assert startup_check.loader_finds("libc.so.6")
     assert startup_check.loader_finds("libm.so.6")
     assert not startup_check.loader_finds("libtracemark-surely-absent.so.7")
+
+
+def test_a_display_where_no_x_server_answers_is_named_instead_of_a_qt_abort():
+    from tracemark.app.startup_check import DisplayNotAnswering
+
+    problem = diagnose(["rec.edf"], {"DISPLAY": ":57"}, "Linux", lambda: [], lambda _s: True,
+                       lambda display: False)
+    assert isinstance(problem, DisplayNotAnswering)
+    assert "no X server answers at DISPLAY=:57" in problem.message()
+    assert "xvfb-run tracemark rec.edf" in problem.message()
+    assert diagnose([], {"DISPLAY": ":57"}, "Linux", lambda: [], lambda _s: True,
+                    lambda display: None) is None      # cannot tell: Qt decides
+
+
+def test_the_x_server_probe_tells_a_live_display_from_a_stale_one(tmp_path, monkeypatch):
+    import socket
+
+    from tracemark.app import startup_check
+
+    assert startup_check.x_server_answers("not a display") is None
+    assert startup_check.x_server_answers(":4999") is False          # nothing listens there
+    assert startup_check.x_server_answers("127.0.0.1:4999") is False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:   # a "remote" X server
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        if port < 6000:
+            pytest.skip(f"the free port {port} is below the X range")
+        assert startup_check.x_server_answers(f"127.0.0.1:{port - 6000}") is True

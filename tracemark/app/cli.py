@@ -32,7 +32,8 @@ SUBCOMMANDS = {
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
-#: No display for the platform Qt would use (no DISPLAY / WAYLAND_DISPLAY).
+#: No display for the platform Qt would use (no DISPLAY / WAYLAND_DISPLAY, or no X server
+#: answering at DISPLAY).
 EXIT_NO_DISPLAY = 3
 #: Qt's xcb platform plugin needs system libraries that are not installed.
 EXIT_MISSING_LIBRARIES = 4
@@ -127,7 +128,7 @@ def _startup_refusal(argv: list[str]) -> int | None:
     if problem is None:
         return None
     print(problem.message(), file=sys.stderr)
-    if isinstance(problem, startup_check.NoDisplay):
+    if isinstance(problem, (startup_check.NoDisplay, startup_check.DisplayNotAnswering)):
         return EXIT_NO_DISPLAY
     return EXIT_MISSING_LIBRARIES
 

@@ -9,6 +9,8 @@ a window only, and turns both situations into one plain message:
 * **no display**: Qt's platform (``QT_QPA_PLATFORM``, else Wayland when ``WAYLAND_DISPLAY``
   is set, else X11 through ``xcb``) has nothing to draw on; the message says how to get a
   display, or how to work without one;
+* **no X server answers**: ``DISPLAY`` names a display where nothing listens (a stale
+  value from an SSH session, an X server that has stopped); Qt would abort just the same;
 * **missing libraries**: the xcb plugin, or a Qt library the wheel brings with it, needs a
   system library the dynamic loader cannot find; the message names each one and the
   ``apt-get`` and ``dnf`` commands that install it.
@@ -33,7 +35,9 @@ import ctypes
 import importlib.util
 import os
 import platform as platform_module
+import re
 import shlex
+import socket
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -147,7 +151,25 @@ class MissingLibraries:
         return "\n".join(lines)
 
 
-StartupProblem = NoDisplay | MissingLibraries
+@dataclass(frozen=True)
+class DisplayNotAnswering:
+    """``DISPLAY`` is set, but no X server accepts a connection there."""
+
+    display: str
+    arguments: tuple[str, ...]
+
+    def message(self) -> str:
+        command = _command_line(self.arguments)
+        return "\n".join([
+            f"tracemark: cannot open a window: no X server answers at DISPLAY={self.display}.",
+            "  Check that the desktop (or the X forwarding of your SSH session) is still running,",
+            "  or set DISPLAY to a display that is; without one, use a virtual X server:",
+            f"    xvfb-run {command}",
+            _headless_hint(self.arguments),
+        ])
+
+
+StartupProblem = NoDisplay | DisplayNotAnswering | MissingLibraries
 
 
 def _command_line(arguments: Sequence[str]) -> str:
@@ -226,15 +248,21 @@ def diagnose(
     system: str,
     xcb_dependencies: Callable[[], Sequence[str] | None],
     can_load: Callable[[str], bool],
+    x_server_answers: Callable[[str], bool | None] = lambda _display: None,
 ) -> StartupProblem | None:
     """Why ``tracemark ARGUMENTS`` could not open a window here, or ``None`` when it can (or
     when that cannot be decided). ``xcb_dependencies`` lists the system sonames the xcb
-    plugin needs (``None``: unknown); it is called only when Qt would use xcb."""
+    plugin needs (``None``: unknown); it is called only when Qt would use xcb.
+    ``x_server_answers(display)`` says whether an X server accepts connections at
+    ``display`` (``None``: cannot tell)."""
     platform = platform_to_check(environ, system)
     if isinstance(platform, NoDisplay):
         return replace(platform, arguments=tuple(arguments))
     if platform != "xcb":
         return None
+    display = environ.get("DISPLAY", "")
+    if x_server_answers(display) is False:
+        return DisplayNotAnswering(display, tuple(arguments))
     needed = xcb_dependencies()
     if needed is None:
         return None
@@ -247,12 +275,46 @@ def check_gui_can_start(arguments: Sequence[str]) -> StartupProblem | None:
     own reasons lets Qt start, as it would have without the check."""
     try:
         return diagnose(arguments, os.environ, platform_module.system(),
-                        installed_xcb_dependencies, loader_finds)
+                        installed_xcb_dependencies, loader_finds, x_server_answers)
     except Exception:  # noqa: BLE001 (a failure of the check itself must never stop Tracemark)
         return None
 
 
 # --------------------------------------------------------------------------- the machine
+
+_DISPLAY = re.compile(r"^(?P<host>[^:]*):(?P<number>\d+)(?:\.\d+)?$")
+#: Seconds to wait for a remote X server (X forwarded over SSH listens on localhost).
+X_CONNECT_TIMEOUT_S = 1.0
+
+
+def x_server_answers(display: str) -> bool | None:
+    """Whether an X server accepts a connection at ``display`` (``":0"``, ``"localhost:10.0"``,
+    ``"unix:1"``); ``None`` when the value is not a form this check knows (Qt decides).
+    Local displays are tried on the socket file and on Linux's abstract socket of the same
+    name, remote ones on TCP port 6000 + number."""
+    match = _DISPLAY.match(display.strip())
+    if match is None:
+        return None
+    host, number = match["host"], int(match["number"])
+    if host in ("", "unix"):
+        path = f"/tmp/.X11-unix/X{number}"
+        return _unix_connects(path) or _unix_connects("\0" + path)
+    try:
+        with socket.create_connection((host, 6000 + number), timeout=X_CONNECT_TIMEOUT_S):
+            return True
+    except OSError:
+        return False
+
+
+def _unix_connects(address: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(X_CONNECT_TIMEOUT_S)
+        try:
+            connection.connect(address)
+        except OSError:
+            return False
+    return True
+
 
 def loader_finds(soname: str) -> bool:
     """Whether the dynamic loader finds ``soname``: already mapped in this process, or
