@@ -36,6 +36,10 @@ SURVEY_SPAN_S = 180.0
 #: Samples (all channels together) read by one survey: about 8 MB as float32, measured in 40 ms for 256 channels.
 DEFAULT_MAX_VALUES = 2_000_000
 LOW_PERCENTILE, HIGH_PERCENTILE = 2.0, 98.0
+#: Values (all channels together) that percentiles and medians are taken on, evenly
+#: spaced in time, and the fewest per channel.
+QUANTILE_VALUES = 262_144
+MIN_QUANTILE_SAMPLES = 1024
 
 
 def survey_windows(n_samples: int, sampling_rate: float, n_channels: int,
@@ -71,23 +75,33 @@ def robust_spreads(windows: Sequence[np.ndarray], segment: int | None = None
     """Both spreads of :func:`robust_spread` (steady, burst), from one pass over the data.
 
     ``segment`` (samples) centres each stretch of that length on its own, as the viewer
-    removes each page's DC: a slow drift over minutes must not count as amplitude."""
-    parts = [_centred(np.asarray(piece, dtype=np.float32)) for w in windows
-             if np.ndim(w) == 2 and np.shape(w)[0] > 0 for piece in _segments(w, segment)]
-    if not parts:
+    removes each page's DC: a slow drift over minutes must not count as amplitude.
+    Percentiles and medians are taken on :data:`QUANTILE_VALUES` evenly spaced values (at
+    least :data:`MIN_QUANTILE_SAMPLES` per channel; the ranges behind the burst spread see
+    every sample): enough for a 2nd percentile to within a few per cent, which a scale
+    rounded to clinical steps does not notice, and on 2 million values it keeps the
+    measure near 10 ms instead of 75 (numpy's partition costs about 15 ns a value).
+    """
+    blocks = [np.asarray(w, dtype=np.float32) for w in windows if np.ndim(w) == 2 and np.shape(w)[0] > 0]
+    if not blocks:
         return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.float64)
-    centred = np.concatenate(parts, axis=1)
-    quantiles = [LOW_PERCENTILE, HIGH_PERCENTILE]
+    total = sum(len(b) for b in blocks)
+    per_channel = max(QUANTILE_VALUES // blocks[0].shape[1], MIN_QUANTILE_SAMPLES)
+    step = max(1, -(-total // per_channel))
+    finite = all(np.isfinite(b).all() for b in blocks)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channels give NaN
-        if np.isfinite(centred).all():
-            low, high = np.percentile(centred, quantiles, axis=1)
-        else:
-            low, high = np.nanpercentile(centred, quantiles, axis=1)
-        stretches = np.array_split(centred, min(SURVEY_WINDOWS, centred.shape[1]), axis=1)
-        ranges = np.stack([np.nanmax(part, axis=1) - np.nanmin(part, axis=1) for part in stretches])
-        bursts = np.nanmedian(ranges, axis=0)
-    return (high - low).astype(np.float64), bursts.astype(np.float64)
+        centred = np.concatenate([_centred(piece[::step], finite) for b in blocks
+                                  for piece in _segments(b, segment)], axis=1)
+        quantiles = [LOW_PERCENTILE, HIGH_PERCENTILE]
+        percentile = np.percentile if finite else np.nanpercentile
+        low, high = percentile(centred, quantiles, axis=1)
+        data = np.concatenate(blocks, axis=0)
+        largest, smallest = (np.max, np.min) if finite else (np.nanmax, np.nanmin)
+        stretches = np.array_split(data, min(SURVEY_WINDOWS, len(data)), axis=0)
+        ranges = np.stack([largest(part, axis=0) - smallest(part, axis=0) for part in stretches])
+        bursts = (np.median if finite else np.nanmedian)(ranges, axis=0)
+    return (high - low).astype(np.float64), np.asarray(bursts, dtype=np.float64)
 
 
 def _segments(window, segment: int | None) -> list:
@@ -96,17 +110,12 @@ def _segments(window, segment: int | None) -> list:
     return [window[i:i + segment] for i in range(0, len(window), segment)]
 
 
-def _centred(data: np.ndarray) -> np.ndarray:
+def _centred(data: np.ndarray, finite: bool) -> np.ndarray:
     """Channels as rows (contiguous, which halves the percentile's time), each row's median
     removed (a median, not a mean, so that one artefact does not offset a whole window
     against the others)."""
     rows = np.ascontiguousarray(data.T)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN channel stays NaN
-        if np.isfinite(rows).all():
-            rows -= np.median(rows, axis=1, keepdims=True)
-        else:
-            rows -= np.nanmedian(rows, axis=1, keepdims=True)
+    rows -= (np.median if finite else np.nanmedian)(rows, axis=1, keepdims=True)
     return rows
 
 

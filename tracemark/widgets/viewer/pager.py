@@ -59,6 +59,10 @@ class Pager(QObject):
         self.pipeline = pipeline
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
+        # Tasks (the amplitude survey of a new source) run beside the pages, on the other
+        # core: the first page and the survey that scales it are computed at once.
+        self._task_pool = QThreadPool(self)
+        self._task_pool.setMaxThreadCount(1)
         self._relay = _Relay(self)
         self._relay.delivered.connect(self._on_delivered)
         self._relay.failed.connect(self._on_failed)
@@ -130,9 +134,9 @@ class Pager(QObject):
             self._pool.start(_Job(work))
 
     def run_task(self, name: str, work: Callable[[], object]) -> None:
-        """Run ``work`` on the page worker, before any page requested after this call (the
-        pool runs jobs in order), and report it by :attr:`task_done`. The viewer measures
-        a new recording's amplitudes this way, so its first page is drawn to scale."""
+        """Run ``work`` on a worker beside the page worker and report it by
+        :attr:`task_done`. The viewer measures a new recording's amplitudes this way while
+        its first page is computed, and draws that page once both are done."""
         def job() -> None:
             try:
                 value, error = work(), None
@@ -141,7 +145,8 @@ class Pager(QObject):
             if not self._closed.is_set():
                 self._relay.task_done.emit((name, value, error))
 
-        self._start(job)
+        if not self._closed.is_set():
+            self._task_pool.start(_Job(job))
 
     def _on_task_done(self, payload) -> None:
         if not self._closed.is_set():
@@ -210,7 +215,7 @@ class Pager(QObject):
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
         """Block until queued work has run (for tests and benchmarks)."""
-        return self._pool.waitForDone(timeout_ms)
+        return self._task_pool.waitForDone(timeout_ms) and self._pool.waitForDone(timeout_ms)
 
     @property
     def active_threads(self) -> int:
@@ -222,7 +227,8 @@ class Pager(QObject):
         self._timer.stop()
         self._prefetch_timer.stop()
         self._pool.clear()
-        return self._pool.waitForDone(timeout_ms)
+        self._task_pool.clear()
+        return self._pool.waitForDone(timeout_ms) and self._task_pool.waitForDone(timeout_ms)
 
 
 class SummaryBuilder(QObject):

@@ -75,7 +75,7 @@ class SignalViewer(QWidget):
     source_changed = pyqtSignal(object)
 
     def __init__(self, parent: QWidget | None = None, *, montage_library=None,
-                 cache_bytes: int = 48 * 2**20, debounce_ms: int = 12):
+                 cache_bytes: int = 48 * 2**20, debounce_ms: int = 12, automatic_scale: bool = True):
         super().__init__(parent)
         self.setObjectName("SignalViewer")
         self.model = ViewModel(self)
@@ -95,6 +95,9 @@ class SignalViewer(QWidget):
         self._row_scales: tuple[RowScale, ...] = ()
         self._row_types: tuple[str, ...] = ()
         self._drawn_rows: tuple[int, ...] = ()
+        #: Measure each new source's amplitudes for its first scale (False: every group
+        #: opens at the default sensitivity, for hosts that set scales themselves).
+        self.automatic_scale = automatic_scale
         #: Sensitivity per channel type (µV/mm) the user prefers over the measured one.
         self.preferred_sensitivities: dict[str, float] = {}
         self._automatic: AutomaticScales | None = None
@@ -284,8 +287,10 @@ class SignalViewer(QWidget):
         """Measure the channels' spreads on the worker, ahead of the first page."""
         self._automatic = None
         self._auto_scale = True
-        self._awaiting_survey = True
         self._held_result = None
+        self._awaiting_survey = self.automatic_scale
+        if not self.automatic_scale:
+            return
 
         def survey():
             channels = list(range(len(source.channel_names)))
