@@ -71,11 +71,16 @@ def test_the_part_that_has_the_keys_is_framed_and_named(qtbot, tracemark_window,
     qtbot.waitUntil(window.isActiveWindow)
     qtbot.keyClick(window, Qt.Key.Key_F6, Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: window.focus_marker.active == "recording viewer")
-    assert ACCENT in window.viewer.styleSheet() and ACCENT not in window.editor.styleSheet()
+    frames = window.focus_marker.frames
+    assert frames["recording viewer"].color.name() == ACCENT and frames["trace editor"].color.name() != ACCENT
     assert window.keys_label.text() == "Keys: recording viewer (F6: trace editor)"
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F6)
     qtbot.waitUntil(lambda: window.focus_marker.active == "trace editor")
-    assert ACCENT in window.editor.styleSheet() and ACCENT not in window.viewer.styleSheet()
+    assert frames["trace editor"].color.name() == ACCENT and frames["recording viewer"].color.name() != ACCENT
+    # The frame is drawn over the part, whole, and lets the mouse through.
+    frame = frames["trace editor"]
+    assert frame.geometry() == window.editor.rect() and frame.isVisible()
+    assert frame.testAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
     assert window.keys_label.text().startswith("Keys: trace editor")
 
 

@@ -89,10 +89,10 @@ def test_amplitude_keys_step_through_clinical_sensitivities(qtbot, viewer):
     viewer.plot.set_clipping(None)   # to compare whole trace heights
     channels.set_sensitivity(7.0, "eeg")
     wait_drawn(qtbot, viewer)
-    y_before = np.ptp(viewer.plot.curve(0).getData()[1])
+    y_before = np.ptp(viewer.plot.drawn_rows()[0][1])
     press(qtbot, viewer, K.Key_Plus)
     assert channels.sensitivity_uv_mm == 5.0
-    y_after = np.ptp(viewer.plot.curve(0).getData()[1])
+    y_after = np.ptp(viewer.plot.drawn_rows()[0][1])
     assert y_after == pytest.approx(y_before * 7 / 5, rel=1e-4)
     press(qtbot, viewer, K.Key_Minus)
     press(qtbot, viewer, K.Key_Minus)

@@ -9,7 +9,9 @@ from tracemark.dsp.decimate import minmax_decimate
 from tracemark.dsp.filters import DisplayFilter
 from tracemark.dsp.summary import MinMaxPyramid
 from tracemark.widgets.viewer.pipeline import DisplayPipeline, plan_rows
-from tracemark.widgets.viewer.request import (ORIGIN_PENDING, ORIGIN_RAW, ORIGIN_STREAMED, ORIGIN_SUMMARY,
+from tracemark.widgets.viewer import ArraySource
+from tracemark.widgets.viewer.request import ORIGIN_SAMPLED
+from tracemark.widgets.viewer.request import (ORIGIN_RAW, ORIGIN_STREAMED, ORIGIN_SUMMARY,
                                               PageRequest, aligned_range)
 from viewer_support import make_source
 
@@ -85,8 +87,43 @@ def test_long_windows_stream_or_wait_for_the_summary(source):
     assert streamed.origin == ORIGIN_STREAMED
     full = source.read_block(0, req.i_stop, [0, 1])
     np.testing.assert_array_equal(streamed.maxs, minmax_decimate(full, 128, 0)[2])
-    pending = pipeline.compute(request(0, source.n_samples, tuple(range(19)), 256))
-    assert pending.origin == ORIGIN_PENDING and pending.mins.shape[0] == 0
+    # Too long to stream before the summary exists: drawn at once from samples, every bin
+    # within the true bin's range (an approximation, never a blank frame).
+    whole = request(0, source.n_samples // 256 * 256, tuple(range(19)), 256)
+    sampled = pipeline.compute(whole)
+    assert sampled.origin == ORIGIN_SAMPLED and "approximate" in sampled.message
+    truth = minmax_decimate(source.read_block(0, whole.i_stop, range(19)), 256, 0)
+    assert sampled.mins.shape == truth[1].shape and np.isfinite(sampled.mins).all()
+    assert (sampled.mins >= truth[1] - 1e-4).all() and (sampled.maxs <= truth[2] + 1e-4).all()
+
+
+class IntegerSource(ArraySource):
+    """Stored 16-bit codes scaled by a gain per channel (one negative), as EDF can be."""
+
+    def __init__(self, codes, gains, offsets, rate=256.0):
+        self.codes = np.asarray(codes, dtype=np.int16)
+        self.gains, self.offsets = np.asarray(gains, float), np.asarray(offsets, float)
+        super().__init__(self.codes * self.gains + self.offsets, rate)
+
+    def read_raw_block(self, i_start, i_stop, channels):
+        return self.codes[i_start:i_stop][:, list(channels)].copy()
+
+    def raw_scaling(self, channels):
+        index = list(channels)
+        return self.gains[index], self.offsets[index]
+
+
+def test_long_windows_reduce_stored_integers_and_scale_only_the_bins():
+    rng = np.random.default_rng(5)
+    codes = rng.integers(-30000, 30000, (200_000, 3))
+    source = IntegerSource(codes, gains=[0.1, -0.5, 2.0], offsets=[5.0, 0.0, -100.0])
+    pipeline = DisplayPipeline(source, raw_budget_values=20_000, stream_budget_values=10_000_000)
+    req = request(0, 199_680, (0, 1, 2), 256)
+    streamed = pipeline.compute(req)
+    assert streamed.origin == ORIGIN_STREAMED
+    expected = minmax_decimate(source.read_block(0, req.i_stop, [0, 1, 2]), 256, 0)
+    np.testing.assert_allclose(streamed.mins, expected[1], rtol=1e-6, atol=1e-3)
+    np.testing.assert_allclose(streamed.maxs, expected[2], rtol=1e-6, atol=1e-3)
 
 
 def test_raw_blocks_are_cached_and_the_cache_is_bounded(source):
@@ -140,3 +177,24 @@ def test_cached_result_is_returned_under_the_new_request_id(source):
 def test_requests_must_be_aligned_to_their_factor():
     with pytest.raises(ValueError, match="not aligned"):
         PageRequest(1, 3, 64, (0,), 4)
+
+
+def test_a_page_of_stored_integers_equals_scaling_every_sample_first():
+    """The integer path (min/max of stored codes, scaled bins, mean removed from the bins)
+    draws exactly what scaling every sample and removing its mean would draw."""
+    rng = np.random.default_rng(9)
+    codes = np.cumsum(rng.integers(-300, 300, (50_000, 3)), axis=0).clip(-32000, 32000)
+    source = IntegerSource(codes, gains=[0.05, -0.2, 1.5], offsets=[40_000.0, 3.0, -7.0])
+    pipeline = DisplayPipeline(source)
+    pipeline.register_filter("dc", DisplayFilter(remove_dc=True))
+    for filter_key, remove_dc in (("", False), ("dc", True)):
+        req = request(4096, 4096 + 20_480, (0, 1, 2), 16)
+        req = PageRequest(req.request_id, req.i_start, req.i_stop, req.rows, req.factor, "", filter_key)
+        result = pipeline.compute(req)
+        physical = source.read_block(req.i_start, req.i_stop, [0, 1, 2]).astype(np.float64)
+        if remove_dc:
+            physical -= physical.mean(axis=0)
+        expected = minmax_decimate(physical, 16, req.i_start)
+        assert result.origin == ORIGIN_RAW
+        np.testing.assert_allclose(result.mins, expected[1], rtol=1e-5, atol=2e-3)
+        np.testing.assert_allclose(result.maxs, expected[2], rtol=1e-5, atol=2e-3)

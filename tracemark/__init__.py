@@ -4,9 +4,18 @@ Packages: ``io_backends`` (readers, cache file; no Qt), ``widgets`` (Qt views; n
 no file formats), ``app`` (main window and CLI, the only place that wires the two).
 """
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("tracemark")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0+unknown"
+
+def __getattr__(name: str):
+    # ``__version__`` is read from the package metadata on first use: importlib.metadata
+    # costs about 50 ms of start-up that opening a window does not need.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("tracemark")
+        except PackageNotFoundError:  # running from a source tree that was not installed
+            value = "0.0.0+unknown"
+        globals()["__version__"] = value
+        return value
+    raise AttributeError(f"module 'tracemark' has no attribute {name!r}")

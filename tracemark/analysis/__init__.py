@@ -8,16 +8,27 @@ fills one from a cache file); results are small dataclasses that the views in
 Qt, no pyqtgraph and no h5py (an import-linter contract in ``pyproject.toml``).
 """
 
-from .average import AverageAccumulator, AverageResult, align_on_onsets, average_response
-from .map import (PROJECTIONS, MapData, MapSettings, Projection, map_data, projection_extent,
-                  projection_image)
-from .measures import MeasureSettings, Measures, compute_measures
-from .recruitment import RecruitmentFit, boltzmann, fit_recruitment
-from .traces import TraceSet, default_channel
+import importlib
 
-__all__ = [
-    "AverageAccumulator", "AverageResult", "MapData", "MapSettings", "MeasureSettings",
-    "Measures", "PROJECTIONS", "Projection", "RecruitmentFit", "TraceSet", "align_on_onsets",
-    "average_response", "boltzmann", "compute_measures", "default_channel", "fit_recruitment",
-    "map_data", "projection_extent", "projection_image",
-]
+#: Public name -> submodule. The submodules load on first use, so that importing one of
+#: them (the trace editor uses ``peaks``) does not load them all at start-up.
+_EXPORTS = {
+    "AverageAccumulator": "average", "AverageResult": "average", "align_on_onsets": "average",
+    "average_response": "average",
+    "PROJECTIONS": "map", "MapData": "map", "MapSettings": "map", "Projection": "map",
+    "map_data": "map", "projection_extent": "map", "projection_image": "map",
+    "MeasureSettings": "measures", "Measures": "measures", "compute_measures": "measures",
+    "RecruitmentFit": "recruitment", "boltzmann": "recruitment", "fit_recruitment": "recruitment",
+    "TraceSet": "traces", "default_channel": "traces",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tracemark.analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -21,7 +21,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
 
 MIN_POINTS = 5
 MIN_LEVELS = 4
@@ -88,6 +87,10 @@ def fit_recruitment(intensity, amplitude) -> RecruitmentFit:
     span = float(np.ptp(x))
     guess = _initial_guess(x, y)
     bounds = ([0.0, x.min() - span, span / 1000.0], [10.0 * y.max(), x.max() + span, 2.0 * span])
+    # Imported here, on the first fit: scipy.optimize takes about half a second to import,
+    # which a person who only looks at a recording should not wait for.
+    from scipy.optimize import OptimizeWarning, curve_fit   # noqa: PLC0415
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", OptimizeWarning)

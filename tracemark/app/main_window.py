@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 4)
         self.splitter.setSizes([820, 680])
         self.plots = PlotDocks(self)
+        self.plots.view_built.connect(lambda _name: name_window_parts(self))
         self.viewer.hide()
         self.editor.hide()
         self.placeholder = QLabel(

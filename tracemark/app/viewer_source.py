@@ -52,6 +52,13 @@ class RecordingSource:
     def read_block(self, i_start: int, i_stop: int, channels: Sequence[int]) -> np.ndarray:
         return self.recording.read_samples(i_start, i_stop, list(channels), stream=self.stream_index)
 
+    def read_raw_block(self, i_start: int, i_stop: int, channels: Sequence[int]) -> np.ndarray:
+        return self.recording.read_raw(i_start, i_stop, list(channels), stream=self.stream_index)
+
+    def raw_scaling(self, channels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        index = np.asarray(list(channels), dtype=np.intp)
+        return self.header.gains[index], self.header.offsets[index]
+
     def events(self) -> Sequence[SourceEvent]:
         return self._events
 

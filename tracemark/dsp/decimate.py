@@ -28,6 +28,7 @@ import numpy as np
 __all__ = [
     "choose_factor",
     "minmax_decimate",
+    "minmax_decimate_raw",
     "envelope_xy",
     "merge_minmax",
     "bin_range",
@@ -219,3 +220,22 @@ def envelope_xy(
     y[0::2] = mins
     y[1::2] = maxs
     return x, y
+
+
+def minmax_decimate_raw(raw: np.ndarray, factor: int, first_sample: int, gains: np.ndarray,
+                        offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`minmax_decimate` of ``raw * gains + offsets``, computed on the stored values.
+
+    The min and max of the stored integers are found first and only the bins are scaled
+    (swapped where a gain is negative): the same bins as scaling every sample first, for
+    a fraction of the work. ``raw`` must be integers exact in float32 (16-bit codes).
+    """
+    starts, low, high = minmax_decimate(raw, factor, first_sample)
+    gains = np.asarray(gains, dtype=np.float64)
+    offsets = np.asarray(offsets, dtype=np.float64)
+    low_phys = (low * gains + offsets).astype(np.float32)
+    high_phys = (high * gains + offsets).astype(np.float32)
+    negative = gains < 0
+    if negative.any():
+        low_phys[:, negative], high_phys[:, negative] = high_phys[:, negative], low_phys[:, negative].copy()
+    return starts, low_phys, high_phys

@@ -45,6 +45,7 @@ FORMAT_VERSION = 1
 _CHUNK_BYTES = 16 * 1024 * 1024
 
 ReadBlock = Callable[[int, int], np.ndarray]
+ReadMinMax = Callable[[int, int, int], tuple[np.ndarray, np.ndarray]]
 
 
 def summary_cache_dir() -> Path:
@@ -159,10 +160,14 @@ class MinMaxPyramid:
         cancelled: Callable[[], bool] | None = None,
         identity: str = "",
         max_bytes: int | None = None,
+        read_minmax: ReadMinMax | None = None,
     ) -> MinMaxPyramid | None:
         """Stream ``read_block(i_start, i_stop)`` over the whole stream; None if cancelled.
 
-        ``read_block`` returns ``(i_stop - i_start, n_channels)`` physical values.
+        ``read_block`` returns ``(i_stop - i_start, n_channels)`` physical values. A caller
+        that can reduce cheaper than that (min/max of stored integers, scaled afterwards)
+        passes ``read_minmax(i_start, i_stop, factor) -> (mins, maxs)`` instead, which must
+        equal ``minmax_decimate(read_block(i_start, i_stop), factor, i_start)[1:]``.
         ``chunk_samples`` (default: about 16 MB of float32, rounded to whole base bins)
         must be a multiple of ``base_factor``. Levels are ``base_factor * level_step**i``
         up to the coarsest that still has more than one bin. ``progress(fraction)`` is
@@ -189,12 +194,15 @@ class MinMaxPyramid:
             if cancelled is not None and cancelled():
                 return None
             i_stop = min(i_start + chunk, n_samples)
-            block = np.asarray(read_block(i_start, i_stop))
-            if block.shape != (i_stop - i_start, n_channels):
-                raise ValueError(
-                    f"read_block({i_start}, {i_stop}) returned shape {block.shape}, "
-                    f"expected {(i_stop - i_start, n_channels)}")
-            _, lo, hi = minmax_decimate(block, base_factor, i_start)
+            if read_minmax is not None:
+                lo, hi = read_minmax(i_start, i_stop, base_factor)
+            else:
+                block = np.asarray(read_block(i_start, i_stop))
+                if block.shape != (i_stop - i_start, n_channels):
+                    raise ValueError(
+                        f"read_block({i_start}, {i_stop}) returned shape {block.shape}, "
+                        f"expected {(i_stop - i_start, n_channels)}")
+                _, lo, hi = minmax_decimate(block, base_factor, i_start)
             k = i_start // base_factor
             mins[k:k + lo.shape[0]] = lo
             maxs[k:k + hi.shape[0]] = hi

@@ -1,17 +1,19 @@
 """Runs page requests off the GUI thread and delivers only the latest result.
 
-The GUI thread calls :meth:`Pager.request` for every viewport change. A result
-already in the pipeline's result cache (a prefetched neighbour, a page seen before)
-is delivered at once; otherwise requests are debounced, so a burst of key repeats or
-wheel notches costs one read, and the last one is run on a one-thread pool. A job
-whose request is no longer the latest is abandoned, and results that arrive late are
-dropped. Shortly after each page is shown the worker computes the neighbouring pages
-the viewer names (the next and previous page), which is why PageDown usually finds its
-data ready. :meth:`Pager.shutdown` stops
-everything and waits for running work, so closing a window leaves no thread behind.
+The GUI thread calls :meth:`Pager.request` with the page to show and the pages worth
+having next (the viewer names the pages ahead in the direction of travel, and one
+behind). A page already in the pipeline's result cache is delivered at once, in the same
+turn of the event loop, so the axis and the data change in one frame. Otherwise a single
+worker computes, in order, the latest request and then the pages after it: it always
+works on the most useful page not yet computed, and a page it is computing stays wanted
+if the next request asks for it (a held key finds the page it presses for already on its
+way, or done). Work on a page nobody wants any more is abandoned between blocks. Results
+that arrive for an older request are dropped. :meth:`Pager.shutdown` stops everything and
+waits for running work, so closing a window leaves no thread behind.
 
 :class:`SummaryBuilder` builds (or loads from the user's cache directory) the min/max
-pyramid of a stream in the background and reports its progress.
+pyramid of a stream in the background and reports its progress; it gives way while the
+person pages (:meth:`SummaryBuilder.pause_for`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
-from PyQt6.QtCore import QObject, QRunnable, QThreadPool, QTimer, pyqtSignal
+from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 
 from .pipeline import DisplayPipeline
 from .request import ORIGIN_PENDING, PageRequest, PageResult
@@ -46,7 +49,7 @@ class _Job(QRunnable):
 
 
 class Pager(QObject):
-    """Latest-only, debounced, prefetching page delivery for one pipeline."""
+    """Latest-only page delivery, computing ahead of the person, for one pipeline."""
 
     page_ready = pyqtSignal(object)   # PageResult of the latest request
     page_failed = pyqtSignal(str)     # a read failed: the message names the problem
@@ -54,7 +57,7 @@ class Pager(QObject):
     task_done = pyqtSignal(str, object, object)  # name, value, error (one of them None)
 
     def __init__(self, pipeline: DisplayPipeline, parent: QObject | None = None, *,
-                 debounce_ms: int = 12, prefetch_delay_ms: int = 40):
+                 debounce_ms: int = 0):
         super().__init__(parent)
         self.pipeline = pipeline
         self._pool = QThreadPool(self)
@@ -67,19 +70,15 @@ class Pager(QObject):
         self._relay.delivered.connect(self._on_delivered)
         self._relay.failed.connect(self._on_failed)
         self._relay.task_done.connect(self._on_task_done)
-        self._timer = QTimer(self, singleShot=True, interval=debounce_ms)
-        self._timer.timeout.connect(self._submit_latest)
-        self._prefetch_timer = QTimer(self, singleShot=True, interval=prefetch_delay_ms)
-        self._prefetch_timer.timeout.connect(self._start_prefetch)
+        self._lock = threading.Lock()
         self._latest: PageRequest | None = None
-        self._neighbours: tuple[PageRequest, ...] = ()
-        self._last_delivered: PageRequest | None = None
-        self._last_request_at = 0.0
-        self.prefetched_count = 0
+        self._wanted: tuple[PageRequest, ...] = ()
+        self._worker_running = False
         self._latest_id = 0
         self._id_lock = threading.Lock()
         self._closed = threading.Event()
         self._busy = False
+        self.prefetched_count = 0
         self.delivered_count = 0
         self.dropped_count = 0
 
@@ -94,44 +93,74 @@ class Pager(QObject):
         return self._latest
 
     def request(self, request: PageRequest, neighbours: Sequence[PageRequest] = ()) -> None:
-        """Ask for ``request``; earlier requests still in flight are superseded.
-
-        ``neighbours`` are computed after it, while it is still the latest request, so
-        that moving to one of them finds its result ready.
-        """
+        """Ask for ``request``; pages asked for before and not among ``neighbours`` are
+        dropped. ``neighbours`` (most useful first) are computed after it, so that moving
+        to one of them finds it ready."""
         if self._closed.is_set():
             return
-        self._latest = request
-        self._neighbours = tuple(neighbours)
+        with self._lock:
+            self._latest = request
+            self._wanted = (request, *neighbours)
         hit = self.pipeline.cached(request)
         if hit is not None and hit.origin != ORIGIN_PENDING:
-            self._timer.stop()
             self._deliver(hit)
-            return
-        self._set_busy(True)
-        self._prefetch_timer.stop()
-        # Leading edge: an isolated request runs at once; a burst is coalesced.
-        now = time.monotonic()
-        quiet = (now - self._last_request_at) * 1000 > self._timer.interval()
-        self._last_request_at = now
-        if quiet and self._pool.activeThreadCount() == 0:
-            self._timer.stop()
-            self._submit_latest()
         else:
-            self._timer.start()
+            self._set_busy(True)
+        self._ensure_worker()
 
     def is_latest(self, request: PageRequest) -> bool:
         latest = self._latest
         return latest is not None and latest.request_id == request.request_id and not self._closed.is_set()
 
-    def _submit_latest(self) -> None:
-        request, neighbours = self._latest, self._neighbours
-        if request is not None:
-            self._start(lambda: self._run(request, neighbours))
+    def _ensure_worker(self) -> None:
+        with self._lock:
+            if self._worker_running or self._closed.is_set():
+                return
+            self._worker_running = True
+        self._pool.start(_Job(self._work))
 
-    def _start(self, work: Callable[[], None]) -> None:
-        if not self._closed.is_set():
-            self._pool.start(_Job(work))
+    # -- worker side -------------------------------------------------------------------------
+    def _still_wanted(self, request: PageRequest) -> bool:
+        with self._lock:
+            return not self._closed.is_set() and any(w.cache_key == request.cache_key for w in self._wanted)
+
+    def _next_job(self) -> PageRequest | None:
+        """The most useful wanted page that is not computed yet, or None (the worker stops)."""
+        with self._lock:
+            wanted = self._wanted
+            if self._closed.is_set() or not wanted:
+                self._worker_running = False
+                return None
+        for request in wanted:
+            if self.pipeline.cached(request) is None:
+                return request
+        with self._lock:
+            if self._wanted == wanted:     # nothing new was asked for meanwhile
+                self._worker_running = False
+                return None
+        return self._next_job()
+
+    def _work(self) -> None:
+        while (request := self._next_job()) is not None:
+            try:
+                result = self.pipeline.compute(request, cancelled=lambda r=request: not self._still_wanted(r))
+            except Exception as error:  # a failing read must reach the user, not kill the worker
+                latest = self._latest
+                if latest is not None and latest.cache_key == request.cache_key:
+                    self._relay.failed.emit(latest, f"{type(error).__name__}: {error}")
+                with self._lock:   # do not retry it in a loop: it stays failed until asked again
+                    self._wanted = tuple(w for w in self._wanted if w.cache_key != request.cache_key)
+                continue
+            if result is None:
+                continue
+            if result.origin == ORIGIN_PENDING:   # waits for the summary, not for this worker
+                with self._lock:
+                    self._wanted = tuple(w for w in self._wanted if w.cache_key != request.cache_key)
+            latest = self._latest
+            if latest is not None and latest.cache_key == request.cache_key:
+                self._relay.delivered.emit(result)
+            else:
+                self.prefetched_count += 1
 
     def run_task(self, name: str, work: Callable[[], object]) -> None:
         """Run ``work`` on a worker beside the page worker and report it by
@@ -152,51 +181,19 @@ class Pager(QObject):
         if not self._closed.is_set():
             self.task_done.emit(*payload)
 
-    # -- worker side -------------------------------------------------------------------------
-    def _run(self, request: PageRequest, neighbours: tuple[PageRequest, ...]) -> None:
-        if not self.is_latest(request):
-            return
-        try:
-            result = self.pipeline.compute(request, cancelled=lambda: not self.is_latest(request))
-        except Exception as error:  # a failing read must reach the user, not kill the worker
-            self._relay.failed.emit(request, f"{type(error).__name__}: {error}")
-            return
-        if result is None:
-            return
-        self._relay.delivered.emit(result)
-
-    def _prefetch(self, request: PageRequest, neighbours: tuple[PageRequest, ...]) -> None:
-        for neighbour in neighbours:
-            if not self.is_latest(request):
-                return
-            try:
-                self.pipeline.compute(neighbour, cancelled=lambda: not self.is_latest(request))
-            except Exception:  # the page itself will report the failure when asked for
-                return
-            self.prefetched_count += 1
-
     # -- GUI side ----------------------------------------------------------------------------
     def _on_delivered(self, result: PageResult) -> None:
-        if self.is_latest(result.request):
-            self._deliver(result)
-        else:
-            self.dropped_count += 1
+        latest = self._latest
+        if latest is not None and not self._closed.is_set() and latest.cache_key == result.request.cache_key:
+            # Computed ahead (under another id) and asked for since: it answers the latest.
+            self._deliver(replace(result, request=latest))
+            return
+        self.dropped_count += 1
 
     def _deliver(self, result: PageResult) -> None:
         self.delivered_count += 1
-        self._last_delivered = result.request
         self._set_busy(False)
         self.page_ready.emit(result)
-        # Prefetch once this page has been painted: a worker computing at the same time
-        # competes with the paint for the GIL and made prefetched pages slower to show.
-        self._prefetch_timer.start()
-
-    def _start_prefetch(self) -> None:
-        request, neighbours = self._latest, self._neighbours
-        delivered = self._last_delivered
-        if (request is not None and neighbours and delivered is not None
-                and delivered.request_id == request.request_id):
-            self._start(lambda: self._prefetch(request, neighbours))
 
     def _on_failed(self, request: PageRequest, message: str) -> None:
         if self.is_latest(request):
@@ -210,8 +207,8 @@ class Pager(QObject):
 
     @property
     def prefetch_pending(self) -> bool:
-        """True while a prefetch is scheduled but not yet handed to the worker."""
-        return self._prefetch_timer.isActive()
+        """True while the worker is still computing wanted pages."""
+        return self._worker_running
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
         """Block until queued work has run (for tests and benchmarks)."""
@@ -224,8 +221,6 @@ class Pager(QObject):
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Stop accepting requests, abandon queued work and wait for running work."""
         self._closed.set()
-        self._timer.stop()
-        self._prefetch_timer.stop()
         self._pool.clear()
         self._task_pool.clear()
         return self._pool.waitForDone(timeout_ms) and self._task_pool.waitForDone(timeout_ms)
@@ -235,7 +230,10 @@ class SummaryBuilder(QObject):
     """Builds one montage's min/max pyramid in the background, with progress.
 
     ``build`` is a callable ``(progress, cancelled) -> pyramid | None`` supplied by the
-    viewer (it knows the source, the montage and the cache file).
+    viewer (it knows the source, the montage and the cache file). The build gives way to
+    paging: :meth:`pause_for` holds it (between chunks, in ``cancelled``) until the
+    person has stopped moving for a moment, so it never competes with a page for the
+    cores and the interpreter lock.
     """
 
     progress = pyqtSignal(float)
@@ -251,7 +249,12 @@ class SummaryBuilder(QObject):
         self._relay.delivered.connect(self._on_done)
         self._relay.failed.connect(lambda key, message: self.failed.emit(key, message))
         self._cancel: threading.Event | None = None
+        self._resume_at = 0.0
         self.running_key: str | None = None
+
+    def pause_for(self, seconds: float) -> None:
+        """Hold the build until ``seconds`` from now (each call pushes it further)."""
+        self._resume_at = max(self._resume_at, time.monotonic() + seconds)
 
     def start(self, key: str, build: Callable) -> None:
         self.cancel()
@@ -259,9 +262,14 @@ class SummaryBuilder(QObject):
         self._cancel = cancel
         self.running_key = key
 
+        def cancelled() -> bool:
+            while not cancel.is_set() and time.monotonic() < self._resume_at:
+                time.sleep(0.01)   # sleeping releases the interpreter lock to the pages
+            return cancel.is_set()
+
         def work() -> None:
             try:
-                pyramid = build(self._relay.progress.emit, cancel.is_set)
+                pyramid = build(self._relay.progress.emit, cancelled)
             except Exception as error:  # reported in the overview, the viewer stays usable
                 self._relay.failed.emit(key, f"{type(error).__name__}: {error}")
                 return

@@ -18,10 +18,15 @@ cheapest correct path for each request:
     decimated;
 ``streamed``
     larger windows (up to ``stream_budget_values``) before the pyramid exists are read
-    chunk by chunk and decimated on the way, so memory stays bounded; display filters
+    chunk by chunk and decimated on the way, so memory stays bounded; rows that are
+    channels as recorded are reduced on their stored integers when the source offers
+    them (:class:`~.source.RawSource`), and only the bins are scaled; display filters
     other than DC removal are not applied there;
-``pending``
-    anything larger waits for the pyramid (the overview shows its progress).
+``sampled``
+    anything larger, before the pyramid exists, is drawn at once from short stretches
+    read at evenly spaced places (at most ``sample_budget_values`` values): an
+    approximation, said so in the status line, that the exact summary replaces as soon
+    as it is built (the viewer asks again then). Never a blank frame.
 
 Montages are given as weight matrices ``(n_out, n_in)``; only the inputs the visible
 rows need are read. Requests are aligned to their factor, so decimating here equals
@@ -33,16 +38,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from tracemark.dsp.blockcache import BlockCache
-from tracemark.dsp.decimate import minmax_decimate
+from tracemark.dsp.decimate import minmax_decimate, minmax_decimate_raw
 
-from .request import (ORIGIN_PENDING, ORIGIN_RAW, ORIGIN_STREAMED, ORIGIN_SUMMARY, PageRequest,
-                      PageResult)
-from .source import SignalSource
+from .request import (ORIGIN_PENDING, ORIGIN_RAW, ORIGIN_SAMPLED, ORIGIN_STREAMED, ORIGIN_SUMMARY,
+                      PageRequest, PageResult)
+from .source import RawSource, SignalSource
 
 Cancelled = Callable[[], bool]
 
@@ -92,11 +98,13 @@ class DisplayPipeline:
 
     def __init__(self, source: SignalSource, *, cache_bytes: int = 48 * 2**20,
                  result_cache_bytes: int = 16 * 2**20, block_samples: int = 4096,
-                 raw_budget_values: int = 4_000_000, stream_budget_values: int = 48_000_000):
+                 raw_budget_values: int = 4_000_000, stream_budget_values: int = 48_000_000,
+                 sample_budget_values: int = 2_000_000):
         self.source = source
         self.block_samples = int(block_samples)
         self.raw_budget_values = int(raw_budget_values)
         self.stream_budget_values = int(stream_budget_values)
+        self.sample_budget_values = int(sample_budget_values)
         self.block_cache = BlockCache(cache_bytes)
         self.result_cache = BlockCache(result_cache_bytes)
         self._lock = threading.Lock()
@@ -104,6 +112,7 @@ class DisplayPipeline:
         self._filters: dict[str, object] = {"": None}
         self._pyramids: dict[str, object] = {}
         self._origins: dict[tuple, tuple[str, bool]] = {}
+        self._raw_probe: bool | None = None
 
     # -- configuration (from the GUI thread) ---------------------------------------------------
     def register_montage(self, key: str, matrix: np.ndarray | None) -> None:
@@ -166,7 +175,7 @@ class DisplayPipeline:
             coarser = next(f for f in pyramid.factors if f >= request.factor)
             result = self._from_summary(request, pyramid, display_filter, coarser)
         else:
-            return self._pending(request)
+            result = self._sampled(request, plan, display_filter, cancelled)
         if result is None:
             return None
         result = _with_seconds(result, time.perf_counter() - began)
@@ -186,14 +195,14 @@ class DisplayPipeline:
     def _from_summary(self, request: PageRequest, pyramid, display_filter, factor: int) -> PageResult:
         bin_starts, mins, maxs = pyramid.query(request.i_start, request.i_stop, factor,
                                                channels=list(request.rows))
-        if getattr(display_filter, "remove_dc", False) and len(bin_starts):
-            centre = np.nanmean((mins + maxs) * 0.5, axis=0)
-            mins, maxs = mins - centre, maxs - centre
+        mins, maxs = _remove_dc_of_bins(mins, maxs, display_filter)
         return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_SUMMARY, filtered=False,
                           bin_factor=factor)
 
     def _from_raw(self, request: PageRequest, plan: RowPlan, display_filter,
                   cancelled: Cancelled) -> PageResult | None:
+        if plan.weights is None and not filter_applies(display_filter) and self._raw_exact():
+            return self._from_integers(request, plan, display_filter)
         pad = 0
         if display_filter is not None and not getattr(display_filter, "is_identity", True):
             pad = int(display_filter.padding_samples(self.source.sampling_rate))
@@ -213,32 +222,83 @@ class DisplayPipeline:
         bin_starts, mins, maxs = _decimate_full(data, request)
         return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_RAW, filtered=filtered)
 
+    def _from_integers(self, request: PageRequest, plan: RowPlan, display_filter) -> PageResult:
+        """A page of channels as recorded, at most DC-removed: min/max of the stored
+        integers, then only the bins scaled, and the mean removed from the bins (the same
+        numbers as scaling every sample and removing its mean: a shift commutes with min
+        and max). 11 -> 5 ms for a 10-s page of 64 channels at 2048 Hz."""
+        stop = min(request.i_stop, self.source.n_samples)
+        raw = self.source.read_raw_block(request.i_start, stop, plan.inputs)
+        gains, offsets = self.source.raw_scaling(plan.inputs)
+        bin_starts, mins, maxs = minmax_decimate_raw(raw, request.factor, request.i_start, gains, offsets)
+        if getattr(display_filter, "remove_dc", False) and len(raw):
+            means = (raw.mean(axis=0, dtype=np.float64) * gains + offsets).astype(np.float32)
+            mins, maxs = mins - means, maxs - means
+        bin_starts, mins, maxs = _pad_bins(bin_starts, mins, maxs, request)
+        return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_RAW, filtered=False)
+
     def _streamed(self, request: PageRequest, plan: RowPlan, display_filter,
                   cancelled: Cancelled) -> PageResult | None:
         n_inputs = max(len(plan.inputs), 1)
-        chunk = max((4_000_000 // n_inputs) // request.factor, 1) * request.factor
+        chunk = max((2_000_000 // n_inputs) // request.factor, 1) * request.factor
         n_bins = request.n_samples // request.factor
         mins = np.full((n_bins, len(request.rows)), np.nan, dtype=np.float32)
         maxs = mins.copy()
         stop_at = min(request.i_stop, self.source.n_samples)
-        for start in range(request.i_start, stop_at, chunk):
+        reduce = self._reducer(plan)
+
+        def part(start: int) -> None:
             if cancelled():
-                return None
-            data = plan.combine(self.source.read_block(start, min(start + chunk, stop_at), plan.inputs))
-            _, part_min, part_max = minmax_decimate(data, request.factor, start)
+                return
+            part_min, part_max = reduce(start, min(start + chunk, stop_at), request.factor)
             k = (start - request.i_start) // request.factor
             mins[k:k + len(part_min)] = part_min
             maxs[k:k + len(part_max)] = part_max
-        if getattr(display_filter, "remove_dc", False) and n_bins:
-            centre = np.nanmean((mins + maxs) * 0.5, axis=0)
-            mins, maxs = mins - centre, maxs - centre
+
+        # Reading (positional reads) and min/max (numpy) both release the interpreter
+        # lock: two chunks at a time use both cores (300 s x 64 channels: 70 -> 40 ms).
+        list(_streaming_pool().map(part, range(request.i_start, stop_at, chunk)))
+        if cancelled():
+            return None
+        mins, maxs = _remove_dc_of_bins(mins, maxs, display_filter)
         bin_starts = np.arange(request.i_start, request.i_stop, request.factor, dtype=np.int64)
         return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_STREAMED, filtered=False)
+
+    def _sampled(self, request: PageRequest, plan: RowPlan, display_filter,
+                 cancelled: Cancelled) -> PageResult | None:
+        """Each output bin from a short stretch at its start (see the module docstring)."""
+        n_bins = request.n_samples // request.factor
+        n_inputs = max(len(plan.inputs), 1)
+        length = int(min(request.factor, max(self.sample_budget_values // max(n_bins * n_inputs, 1), 16)))
+        mins = np.full((n_bins, len(request.rows)), np.nan, dtype=np.float32)
+        maxs = mins.copy()
+        reduce = self._reducer(plan)
+        n = self.source.n_samples
+        for k in range(n_bins):
+            if k % 64 == 0 and cancelled():
+                return None
+            start = request.i_start + k * request.factor
+            if start >= n:
+                break
+            part_min, part_max = reduce(start, min(start + length, n), length)
+            mins[k], maxs[k] = part_min[0], part_max[0]
+        mins, maxs = _remove_dc_of_bins(mins, maxs, display_filter)
+        bin_starts = np.arange(request.i_start, request.i_stop, request.factor, dtype=np.int64)
+        return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_SAMPLED, filtered=False,
+                          message="approximate: drawn from samples until the overview summary is built")
+
+    def _reducer(self, plan: RowPlan):
+        return minmax_reader(self.source, plan, self._raw_exact())
 
     def _pending(self, request: PageRequest) -> PageResult:
         empty = np.empty((0, len(request.rows)), dtype=np.float32)
         return PageResult(request, np.empty(0, np.int64), empty, empty, origin=ORIGIN_PENDING,
                           message="this span is drawn from the overview summary, which is still being built")
+
+    def _raw_exact(self) -> bool:
+        if self._raw_probe is None:
+            self._raw_probe = raw_is_exact(self.source)
+        return self._raw_probe
 
     # -- raw blocks ------------------------------------------------------------------------
     def read_cached(self, i_start: int, i_stop: int, inputs: tuple[int, ...],
@@ -267,9 +327,66 @@ class DisplayPipeline:
         return data
 
 
+_STREAMING_THREADS = 2
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _streaming_pool() -> ThreadPoolExecutor:
+    """Threads that read and reduce the chunks of one long window together."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_STREAMING_THREADS, thread_name_prefix="tracemark-stream")
+        return _pool
+
+
+def raw_is_exact(source) -> bool:
+    """Whether ``source`` offers stored values of at most 16 bits (exact as the float32
+    that the min/max reduction works in)."""
+    if not (isinstance(source, RawSource) and source.n_samples > 0 and source.channel_names):
+        return False
+    probe = source.read_raw_block(0, 1, [0])
+    return probe.dtype.kind in "iu" and probe.dtype.itemsize <= 2
+
+
+def minmax_reader(source, plan: RowPlan, raw_exact: bool):
+    """``reduce(i_start, i_stop, factor) -> (mins, maxs)`` for the rows of ``plan``: on the
+    stored integers when the rows are channels as recorded and ``raw_exact``, else on
+    physical values combined by the montage."""
+    if plan.weights is None and raw_exact:
+        gains, offsets = source.raw_scaling(plan.inputs)
+
+        def reduce_raw(i_start: int, i_stop: int, factor: int):
+            raw = source.read_raw_block(i_start, i_stop, plan.inputs)
+            _, lo, hi = minmax_decimate_raw(raw, factor, i_start, gains, offsets)
+            return lo, hi
+        return reduce_raw
+
+    def reduce_physical(i_start: int, i_stop: int, factor: int):
+        data = plan.combine(source.read_block(i_start, i_stop, plan.inputs))
+        _, lo, hi = minmax_decimate(data, factor, i_start)
+        return lo, hi
+    return reduce_physical
+
+
+def _remove_dc_of_bins(mins: np.ndarray, maxs: np.ndarray, display_filter):
+    """DC removal for bins (no samples at hand): each row's mean bin centre is removed."""
+    if getattr(display_filter, "remove_dc", False) and len(mins):
+        with np.errstate(all="ignore"):
+            centre = np.nanmean((mins + maxs) * 0.5, axis=0)
+        centre = np.where(np.isfinite(centre), centre, 0.0).astype(np.float32)
+        return mins - centre, maxs - centre
+    return mins, maxs
+
+
 def _decimate_full(data: np.ndarray, request: PageRequest):
     """Bins of the whole request; bins past the end of the recording are NaN."""
-    bin_starts, mins, maxs = minmax_decimate(data, request.factor, request.i_start)
+    return _pad_bins(*minmax_decimate(data, request.factor, request.i_start), request)
+
+
+def _pad_bins(bin_starts: np.ndarray, mins: np.ndarray, maxs: np.ndarray, request: PageRequest):
+    """Bins past the end of the recording added as NaN, so a page has all its bins."""
     n_bins = request.n_samples // request.factor
     if len(bin_starts) < n_bins:
         pad = n_bins - len(bin_starts)

@@ -56,6 +56,7 @@ def aligned_range(i_start: int, i_stop: int, factor: int) -> tuple[int, int]:
 ORIGIN_RAW = "raw"          # read from the source (through the block cache)
 ORIGIN_STREAMED = "streamed"  # read chunk by chunk and decimated on the way
 ORIGIN_SUMMARY = "summary"  # served from the min/max summary pyramid
+ORIGIN_SAMPLED = "sampled"  # approximate, from stretches read across the window
 ORIGIN_PENDING = "pending"  # too long to read; waiting for the summary
 
 

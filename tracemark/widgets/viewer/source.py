@@ -4,6 +4,13 @@ The viewer knows nothing of file formats: ``tracemark.app`` adapts a reader to
 :class:`SignalSource`. ``read_block`` is called from worker threads, so an
 implementation must be safe to call concurrently and must cost what it returns.
 :class:`ArraySource` serves an in-memory array; tests and small tools use it.
+
+A source whose samples are stored integers scaled linearly (``physical = raw * gain +
+offset``, as TRC, EDF and most NWB files) may also offer :class:`RawSource`'s
+``read_raw_block`` and ``raw_scaling``: long windows and the overview summary are then
+reduced to min/max on the stored integers and only the bins are scaled, which is what
+makes a 300-s window as fast to draw as a plain memory map (2-3x fewer operations on a
+quarter of the bytes).
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ from tracemark.domain.channel_types import (
     microvolts_per_unit,
 )
 
-__all__ = ["ArraySource", "SignalSource", "SourceEvent", "channel_types_of", "microvolts_per_unit"]
+__all__ = ["ArraySource", "RawSource", "SignalSource", "SourceEvent", "channel_types_of",
+           "microvolts_per_unit"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,19 @@ class SignalSource(Protocol):
         ...
 
     def events(self) -> Sequence[SourceEvent]: ...
+
+
+@runtime_checkable
+class RawSource(Protocol):
+    """The optional raw side of a :class:`SignalSource` (see the module docstring)."""
+
+    def read_raw_block(self, i_start: int, i_stop: int, channels: Sequence[int]) -> np.ndarray:
+        """Stored values ``(i_stop - i_start, len(channels))``, unscaled, clipped."""
+        ...
+
+    def raw_scaling(self, channels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(gains, offsets)`` float64 per channel: ``physical = raw * gain + offset``."""
+        ...
 
 
 class ArraySource:

@@ -17,7 +17,7 @@ from tracemark.dsp.decimate import choose_factor
 from tracemark.dsp.summary import MinMaxPyramid, suggest_base_factor, summary_cache_path
 
 from .overview import activity_image
-from .pipeline import plan_rows
+from .pipeline import minmax_reader, plan_rows, raw_is_exact
 from .source import SignalSource
 
 #: Memory allowed for one pyramid; the finest level gets half of it.
@@ -53,9 +53,11 @@ def load_or_build(source: SignalSource, montage_key: str, matrix: np.ndarray | N
 
         base = suggest_base_factor(source.n_samples, n_rows, max_bytes=PYRAMID_BUDGET_BYTES)
         chunk = max((8 * 2**20) // (4 * max(len(plan.inputs), 1)) // base, 1) * base
+        # Rows that are channels as recorded are reduced on their stored integers.
+        reduce = minmax_reader(source, plan, raw_is_exact(source)) if matrix is None else None
         pyramid = MinMaxPyramid.build(read_block, source.n_samples, n_rows, base_factor=base,
                                       chunk_samples=chunk, progress=progress, cancelled=cancelled,
-                                      identity=identity)
+                                      identity=identity, read_minmax=reduce)
         if pyramid is None:
             return None
         try:

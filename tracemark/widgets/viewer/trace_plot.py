@@ -60,20 +60,34 @@ def screen_pixels_per_mm() -> float:
 
 
 class TraceCurve(pg.PlotCurveItem):
-    """A curve told its bounds by the caller.
+    """Many rows in one curve, told its bounds by the caller.
 
-    pyqtgraph finds a curve's bounds with ``nanmin``/``nanmax`` over its points on
-    every new data; for 32 curves that was 6 ms of each 16-ms page frame (profiled),
-    while the plot computes all rows' bounds in one vectorised call.
+    All visible rows are one path, each row's points followed by a NaN that breaks the
+    line (``connect="finite"``): Qt paints one path of 64 x 3,200 points in 0.6-0.7x the
+    time of 64 curves (measured, see ``../shared/research/viewer-display-and-drawing.md``).
+    pyqtgraph would find the bounds with ``nanmin``/``nanmax`` over every point on each new
+    page; the plot knows them already (its row extent).
     """
 
     def __init__(self, *args, **kwargs):
         self._known_bounds: tuple[tuple[float, float], tuple[float, float]] | None = None
         super().__init__(*args, **kwargs)
 
-    def set_trace(self, x: np.ndarray, y: np.ndarray, y_bounds: tuple[float, float], has_nan: bool) -> None:
-        self._known_bounds = ((float(x[0]), float(x[-1])), y_bounds) if len(x) else None
-        self.setData(x, y, connect="finite" if has_nan else "all", skipFiniteCheck=not has_nan)
+    def set_rows(self, x: np.ndarray, rows_y: np.ndarray, y_bounds: tuple[float, float]) -> None:
+        """``x`` (m,) shared by every row; ``rows_y`` (n_rows, m) in row coordinates."""
+        n_rows, m = rows_y.shape if rows_y.ndim == 2 else (0, 0)
+        if not n_rows or not m:
+            self._known_bounds = None
+            self.setData([], [])
+            return
+        joined_y = np.empty((n_rows, m + 1), dtype=np.float32)
+        joined_y[:, :m] = rows_y
+        joined_y[:, m] = np.nan
+        joined_x = np.empty((n_rows, m + 1), dtype=np.float64)
+        joined_x[:, :m] = x
+        joined_x[:, m] = x[-1]
+        self._known_bounds = ((float(x[0]), float(x[-1])), y_bounds)
+        self.setData(joined_x.ravel(), joined_y.ravel(), connect="finite")
 
     def dataBounds(self, ax, frac=1.0, orthoRange=None):
         if self._known_bounds is not None and frac >= 1.0 and orthoRange is None:
@@ -159,7 +173,12 @@ class TracePlot(pg.PlotWidget):
         self._sensitivities: list[float] = []
         self._clip_rows: float | None = DEFAULT_CLIP_ROWS
         self._label_lanes = 0
-        self._curves: list[pg.PlotCurveItem] = []
+        # Every row but the selected one is one path; the selected row has its own colour.
+        self._trace = TraceCurve(pen=pg.mkPen(TRACE_COLOR, width=1), skipFiniteCheck=False)
+        self._selected_trace = TraceCurve(pen=pg.mkPen(SELECTED_COLOR, width=1), skipFiniteCheck=False)
+        self._rows_y = np.empty((0, 0), dtype=np.float32)   # (n_rows, m) as drawn
+        for item in (self._trace, self._selected_trace):
+            self.addItem(item)
         self._x = np.empty(0)
         self._y = np.empty((0, 0), dtype=np.float32)
         self._selected = -1
@@ -182,12 +201,6 @@ class TracePlot(pg.PlotWidget):
         self._to_group_unit = [float(u) for u in to_group_unit]
         self._groups = list(groups) if groups is not None else ["eeg"] * len(self._labels)
         self._channel_axis.set_labels(self._labels)
-        while len(self._curves) < len(self._labels):
-            curve = TraceCurve(pen=pg.mkPen(TRACE_COLOR, width=1), skipFiniteCheck=False)
-            self.addItem(curve)
-            self._curves.append(curve)
-        for k, curve in enumerate(self._curves):
-            curve.setVisible(k < len(self._labels))
         self._update_y_range()
         self._update_selection()
         self._update_grid()
@@ -269,43 +282,50 @@ class TracePlot(pg.PlotWidget):
 
     def _redraw(self, *_args) -> None:
         n_rows = min(len(self._labels), self._y.shape[1] if self._y.ndim == 2 else 0)
-        has_nan = bool(self._y.size) and not np.isfinite(self._y).all()
-        if n_rows and self._x.size:
-            with np.errstate(all="ignore"):
-                low, high = np.nanmin(self._y, axis=0), np.nanmax(self._y, axis=0)
-        half = None if self._clip_rows is None else self._clip_rows / 2
-        for k, curve in enumerate(self._curves[:len(self._labels)]):
-            if k < n_rows and self._x.size:
-                scale = self.row_scale(k)
-                y = self._y[:, k] * np.float32(scale) - np.float32(k)
-                ends = sorted((low[k] * scale - k, high[k] * scale - k))
-                if half is not None:
-                    np.clip(y, -k - half, -k + half, out=y)
-                    ends = [min(max(e, -k - half), -k + half) for e in ends]
-                bounds = (ends[0], ends[1]) if np.isfinite(ends).all() else (-k - 0.5, -k + 0.5)
-                curve.set_trace(self._x, y, bounds, has_nan)
-            else:
-                curve.setData([], [])
+        if not n_rows or not self._x.size:
+            self._rows_y = np.empty((0, 0), dtype=np.float32)
+            self._trace.set_rows(self._x, self._rows_y, (0.0, 0.0))
+            self._selected_trace.set_rows(self._x, self._rows_y, (0.0, 0.0))
+            self._update_scale_bar()
+            return
+        scales = np.array([self.row_scale(k) for k in range(n_rows)], dtype=np.float32)
+        centres = np.arange(n_rows, dtype=np.float32)
+        rows_y = self._y[:, :n_rows].T * scales[:, None]
+        rows_y -= centres[:, None]
+        if self._clip_rows is not None:
+            half = np.float32(self._clip_rows / 2)
+            np.clip(rows_y, (-centres - half)[:, None], (-centres + half)[:, None], out=rows_y)
+        self._rows_y = rows_y
+        selected = self._selected if 0 <= self._selected < n_rows else -1
+        others = np.ones(n_rows, dtype=bool)
+        if selected >= 0:
+            others[selected] = False
+            self._selected_trace.set_rows(self._x, rows_y[selected:selected + 1],
+                                          self._row_bounds(selected, selected))
+        else:
+            self._selected_trace.set_rows(self._x, rows_y[:0], (0.0, 0.0))
+        self._trace.set_rows(self._x, rows_y[others], self._row_bounds(0, n_rows - 1))
         self._update_scale_bar()
 
+    def _row_bounds(self, first: int, last: int) -> tuple[float, float]:
+        """The y extent of rows ``first``..``last`` with their clipping margin."""
+        half = (self._clip_rows or 1.0) / 2
+        return (-last - half, -first + half)
+
     def drawn_values(self, position: int) -> tuple[np.ndarray, np.ndarray]:
-        """What the curve at ``position`` holds, converted back to physical units."""
-        x, y = self._curves[position].getData()
-        if x is None:
+        """What is drawn for the row at ``position``, converted back to physical units."""
+        if position >= self._rows_y.shape[0]:
             return np.empty(0), np.empty(0)
-        return np.asarray(x), (np.asarray(y, dtype=np.float64) + position) / self.row_scale(position)
+        y = self._rows_y[position].astype(np.float64)
+        return self._x.copy(), (y + position) / self.row_scale(position)
 
     def drawn_rows(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """``(x, y)`` in row coordinates of every visible curve (after clipping)."""
-        result = []
-        for curve in self._curves[:len(self._labels)]:
-            x, y = curve.getData()
-            result.append((np.empty(0) if x is None else np.asarray(x),
-                           np.empty(0) if y is None else np.asarray(y)))
-        return result
+        """``(x, y)`` in row coordinates of every visible row, as drawn (after clipping)."""
+        return [(self._x, self._rows_y[k]) for k in range(self._rows_y.shape[0])]
 
-    def curve(self, position: int) -> pg.PlotCurveItem:
-        return self._curves[position]
+    def drawn_curves(self) -> tuple[TraceCurve, TraceCurve]:
+        """The two items drawing the rows: every row but the selected one, and that one."""
+        return self._trace, self._selected_trace
 
     # -- time axis -------------------------------------------------------------------------
     def set_x_range(self, start_s: float, stop_s: float) -> None:
@@ -346,8 +366,7 @@ class TracePlot(pg.PlotWidget):
             self._selection_band.show()
         else:
             self._selection_band.hide()
-        for i, curve in enumerate(self._curves):
-            curve.setPen(pg.mkPen(SELECTED_COLOR if i == k else TRACE_COLOR, width=1))
+        self._redraw()
 
     def _on_clicked(self, x: float, y: float) -> None:
         position = int(round(-y))

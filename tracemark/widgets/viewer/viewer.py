@@ -35,13 +35,7 @@ from .events_panel import EventsPanel
 from .overview import OverviewStrip
 from .pager import Pager, SummaryBuilder
 from .pipeline import DisplayPipeline, filter_applies
-from .request import (
-    ORIGIN_PENDING,
-    ORIGIN_SUMMARY,
-    PageRequest,
-    PageResult,
-    aligned_range,
-)
+from .request import ORIGIN_PENDING, ORIGIN_SAMPLED, ORIGIN_SUMMARY, PageRequest, PageResult, aligned_range
 from .scales import AutomaticScales, RowScale, describe_sensitivities, row_scale
 from .source import SignalSource, channel_types_of
 from .status_line import StatusLine
@@ -53,6 +47,10 @@ DEFAULT_ROWS_PER_PAGE = 32
 #: What the viewer shows before the user chooses: each channel's DC removed per page.
 DEFAULT_DISPLAY_FILTER = DisplayFilter(remove_dc=True)
 SURVEY_TASK = "amplitude survey"
+#: Pages computed ahead in the direction of travel (a held key finds them ready).
+PAGES_AHEAD = 3
+#: Seconds the overview summary build waits after each move of the window.
+SUMMARY_PAUSE_S = 0.4
 
 
 def montage_key(montage, channel_names) -> str:
@@ -95,6 +93,9 @@ class SignalViewer(QWidget):
         self._row_scales: tuple[RowScale, ...] = ()
         self._row_types: tuple[str, ...] = ()
         self._drawn_rows: tuple[int, ...] = ()
+        self._request_windows: dict[int, tuple[float, float]] = {}
+        self._summary_waits = False
+        self._last_start_s = 0.0
         #: Measure each new source's amplitudes for its first scale (False: every group
         #: opens at the default sensitivity, for hosts that set scales themselves).
         self.automatic_scale = automatic_scale
@@ -202,7 +203,9 @@ class SignalViewer(QWidget):
         self.plot.set_time_mode(window.time_mode, source.start_datetime)
         self.commands.source_changed()
         if source.channel_names:
-            self._start_summary()
+            # Built once the first page is on screen: before that it would compete with
+            # the page (and the amplitude survey) for both cores.
+            self._summary_waits = True
         else:   # events only: nothing to summarise; the events list is what there is to see
             self.overview.set_message(f"No signals: {len(events)} events")
             self.events_panel.show()
@@ -220,6 +223,7 @@ class SignalViewer(QWidget):
         self.pipeline = None
         self.source = None
         self.last_result = None
+        self._summary_waits = False
         self._automatic = None
         self._awaiting_survey = False
         self._held_result = None
@@ -352,6 +356,8 @@ class SignalViewer(QWidget):
     # -- requests --------------------------------------------------------------------------
     def _on_window_changed(self, *_args) -> None:
         self._window_dirty = True
+        # The summary build gives the cores to the pages while the person moves.
+        self.summaries.pause_for(SUMMARY_PAUSE_S)
         self._schedule_request()
 
     def _schedule_request(self, *_args) -> None:
@@ -362,9 +368,11 @@ class SignalViewer(QWidget):
             self._request_timer.start()
 
     def _apply_window(self) -> None:
+        """The overview and the status line follow the window at once; the plot's axis
+        moves only with the page that fills it (:meth:`_draw_result`), so a page is one
+        frame, never an axis over the previous page's traces or over nothing."""
         window = self.model.window
         self._window_dirty = False
-        self.plot.set_x_range(window.start_s, window.stop_s)
         self.overview.set_window(window.start_s, window.stop_s)
         self.status.set_position(self._position_text())
 
@@ -387,14 +395,37 @@ class SignalViewer(QWidget):
     def request_page(self) -> None:
         if self._window_dirty:
             self._apply_window()
-        if self.pager is None or not self.model.channels.visible_rows:
-            return
         window = self.model.window
+        if self.pager is None or not self.model.channels.visible_rows:
+            self.plot.set_x_range(window.start_s, window.stop_s)   # no page to wait for
+            return
         request = self.page_request(window.start_s, self.pager.next_id())
-        neighbours = [self.page_request(window.clamp_start(window.start_s + d * window.span_s))
-                      for d in (1, -1)]
-        neighbours = [n for n in neighbours if n.cache_key != request.cache_key and self.prefetch_enabled]
-        self.pager.request(request, neighbours)
+        self._request_windows[request.request_id] = (window.start_s, window.stop_s)
+        for old in [k for k in self._request_windows if k < request.request_id - 64]:
+            del self._request_windows[old]
+        self.pager.request(request, self._read_ahead(request) if self._worth_reading_ahead(request) else ())
+
+    def _worth_reading_ahead(self, request: PageRequest) -> bool:
+        """Pages of a few million values are read ahead; longer windows are not: each costs
+        tens of milliseconds on both cores, which the page on screen needs to be drawn."""
+        if not self.prefetch_enabled or self.pipeline is None:
+            return False
+        return request.n_samples * len(request.rows) <= self.pipeline.raw_budget_values
+
+    def _read_ahead(self, request: PageRequest) -> list[PageRequest]:
+        """The pages worth computing next: :data:`PAGES_AHEAD` in the direction the person
+        is moving, then one behind."""
+        window = self.model.window
+        direction = -1 if window.start_s < self._last_start_s - 1e-9 else 1
+        self._last_start_s = window.start_s
+        steps = [direction * k for k in range(1, PAGES_AHEAD + 1)] + [-direction]
+        ahead, keys = [], {request.cache_key}
+        for step in steps:
+            page = self.page_request(window.clamp_start(window.start_s + step * window.span_s))
+            if page.cache_key not in keys:
+                keys.add(page.cache_key)
+                ahead.append(page)
+        return ahead
 
     def page_is_current(self) -> bool:
         """True when the page drawn answers the latest request: nothing is on its way (a
@@ -423,15 +454,26 @@ class SignalViewer(QWidget):
             # Read for the montage shown before the latest change: its rows no longer exist.
             # The request for the current montage is already on its way.
             return
+        if result.origin == ORIGIN_PENDING and self.last_result is not None:
+            # Too long to read before the summary exists: the page on screen stays (axis and
+            # traces together) and the status line says what is awaited.
+            self.status.set_decimation(_decimation_text(result))
+            return
         if request.rows != self._drawn_rows:
             self._sync_plot_rows(request.rows)
         self.last_result = result
+        shown = self._request_windows.get(request.request_id)
+        if shown is not None and shown != self.plot.x_range():
+            self.plot.set_x_range(*shown)
         if result.origin == ORIGIN_PENDING:
             self.plot.clear_data()
         else:
             x, y = envelope_xy(result.bin_starts, result.mins, result.maxs, result.bin_factor,
                                self.source.sampling_rate)
             self.plot.set_data(x, y)
+        if self._summary_waits:
+            self._summary_waits = False
+            self._start_summary()
         self.status.set_decimation(_decimation_text(result))
         self.status.set_filter(self._filter_text(result))
         self.page_drawn.emit(result)
@@ -466,6 +508,8 @@ class SignalViewer(QWidget):
             self.status.set_channels(f"Channels {channels.first + 1}–{channels.first + len(shown)} of {n}")
 
     def _on_page_failed(self, message: str) -> None:
+        window = self.model.window
+        self.plot.set_x_range(window.start_s, window.stop_s)   # the axis still follows
         self.status.set_decimation(f"Read failed: {message}")
 
     # -- montage, filter, summary ----------------------------------------------------------
@@ -594,4 +638,6 @@ def _decimation_text(result: PageResult) -> str:
     text = f"Min/max ÷{factor}"
     if result.origin == ORIGIN_SUMMARY:
         text += " (summary)"
+    elif result.origin == ORIGIN_SAMPLED:
+        text += " (sampled: approximate until the overview summary is built)"
     return text
