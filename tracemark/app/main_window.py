@@ -23,7 +23,6 @@ from tracemark.widgets.editor import TraceEditorWidget
 from tracemark.widgets.viewer import ActionSet, ShortcutsDialog, SignalViewer
 
 from . import actions_annotation as annotation_actions
-from .about import show_about
 from .focus_marker import EDITOR, VIEWER, FocusMarker
 from .geometry import first_size, fit_to_screen
 from .opening import Opener
@@ -115,7 +114,7 @@ class MainWindow(QMainWindow):
                     "quit": self.close, "undo": self.undo, "redo": self.redo,
                     "preferences": self.preferences, "focus_editor": self.focus_editor,
                     "focus_viewer": self.focus_viewer, "show_hint": lambda: self.show_hint(force=True),
-                    "about": lambda: show_about(self)}
+                    "about": self.about}
         self.window_actions = ActionSet(self, annotation_actions.WINDOW_ACTIONS, handlers,
                                         context=Qt.ShortcutContext.WindowShortcut)
         self.editor_actions = self.editor.install_actions()
@@ -270,6 +269,11 @@ class MainWindow(QMainWindow):
     def focus_viewer(self) -> None:
         if self.viewer.isVisible():
             self.viewer.plot.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def about(self) -> None:
+        from .about import show_about   # noqa: PLC0415 (package metadata: read when asked)
+
+        show_about(self)
 
     def show_shortcuts(self) -> None:
         dialog = ShortcutsDialog(annotation_actions.help_specs(), self)
