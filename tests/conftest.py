@@ -43,3 +43,27 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("TRACEMARK_USER_DIR", str(home))
     yield
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """The demo recording and its trace cache, built once per test session (never edited:
+    tests work on ``demo_cache``'s copy)."""
+    from tracemark.app.plot_data import build_demo_cache
+
+    return build_demo_cache(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture
+def demo_cache(demo_template, tmp_path):
+    """A private copy of the demo cache, pointing at its own copy of the recording."""
+    import shutil
+
+    from tracemark.app.demo_session import point_at_recording
+
+    for path in demo_template.parent.iterdir():
+        if path.is_file() and not path.name.endswith((".journal", ".lock")):
+            shutil.copy2(path, tmp_path / path.name)
+    copy = tmp_path / demo_template.name
+    point_at_recording(copy, tmp_path / "tracemark-demo-v1.TRC")
+    return copy

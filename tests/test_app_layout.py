@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 
-import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication, QWidget
 
-from tracemark.app.demo_session import point_at_recording
 from tracemark.app.focus_marker import ACCENT
-from tracemark.app.plot_data import build_demo_cache
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory):
-    return build_demo_cache(tmp_path_factory.mktemp("demo"))
-
-
-@pytest.fixture
-def demo_cache(demo_template, tmp_path):
-    for path in demo_template.parent.iterdir():
-        if path.is_file() and not path.name.endswith((".journal", ".lock")):
-            shutil.copy2(path, tmp_path / path.name)
-    copy = tmp_path / demo_template.name
-    point_at_recording(copy, tmp_path / "tracemark-demo-v1.TRC")
-    return copy
 
 
 def _inside(inner, outer) -> bool:

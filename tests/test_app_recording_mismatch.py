@@ -18,29 +18,12 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QPushButton
 
 from tracemark.app import main_window, opening
-from tracemark.app.demo_session import point_at_recording
-from tracemark.app.plot_data import build_demo_cache
 from tracemark.demo.edf_writer import write_edf
 from tracemark.io_backends.cache import CacheFile
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SOURCE = "tracemark-demo-v1.TRC"
 HIGHLIGHT = "current-trace"
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory):
-    return build_demo_cache(tmp_path_factory.mktemp("demo"))
-
-
-@pytest.fixture
-def demo_cache(demo_template, tmp_path):
-    for path in demo_template.parent.iterdir():
-        if path.is_file() and not path.name.endswith((".journal", ".lock")):
-            shutil.copy2(path, tmp_path / path.name)
-    copy = tmp_path / demo_template.name
-    point_at_recording(copy, tmp_path / SOURCE)
-    return copy
 
 
 @pytest.fixture

@@ -5,31 +5,16 @@ lists them all."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
-import pytest
 from PyQt6.QtGui import QAction
 
 from tracemark.app.about import AboutDialog
 from tracemark.app.build_cache_dialog import BuildCacheDialog
-from tracemark.app.demo_session import point_at_recording
-from tracemark.app.plot_data import build_demo_cache
 from tracemark.app.preferences import PreferencesDialog
 from tracemark.app.ui_names import accessible_name, interactive_widgets, name_window_parts
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "ui-automation.md"
-
-
-@pytest.fixture
-def demo_cache(tmp_path_factory, tmp_path):
-    template = build_demo_cache(tmp_path_factory.mktemp("demo"))
-    for path in template.parent.iterdir():
-        if path.is_file() and not path.name.endswith((".journal", ".lock")):
-            shutil.copy2(path, tmp_path / path.name)
-    copy = tmp_path / template.name
-    point_at_recording(copy, tmp_path / "tracemark-demo-v1.TRC")
-    return copy
 
 
 def documented_names() -> set[str]:

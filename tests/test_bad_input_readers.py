@@ -21,7 +21,6 @@ machine. ``tracemark info`` is run as a person would run it on a sample of the c
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import ast
-import shutil
 from pathlib import Path
 
 import h5py
@@ -22,8 +21,7 @@ from PyQt6.QtCore import QPoint, QPointF, Qt
 from PyQt6.QtGui import QTextDocument
 
 from tracemark.app.cli import main
-from tracemark.app.demo_session import point_at_recording
-from tracemark.app.plot_data import build_demo_cache, load_trace_set
+from tracemark.app.plot_data import load_trace_set
 from tracemark.domain import review
 from tracemark.domain.review import (ACCEPTED, ACCEPTED_ONLY, NOT_REJECTED, REJECTED, UNREVIEWED,
                                      ReviewCounts, describe_average, review_state)
@@ -188,21 +186,6 @@ def test_same_stored_values_same_counts_everywhere(tracemark_window, odd_cache, 
 
 
 # -- one numbering -------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory):
-    return build_demo_cache(tmp_path_factory.mktemp("demo"))
-
-
-@pytest.fixture
-def demo_cache(demo_template, tmp_path):
-    for path in demo_template.parent.iterdir():
-        if path.is_file() and not path.name.endswith((".journal", ".lock")):
-            shutil.copy2(path, tmp_path / path.name)
-    copy = tmp_path / demo_template.name
-    point_at_recording(copy, tmp_path / "tracemark-demo-v1.TRC")
-    return copy
-
-
 def _hover(qtbot, view, plot, x: float, y: float) -> str:
     """Rest the mouse on a point of ``plot`` and read the tool tip it shows (again until
     the dock just raised has laid its plots out)."""

@@ -74,7 +74,9 @@ _LABEL_TYPES = (
     (MISC, re.compile(r"^(?:spo2|sao2|pleth|pulse|hr|position|pos|temp\w*|light|mic|audio|oxim\w*"
                       r"|ref|gnd|dc\d*|bat\w*)(?![a-z])")),
 )
-_SCALP_1010 = frozenset(
+#: 10-10 electrode names, case-folded (old temporal names T3-T6 too; ear and mastoid
+#: references A1/A2/M1/M2).
+SCALP_1010 = frozenset(
     ["fp1", "fp2", "fpz", "nz", "iz", "a1", "a2", "m1", "m2"]
     + [f"af{n}" for n in (3, 4, 7, 8)] + ["afz"]
     + [f"f{n}" for n in range(1, 11)] + ["fz"]
@@ -110,7 +112,7 @@ def label_channel_type(label: str) -> str | None:
         if pattern.match(text):
             return channel_type
     electrode = _REFERENCE.sub("", text) or text
-    return EEG if electrode in _SCALP_1010 else None
+    return EEG if electrode in SCALP_1010 else None
 
 
 def infer_channel_type(label: str, unit: str = "", *, default: str = EEG) -> str:

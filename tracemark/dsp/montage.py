@@ -56,7 +56,7 @@ from pathlib import Path
 import numpy as np
 from platformdirs import user_data_dir
 
-from tracemark.domain.channel_types import CEREBRAL_TYPES, infer_channel_types
+from tracemark.domain.channel_types import CEREBRAL_TYPES, SCALP_1010, infer_channel_types
 
 __all__ = [
     "AVERAGE",
@@ -362,19 +362,9 @@ def bipolar_transverse_1020(channel_names: Sequence[str]) -> Montage | None:
 # -- SEEG ---------------------------------------------------------------------------
 
 _CONTACT = re.compile(r"^(?P<stem>[A-Za-z]+'*)[\s_]?(?P<number>\d{1,3})$")
-_SCALP_1010 = frozenset(
-    ["fp1", "fp2", "fpz", "nz", "iz", "a1", "a2", "m1", "m2"]
-    + [f"af{n}" for n in (3, 4, 7, 8)] + ["afz"]
-    + [f"f{n}" for n in range(1, 11)] + ["fz"]
-    + [f"ft{n}" for n in (7, 8, 9, 10)]
-    + [f"fc{n}" for n in range(1, 7)] + ["fcz"]
-    + [f"t{n}" for n in range(3, 11)]
-    + [f"c{n}" for n in range(1, 7)] + ["cz"]
-    + [f"tp{n}" for n in (7, 8, 9, 10)]
-    + [f"cp{n}" for n in range(1, 7)] + ["cpz"]
-    + [f"p{n}" for n in range(1, 11)] + ["pz"]
-    + [f"po{n}" for n in (3, 4, 7, 8)] + ["poz"]
-    + ["o1", "o2", "oz"])
+#: Scalp names a depth electrode's contacts can be mistaken for. T1 and T2 (anterior
+#: temporal) are left out: a depth electrode "T" numbers its contacts from 1.
+_SCALP_CONTACTS = SCALP_1010 - {"t1", "t2"}
 _SCALP_LANDMARKS = frozenset(["fp1", "fp2", "fpz", "afz", "fz", "fcz", "cz", "cpz", "pz",
                               "poz", "oz", "iz"])
 MIN_SEEG_CONTACTS = 3
@@ -428,7 +418,7 @@ def seeg_neighbours(channel_names: Sequence[str]) -> Montage | None:
     for stem, contacts in electrodes.items():
         if len(contacts) > MAX_SEEG_CONTACTS or _longest_run(list(contacts)) < MIN_SEEG_CONTACTS:
             continue
-        if scalp_context and all(channel_key(n) in _SCALP_1010 for n in contacts.values()):
+        if scalp_context and all(channel_key(n) in _SCALP_CONTACTS for n in contacts.values()):
             continue
         for number in sorted(contacts):
             if number + 1 in contacts:
