@@ -52,6 +52,8 @@ HELD_SECONDS = 3.0
 
 
 def seconds_since_process_start() -> float:
+    # As tracemark.app.smoke measures it, written again here: the lean child must not
+    # import Tracemark, or its first frame would carry Tracemark's imports.
     with open("/proc/self/stat", encoding="ascii") as handle:
         stat = handle.read()
     with open("/proc/uptime", encoding="ascii") as handle:

@@ -56,8 +56,7 @@ class Pager(QObject):
     busy_changed = pyqtSignal(bool)
     task_done = pyqtSignal(str, object, object)  # name, value, error (one of them None)
 
-    def __init__(self, pipeline: DisplayPipeline, parent: QObject | None = None, *,
-                 debounce_ms: int = 0):
+    def __init__(self, pipeline: DisplayPipeline, parent: QObject | None = None):
         super().__init__(parent)
         self.pipeline = pipeline
         self._pool = QThreadPool(self)

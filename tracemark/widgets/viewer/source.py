@@ -22,14 +22,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from tracemark.domain.channel_types import (
-    CHANNEL_TYPES,
-    infer_channel_types,
-    microvolts_per_unit,
-)
+from tracemark.domain.channel_types import CHANNEL_TYPES, infer_channel_types
 
-__all__ = ["ArraySource", "RawSource", "SignalSource", "SourceEvent", "channel_types_of",
-           "microvolts_per_unit"]
+__all__ = ["ArraySource", "RawSource", "SignalSource", "SourceEvent", "channel_types_of"]
 
 
 @dataclass(frozen=True)

@@ -206,10 +206,8 @@ class TracePlot(pg.PlotWidget):
         self._update_grid()
         self._update_events()
 
-    def set_amplitude(self, sensitivities: Sequence[float] | float, gains: Sequence[float]) -> None:
+    def set_amplitude(self, sensitivities: Sequence[float], gains: Sequence[float]) -> None:
         """Each visible row's sensitivity (units of its group per mm) and gain."""
-        if isinstance(sensitivities, (int, float)):
-            sensitivities = [float(sensitivities)] * len(self._labels)
         self._sensitivities = [float(s) for s in sensitivities]
         self._gains = [float(g) for g in gains]
         self._redraw()
@@ -322,10 +320,6 @@ class TracePlot(pg.PlotWidget):
     def drawn_rows(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """``(x, y)`` in row coordinates of every visible row, as drawn (after clipping)."""
         return [(self._x, self._rows_y[k]) for k in range(self._rows_y.shape[0])]
-
-    def drawn_curves(self) -> tuple[TraceCurve, TraceCurve]:
-        """The two items drawing the rows: every row but the selected one, and that one."""
-        return self._trace, self._selected_trace
 
     # -- time axis -------------------------------------------------------------------------
     def set_x_range(self, start_s: float, stop_s: float) -> None:

@@ -73,13 +73,12 @@ class SignalViewer(QWidget):
     source_changed = pyqtSignal(object)
 
     def __init__(self, parent: QWidget | None = None, *, montage_library=None,
-                 cache_bytes: int = 48 * 2**20, debounce_ms: int = 12, automatic_scale: bool = True):
+                 cache_bytes: int = 48 * 2**20, automatic_scale: bool = True):
         super().__init__(parent)
         self.setObjectName("SignalViewer")
         self.model = ViewModel(self)
         self.montage_library = montage_library
         self._cache_bytes = cache_bytes
-        self._debounce_ms = debounce_ms
         self.source: SignalSource | None = None
         self.pipeline: DisplayPipeline | None = None
         self.pager: Pager | None = None
@@ -176,7 +175,7 @@ class SignalViewer(QWidget):
         self.close_source()
         self.source = source
         self.pipeline = DisplayPipeline(source, cache_bytes=self._cache_bytes)
-        self.pager = Pager(self.pipeline, self, debounce_ms=self._debounce_ms)
+        self.pager = Pager(self.pipeline, self)
         self.pager.page_ready.connect(self._draw_result)
         self.pager.page_failed.connect(self._on_page_failed)
         self.pager.busy_changed.connect(self.status.set_busy)
