@@ -213,12 +213,14 @@ def test_a_reader_beside_a_writer_always_reads_committed_state(base_cache, tmp_p
     path = fresh_copy(base_cache, tmp_path)
     n_ops = 300
     read_fd, write_fd = os.pipe()
+    go_read, go_write = os.pipe()  # the writer starts once the reader has opened the cache
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
             with CacheFile(path, mode="w") as cache:
                 os.write(write_fd, b"ready\n")
+                os.read(go_read, 1)
                 for n in range(n_ops):
                     cache.update(n % 10, comment=str(n))
                     if n % 40 == 39:
@@ -233,6 +235,8 @@ def test_a_reader_beside_a_writer_always_reads_committed_state(base_cache, tmp_p
     last_seen = {t: -1 for t in range(10)}
     reads = files_seen = 0
     with CacheFile(path, mode="r") as reader:
+        os.write(go_write, b"g")
+        os.close(go_write)
         inode = reader._ino
         while True:
             finished = os.waitpid(pid, os.WNOHANG)[0] == pid

@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output).expanduser()
     if output.suffix.lower() not in (".png", ".svg"):
         raise PlotDataError(output, "the output must end in .png or .svg")
+    if output.is_dir():
+        raise PlotDataError(output, "is a folder; give the name of a .png or .svg file")
     if not output.parent.is_dir():
         raise PlotDataError(output, f"the folder {output.parent} does not exist")
     width, height = _size(args.size)

@@ -22,7 +22,8 @@ only read), named ``<source stem>~<case id><suffix>`` and described in words by 
   labels that turn a signal into annotations or back; damaged time-stamped annotation
   lists, including an EDF+D whose record onsets go backwards; bit flips.
 * **NWB** (:func:`tracemark.demo.damage_nwb.nwb_variants`): truncations and bit flips
-  of the HDF5 file, and, made with h5py on a copy, layouts that are valid HDF5 but wrong
+  of the HDF5 file, 4 KiB of zeros or random bytes over its superblock, B-trees, heaps
+  and object headers (zeros inside a global heap make HDF5 loop for ever), and, made with h5py on a copy, layouts that are valid HDF5 but wrong
   NWB: deleted and renamed datasets and attributes, data and timestamps of the wrong
   dtype or shape, bad electrodes references, a wrong ``neurodata_type``, strings where
   numbers belong, broken links, damaged interval tables, datasets declaring 2**40 rows.
@@ -134,6 +135,18 @@ class CaseWriter:
             flipped[offset] ^= 1 << bit
             self.write(f"flip{offset}.{bit}", "bitflip",
                        f"bit {bit} of byte {offset} flipped ({where})", bytes(flipped))
+
+
+    def blocks(self, data: bytes, offsets: dict[str, int], rng: np.random.Generator) -> None:
+        """4 KiB of zeros and of random bytes at each offset: what a disk returns for a
+        lost or garbled block (zeros over an HDF5 heap made the library loop for ever)."""
+        for where, offset in sorted(offsets.items(), key=lambda item: item[1]):
+            for kind, fill in (("zeroed", bytes(4096)), ("garbled", rng.bytes(4096))):
+                damaged = bytearray(data)
+                damaged[offset:offset + 4096] = fill[:len(damaged[offset:offset + 4096])]
+                self.write(f"{kind}-{where}@{offset}", kind,
+                           f"4 KiB of {'zeros' if kind == 'zeroed' else 'random bytes'} at "
+                           f"byte {offset} ({where})", bytes(damaged))
 
 
 def _patched(data: bytes, offset: int, new: bytes) -> bytes:

@@ -9,7 +9,9 @@ one damaged copy per case (:func:`cache_variants`), each with its own companions
 (``<case>.hdf5.journal``, ``<case>.hdf5.lock``):
 
 * **bytes**: the HDF5 file truncated at many offsets, bit flips (superblock, seeded ones
-  everywhere), zero length, random bytes, text, an HDF5 signature in front of garbage, a
+  everywhere), 4 KiB of zeros or random bytes over the superblock, object headers, B-trees,
+  local and global heaps of this cache and of one as ``tracemark cache build`` writes it
+  (where zeros made HDF5 loop for ever), zero length, random bytes, text, an HDF5 signature in front of garbage, a
   folder, a named pipe, the valid file under other suffixes;
 * **layout** (valid HDF5, wrong cache): no origins, an origin or ``traces`` that is a
   dataset, a trace that is a group, data of strings, 0-D, 1-D, 3-D, bool, complex,
@@ -181,6 +183,8 @@ def cache_variants(source: str | Path, out_dir: str | Path, *, seed: int = 0,
     corpus = _Corpus(Path(source), Path(out_dir))
     rng = np.random.default_rng(seed)
     _byte_cases(corpus, rng)
+    _block_cases(corpus, "src", corpus.h5, rng)
+    _block_cases(corpus, "built", _built_source(corpus.source.parent), rng)
     _foreign_cases(corpus)
     _layout_cases(corpus)
     _attribute_cases(corpus)
@@ -207,6 +211,63 @@ def _byte_cases(corpus: _Corpus, rng: np.random.Generator) -> None:
         damaged[offset] ^= 1 << bit
         corpus.bytes_case(f"flip{offset}.{bit}", "bitflip",
                           f"bit {bit} of byte {offset} flipped", bytes(damaged), journal=True)
+
+
+def _built_source(folder: Path) -> bytes:
+    """A cache as ``tracemark cache build`` writes it (one origin, 36 traces, never
+    checkpointed): its global heap sits right after the root's, where 4 KiB of zeros
+    made the HDF5 library loop for ever reading a root attribute."""
+    from tracemark.io_backends.cache import BuildSpec, build_cache
+    from tracemark.io_backends.cache.testing import synthetic_recording
+
+    path = folder / "built.hdf5"
+    if not path.exists():
+        build_cache([synthetic_recording(36, rate=2048.0)], path,
+                    BuildSpec("TMS", 0.1, 0.4, readout="contralateral_mep"))
+    return path.read_bytes()
+
+
+#: Signatures of HDF5's metadata structures: object headers are found through h5py.
+_H5_SIGNATURES = (b"TREE", b"HEAP", b"SNOD", b"GCOL", b"OHDR", b"FRHP", b"FHDB", b"BTHD")
+
+
+def _metadata_offsets(data: bytes, scratch: Path) -> dict[str, int]:
+    """Where the superblock, the first few object headers and each kind of metadata
+    structure of an HDF5 file start."""
+    offsets = {"superblock": 0, "superblock-root": 48, "4830": 4830}
+    for signature in _H5_SIGNATURES:
+        found = data.find(signature)
+        if found >= 0:
+            offsets[signature.decode().lower()] = found
+    gcol = data.find(b"GCOL")
+    if gcol >= 0:
+        offsets["gcol-inside"] = gcol + 2048
+    scratch.write_bytes(data)
+    with h5py.File(scratch, "r") as f:
+        origin = f[min(f.keys())]
+        traces = origin["traces"]
+        for label, obj in (("root-header", f), ("origin-header", origin),
+                           ("traces-header", traces), ("trace-header", traces["0"]),
+                           ("last-trace-header", traces[max(traces, key=int)])):
+            offsets[label] = h5py.h5o.get_info(obj.id).addr
+    scratch.unlink()
+    return {label: at for label, at in offsets.items() if 0 <= at < len(data)}
+
+
+def _block_cases(corpus: _Corpus, label: str, data: bytes, rng: np.random.Generator) -> None:
+    """4 KiB of zeros or of random bytes over each metadata structure (what a disk
+    returns for a lost or garbled block), and cuts there."""
+    for where, at in sorted(_metadata_offsets(data, corpus.out_dir / f"scratch-{label}.hdf5"
+                                              ).items(), key=lambda item: item[1]):
+        for kind, fill in (("zeroed", bytes(4096)), ("garbled", rng.bytes(4096))):
+            damaged = bytearray(data)
+            damaged[at:at + 4096] = fill[:len(damaged[at:at + 4096])]
+            corpus.bytes_case(f"{label}.{kind}-{where}@{at}", kind,
+                              f"4 KiB of {'zeros' if kind == 'zeroed' else 'random bytes'} at "
+                              f"byte {at} ({where}) of a {label} cache", bytes(damaged))
+        if at:
+            corpus.bytes_case(f"{label}.cut-{where}@{at}", "truncated",
+                              f"a {label} cache cut at byte {at} ({where})", data[:at])
 
 
 def _foreign_cases(corpus: _Corpus) -> None:
@@ -468,12 +529,32 @@ def _root_cases(corpus: _Corpus) -> None:
 
 # -- journals --------------------------------------------------------------------------------------
 def _lines(journal: bytes) -> tuple[bytes, list[bytes]]:
-    header, _, rest = journal.partition(b"\n")
-    return header + b"\n", [line + b"\n" for line in rest.split(b"\n")[:-1]]
+    """The header and each record of a journal, each with the padding that follows it
+    (a version 2 journal pads each to a 512-byte sector; version 1 has no padding)."""
+    chunks: list[bytes] = []
+    for line in journal.splitlines(keepends=True):
+        if chunks and not line.strip(b" \n"):
+            chunks[-1] += line
+        else:
+            chunks.append(line)
+    return chunks[0], chunks[1:]
 
 
 def _frame(payload: bytes) -> bytes:
-    return b"%08x %d %s\n" % (zlib.crc32(payload), len(payload), payload)
+    """A record as the journal writes it: its line, padded to the next sector."""
+    return _padded(b"%08x %d %s\n" % (zlib.crc32(payload), len(payload), payload))
+
+
+def _padded(line: bytes) -> bytes:
+    short = -len(line) % 512
+    return line + (b" " * (short - 1) + b"\n" if short else b"")
+
+
+def _legacy(journal: bytes) -> bytes:
+    """The same journal as a version 1 writer wrote it: no padding, version 1 header."""
+    header, records = _lines(journal)
+    unpadded = [chunk.split(b"\n", 1)[0] + b"\n" for chunk in [header, *records]]
+    return unpadded[0].replace(b"JOURNAL 2 ", b"JOURNAL 1 ") + b"".join(unpadded[1:])
 
 
 def _payload(line: bytes) -> dict:
@@ -496,14 +577,22 @@ def _journal_cases(corpus: _Corpus, rng: np.random.Generator, older_h5: bytes | 
     # Torn tails: a writer crashed while appending; every cut inside a record.
     start = len(header)
     for k, line in enumerate(records):
-        for cut in sorted({1, 9, 18, len(line) // 2, len(line) - 1}):
+        length = line.index(b"\n") + 1  # the record without its padding
+        for cut in sorted({1, 9, 18, length // 2, length - 1}):
             body = header + b"".join(records[:k]) + line[:cut]
             add(f"journal.torn{k + 1}.{cut}", f"journal cut {cut} bytes into record {k + 1}",
                 body, visible=FOLDED + upto(k), repairable=True)
         start += len(line)
-    for cut in (5, len(header) - 1):
+    for cut in (5, header.index(b"\n")):
         add(f"journal.header-cut{cut}", f"journal cut {cut} bytes into its header",
             header[:cut], visible=FOLDED)
+    add("journal.header-padding-cut", "journal cut inside the padding of its header",
+        header[:len(header) // 2], visible=FOLDED, repairable=True, skipped=False)
+    last = records[-1]
+    add("journal.torn-padding", "journal cut inside the padding of its last record",
+        header + b"".join(records[:-1]) + last[:(last.index(b"\n") + 1 + len(last)) // 2],
+        visible=everything, repairable=True)
+    _legacy_cases(corpus, header, records)
     add("journal.header-only", "journal with its header and no record", header, visible=FOLDED,
         skipped=False)
 
@@ -565,12 +654,12 @@ def _journal_cases(corpus: _Corpus, rng: np.random.Generator, older_h5: bytes | 
     add("journal.other-cache", "the journal of another cache",
         header.replace(header.split(b" ")[2], b"0" * 32 + b"\n") + b"".join(records),
         visible=FOLDED)
-    add("journal.version2", "a journal of version 2",
-        header.replace(b"JOURNAL 1", b"JOURNAL 2") + b"".join(records), visible=FOLDED)
+    add("journal.version3", "a journal of version 3 (from the future)",
+        header.replace(b"JOURNAL 2", b"JOURNAL 3") + b"".join(records), visible=FOLDED)
     add("journal.version-garbage", "a journal whose version is not a number",
-        header.replace(b"JOURNAL 1", b"JOURNAL x") + b"".join(records), visible=FOLDED)
+        header.replace(b"JOURNAL 2", b"JOURNAL x") + b"".join(records), visible=FOLDED)
     add("journal.id-non-ascii", "a journal whose cache id is not ASCII",
-        header[:-1] + b"\xff\n" + b"".join(records), visible=FOLDED)
+        header.replace(b"\n", b"\xff\n", 1) + b"".join(records), visible=FOLDED)
     add("journal.not-journal", "a text file as the journal", b"hello\nworld\n" * 10,
         visible=FOLDED)
     add("journal.file-newer", "journal older than the HDF5 file (records 1-2 only)",
@@ -586,6 +675,23 @@ def _journal_cases(corpus: _Corpus, rng: np.random.Generator, older_h5: bytes | 
     folder_case = corpus.copy("journal.folder")
     _journal(folder_case).mkdir()
     corpus.add(folder_case, "journal", "the journal is a folder", visible=FOLDED, skipped=True)
+
+
+def _legacy_cases(corpus: _Corpus, header: bytes, records: list[bytes]) -> None:
+    """Version 1 journals (no sector padding), as Tracemark wrote them before: read as
+    they are; a writable open rewrites a sound one as version 2, keeping every record."""
+    everything = FOLDED + PENDING
+    legacy = _legacy(header + b"".join(records))
+    v1_header, v1_records = _lines(legacy)
+    add = corpus.journal_case
+    add("journal.v1", "a version 1 journal", legacy, visible=everything, repairable=True)
+    add("journal.v1-torn", "a version 1 journal torn in its last record",
+        legacy[:-20], visible=everything[:-1], repairable=True)
+    middle = bytearray(v1_records[4])
+    middle[0] ^= 0x04
+    add("journal.v1-flip-middle", "a version 1 journal with a flipped byte in record 5",
+        v1_header + b"".join(v1_records[:4]) + bytes(middle) + b"".join(v1_records[5:]),
+        visible=everything[:4])
 
 
 def _unfolded(corpus: _Corpus) -> bytes:

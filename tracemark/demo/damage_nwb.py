@@ -1,8 +1,9 @@
 """Damaged variants of a valid NWB file: HDF5 damage and valid HDF5 that is wrong NWB.
 
 Part of the bad-input corpus (see :mod:`tracemark.demo.damage`, which dispatches here).
-Byte damage (truncations, bit flips in the superblock and early metadata) is written
-directly; layout damage is made with h5py on a copy of the source: deleted and renamed
+Byte damage (truncations, bit flips in the superblock and early metadata, 4 KiB of zeros
+or random bytes over the superblock and the first B-tree, heap and object header) is
+written directly; layout damage is made with h5py on a copy of the source: deleted and renamed
 datasets and attributes, data and timestamps of the wrong dtype or shape, strings where
 numbers belong, bad electrodes references, a wrong ``neurodata_type``, broken links,
 damaged interval tables, and datasets that declare :data:`HUGE_ROWS` rows without
@@ -310,6 +311,23 @@ def _table_edits() -> list[tuple[str, str, _NwbEdit]]:
     ]
 
 
+#: Signatures of HDF5's metadata structures (B-trees, heaps, object headers).
+_H5_SIGNATURES = (b"TREE", b"HEAP", b"SNOD", b"GCOL", b"OHDR", b"FRHP", b"FHDB", b"BTHD")
+
+
+def _metadata_offsets(data: bytes) -> dict[str, int]:
+    """Where the superblock and the first of each kind of HDF5 metadata structure start,
+    and a point inside the first global heap (where zeros made HDF5 loop)."""
+    offsets = {"superblock": 0}
+    for signature in _H5_SIGNATURES:
+        found = data.find(signature)
+        if found >= 0:
+            offsets[signature.decode().lower()] = found
+    if "gcol" in offsets:
+        offsets["gcol-inside"] = offsets["gcol"] + 2048
+    return {where: at for where, at in offsets.items() if at < len(data)}
+
+
 def nwb_variants(source: str | Path, out_dir: str | Path, *, seed: int = 0,
                  extent: str = "full") -> list[DamagedFile]:
     """Damaged variants of a valid NWB 2.x file; see the module docstring."""
@@ -325,6 +343,7 @@ def nwb_variants(source: str | Path, out_dir: str | Path, *, seed: int = 0,
     corpus.bitflips(data, rng.integers(0, 96, corpus.count(6)), "superblock", rng)
     corpus.bitflips(data, rng.integers(96, min(size, 16384), corpus.count(16)),
                     "early metadata", rng)
+    corpus.blocks(data, dict(corpus.thin(sorted(_metadata_offsets(data).items()))), rng)
     with h5py.File(source, "r") as h5file:
         series, table = _main_series(h5file), _interval_table(h5file)
         shape = series["data"].shape if series is not None else (0,)

@@ -5,7 +5,13 @@ Layout and encoding: ``docs/cache-format.md``. Modules: :mod:`.schema` (keys, ty
 encoding), :mod:`.layout` (the HDF5 layout and the global index), :mod:`.journal`
 (the fsync'd log that acknowledges edits), :mod:`.lock` (one writer across processes),
 :mod:`.checkpoint` (folding edits into the HDF5 file), :mod:`.cachefile` (the API),
-:mod:`.build`, :mod:`.merge`, :mod:`.export`.
+:mod:`.queue_writer` (edits from many processes through the one writer),
+:mod:`.build`, :mod:`.merge`, :mod:`.export`, :mod:`.columns` (the attribute table behind
+:meth:`CacheFile.load_only`), :mod:`.backup`.
+
+``encode(value)`` and ``decode(key, stored)`` turn typed values into the strings a cache
+stores and back, exactly as :class:`CacheFile` does (a value reads back as the type it was
+written as); ``canonical(key, stored)`` rewrites another tool's spelling in Tracemark's.
 """
 
 from .build import BuildSpec, build_cache
@@ -16,11 +22,13 @@ from .errors import (CacheClosedError, CacheError, CacheFormatError, CacheIndexE
 from .export import export_table
 from .journal import Change, Record
 from .merge import merge_caches
-from .schema import TraceContext
+from .queue_writer import QueueWriter, QueueWriterHandle
+from .schema import TraceContext, canonical, decode, encode
 
 __all__ = [
     "Batch", "BuildSpec", "CacheClosedError", "CacheError", "CacheFile", "CacheFormatError",
     "CacheIndexError", "CacheLockedError", "CacheReadOnlyError", "CacheValueError",
     "CacheWriteError", "Change", "CheckpointError", "JournalError", "MergeError", "Record",
     "TraceContext", "build_cache", "export_table", "merge_caches",
+    "QueueWriter", "QueueWriterHandle", "canonical", "decode", "encode",
 ]

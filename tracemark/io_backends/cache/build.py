@@ -7,7 +7,8 @@ trace and every trace has the same shape. Source recordings are only ever opened
 
 The cache is written to a private file beside the target, fsync'd and renamed into place
 under the target's writer lock, so a crash during a build never leaves a half-built cache
-where a cache is expected.
+where a cache is expected. A build that fails leaves nothing behind: neither the private
+file nor a lock file it had to create (a lock file that was already there stays).
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ import h5py
 import numpy as np
 
 from tracemark import __version__
-from tracemark.io_backends.protocol import BaseRecording, Event
+from tracemark.io_backends import h5_preflight
+from tracemark.io_backends.protocol import BaseRecording, Event, StreamHeader
 
-from . import fsops, schema
+from . import columns, fsops, schema
 from .errors import CacheError, CacheValueError
 from .journal import journal_path
 from .layout import (ATTR_APPLIED_SEQ, ATTR_CACHE_ID, ATTR_FORMAT, ATTR_JOURNAL_OFFSET,
                      FORMAT_VERSION, TRACES)
-from .lock import WriterLock
+from .lock import WriterLock, lock_path
 
 Progress = Callable[[int, int], None]
 
@@ -63,6 +65,8 @@ def build_cache(recordings: Sequence[str | os.PathLike | BaseRecording] | str | 
         recordings = [recordings]
     out = Path(out).expanduser().absolute()
     _check_spec(spec, out)
+    if out.is_dir():
+        raise CacheError(out, "is a folder; give the name of a cache file to write")
     if out.exists() and not overwrite:
         raise CacheError(out, "already exists; choose another name or allow overwriting")
     if not out.parent.is_dir():
@@ -71,10 +75,12 @@ def build_cache(recordings: Sequence[str | os.PathLike | BaseRecording] | str | 
         tmp = out.with_name(f"{out.name}.building-{os.getpid()}")
         try:
             _write_cache(tmp, recordings, spec, progress)
+            columns.stamp_file(tmp)
             fsops.fsync_path(tmp)
             fsops.unlink(journal_path(out))  # edits of a cache being replaced do not apply
             fsops.replace(tmp, out)
             fsops.fsync_dir(out.parent)
+            h5_preflight.remember_sound(out)  # written by our HDF5 library: no walk to open
         finally:
             if tmp.exists():
                 tmp.unlink()
@@ -82,15 +88,26 @@ def build_cache(recordings: Sequence[str | os.PathLike | BaseRecording] | str | 
 
 
 class _Lock:
+    """The target's writer lock for the length of a build. When the build fails, a lock file
+    this build created is removed again, while still held. Nothing waits for the lock of a
+    target that has no cache yet (builds and merges do not wait, editors need the cache),
+    so no other process can be left holding the removed file."""
+
     def __init__(self, out: Path):
         self.out = out
 
     def __enter__(self):
+        created = not lock_path(self.out).exists()
         self.lock = WriterLock(self.out)
+        self.created = created
         return self
 
-    def __exit__(self, *exc_info):
-        self.lock.release()
+    def __exit__(self, exc_type, *exc_info):
+        try:
+            if exc_type is not None and self.created:
+                lock_path(self.out).unlink(missing_ok=True)
+        finally:
+            self.lock.release()
 
 
 def _check_spec(spec: BuildSpec, out: Path) -> None:
@@ -114,6 +131,10 @@ def _write_cache(tmp: Path, recordings, spec: BuildSpec, progress: Progress | No
             else:
                 from tracemark.io_backends import open_recording
 
+                if "://" in str(item):  # a URL: streamed, and its URL is the recorded source
+                    with open_recording(str(item)) as recording:
+                        _write_origin(f, recording, None, spec, progress)
+                    continue
                 path = Path(item).expanduser().absolute()
                 with open_recording(path) as recording:
                     _write_origin(f, recording, path, spec, progress)
@@ -133,8 +154,23 @@ def select_events(recording: BaseRecording, spec: BuildSpec) -> list[Event]:
     return chosen
 
 
+def stream_header(recording: BaseRecording, spec: BuildSpec) -> StreamHeader:
+    """The stream traces are cut from; a typed error when the recording has no such stream,
+    or no signal at all (a file of events only)."""
+    streams = recording.header.streams
+    if not streams:
+        raise CacheValueError(recording.path, "holds events only, no signal stream to cut "
+                                              "traces from")
+    try:
+        return recording.header.stream(spec.stream)
+    except (KeyError, IndexError):
+        names = ", ".join(f"{i} ({s.name})" for i, s in enumerate(streams))
+        raise CacheValueError(recording.path, f"has no stream {spec.stream!r}; its streams "
+                                              f"are {names}") from None
+
+
 def _channel_indexes(recording: BaseRecording, spec: BuildSpec) -> tuple[list[int], list[str]]:
-    header = recording.header.stream(spec.stream)
+    header = stream_header(recording, spec)
     if not spec.channels:
         return list(range(header.n_channels)), list(header.channel_names)
     indexes = []
@@ -157,7 +193,7 @@ def _origin_name(f: h5py.File, recording: BaseRecording) -> str:
 
 def _write_origin(f: h5py.File, recording: BaseRecording, source: Path | None,
                   spec: BuildSpec, progress: Progress | None) -> None:
-    header = recording.header.stream(spec.stream)
+    header = stream_header(recording, spec)
     rate = header.sampling_rate
     pre, post = int(round(spec.pre_s * rate)), int(round(spec.post_s * rate))
     events = select_events(recording, spec)
@@ -177,6 +213,7 @@ def _write_origin(f: h5py.File, recording: BaseRecording, source: Path | None,
     traces = group.create_group(TRACES)
     readout_keys = schema.READOUTS[spec.readout]
     previous: float | None = None
+    stored_rows: list[dict[str, str]] = []
     for number, event in enumerate(events):
         sample = int(round((event.time_s - header.start_offset_s) * rate))
         data = _cut(recording, header.n_samples, sample - pre, sample + post, indexes, spec.stream)
@@ -188,11 +225,14 @@ def _write_origin(f: h5py.File, recording: BaseRecording, source: Path | None,
                  else round(float(event.time_s - previous), 9),
                  "reject": False, "reviewed": False, "comment": "", "examiner": spec.examiner,
                  **{key: None for key in readout_keys}}
-        for key, value in attrs.items():
-            dataset.attrs[key] = schema.encode(value)
+        stored = {key: schema.encode(value) for key, value in attrs.items()}
+        for key, text in stored.items():
+            dataset.attrs[key] = text
+        stored_rows.append(stored)
         previous = event.time_s
         if progress is not None:
             progress(number + 1, len(events))
+    columns.write_table(group, [str(number) for number in range(len(events))], stored_rows)
 
 
 def _cut(recording: BaseRecording, n_samples: int, i0: int, i1: int, channels: list[int],

@@ -15,6 +15,11 @@ Editing (each call is one transaction; it returns only once the edit is durable)
         for i in range(10): batch.update(i, examiner="ab")
     cf.undo(); cf.redo(); cf.checkpoint(); cf.close()
 
+Edits from other processes (many producers, one writer; see :mod:`.queue_writer`)::
+
+    with cf.queue_writer() as service:      # give service.handle to the worker processes
+        ...                                 # a worker: handle.update(3, reject=True)
+
 Every write goes through :meth:`CacheFile._commit`: validate (schema) -> append and fsync
 one journal record (the acknowledgement) -> apply to the in-memory view. Edits reach the HDF5
 file at checkpoints (on close, when idle via :meth:`checkpoint_if_idle`, on demand) and at
@@ -24,7 +29,8 @@ sees a committed edit at once. Reads never write.
 Modes: ``"r"`` never writes; ``"r+"`` (default) reads without locking and takes the writer
 lock at the first edit; ``"w"`` takes the lock at open or raises :class:`CacheLockedError`
 naming the holder; ``"auto"`` takes it when free, else opens read-only and says why in
-``read_only_reason``.
+``read_only_reason``. Wherever the lock is taken, a writer holding it is waited for up to
+``lock_timeout`` seconds (default 0: refused at once).
 """
 
 from __future__ import annotations
@@ -41,8 +47,10 @@ from typing import Any
 
 import numpy as np
 
-from . import sanity, schema
+from . import loading, sanity, schema
+from .backup import write_backup
 from .checkpoint import remove_leftovers, write_checkpoint
+from .columns import TableReader
 from .errors import (CacheClosedError, CacheError, CacheFormatError, CacheLockedError,
                      CacheReadOnlyError, CacheValueError, CacheWriteError, CheckpointError,
                      JournalError)
@@ -51,6 +59,7 @@ from .journal import Change, JournalReader, JournalWriter, Record, journal_path
 from .layout import (ATTR_FORMAT, TRACES, TraceIndex, open_h5, read_raw_attrs, read_trace_attr,
                      read_trace_attrs, root_state, trace_context)
 from .lock import WriterLock, whoami
+from .queue_writer import QueueWriter
 from .state import Overlay
 
 #: Keys get_trace_attrs adds that are not stored: where the attributes came from.
@@ -68,6 +77,9 @@ class CacheFile:
         self.path = Path(path).expanduser().absolute()
         self.mode = mode
         self.idle_checkpoint_s = idle_checkpoint_s
+        #: Seconds to wait for another writer's lock, in every mode that takes it (``"r+"``
+        #: at the first edit, ``"w"`` and ``"auto"`` at open), before giving up.
+        self.lock_timeout = lock_timeout
         self.read_only_reason: str | None = "opened read-only" if mode == "r" else None
         self.last_checkpoint_error: CheckpointError | None = None
         self._mutex = threading.RLock()
@@ -86,7 +98,7 @@ class CacheFile:
         try:
             self._load_journal(self._offset_hint)
             if mode in ("w", "auto"):
-                self._open_writer(mode, lock_timeout)
+                self._open_writer(mode, self.lock_timeout)
         except BaseException:
             self._release_handles()
             raise
@@ -125,6 +137,8 @@ class CacheFile:
         if self._cache_id is not None and not isinstance(self._cache_id, str):
             self._cache_id = schema.encode(self._cache_id)
         self._groups = {o: h5[o][TRACES] for o in self._index.origins}
+        #: Each origin's attribute table, opened at the first load_only (None = not fresh).
+        self._tables: dict[str, TableReader | None] = {}
 
     @property
     def problems(self) -> list[str]:
@@ -278,6 +292,10 @@ class CacheFile:
         """(origin group, dataset name) of a trace."""
         return self._index.locate(index)
 
+    def origin_range(self, origin: str) -> range:
+        """The global indexes of ``origin``'s traces."""
+        return self._index.origin_range(origin)
+
     def index_of(self, origin: str, name: str) -> int:
         return self._index.index_of(origin, str(name))
 
@@ -309,6 +327,72 @@ class CacheFile:
             with sanity.h5_errors(self.path, where):
                 return sanity.trace_data(self._groups[origin], name, self._contexts[origin],
                                          self.path, where)
+
+    def load_only(self, keys: str | Iterable[str], indexes: Iterable[int] | None = None, *,
+                  raw: bool = False, missing: Any = None) -> dict[str, list[Any]]:
+        """Chosen attributes of chosen traces, column by column: ``{key: [value per trace]}``
+        in the order of ``indexes`` (default: every trace, in index order). Values are
+        typed as :meth:`get_trace_attrs` types them (``raw=True``: the stored strings),
+        committed edits not yet checkpointed included; ``missing`` stands where a trace
+        lacks the key. Reads each origin's attribute table (:mod:`.columns`) when it is
+        fresh, so one key of 100,000 traces is one read; else reads trace by trace."""
+        with self._mutex:
+            self._check_open()
+            self._refresh_from_disk()
+            keys = [keys] if isinstance(keys, str) else list(keys)
+            wanted = loading.index_array(indexes, len(self._index), self.path)
+            stored = {key: self._stored_column(key, wanted) for key in keys}
+        if raw:
+            return {key: loading.stored_or_missing(column, missing)
+                    for key, column in stored.items()}
+        return {key: loading.decode_column(key, column, missing) for key, column in stored.items()}
+
+    def stored_rows(self, origin: str) -> list[dict[str, str]]:
+        """The stored strings of every trace of ``origin``, in index order, committed edits
+        included: one read per key when the origin's attribute table is fresh."""
+        with self._mutex:
+            self._check_open()
+            self._refresh_from_disk()
+            g = self._index.origins.index(origin)
+            traces = self._index.origin_range(origin)
+            table = self._table(g, origin)
+            if table is None:
+                return [self.get_trace_attrs_raw(index) for index in traces]
+            edited = self._overlay.pending(self._overlay.last_seq)
+            keys = set(table.keys).union(*(values for (o, _), values in edited.items()
+                                           if o == origin))
+            absent = object()
+            stored = self.load_only(sorted(keys), traces, raw=True, missing=absent)
+        return [{key: column[row] for key, column in stored.items() if column[row] is not absent}
+                for row in range(len(traces))]
+
+    def _stored_column(self, key: str, wanted: np.ndarray) -> np.ndarray:
+        """Stored strings (``None`` = absent) of ``key`` for the traces ``wanted``."""
+        return loading.stored_column(key, wanted, self._index, self._overlay,
+                                     self._origin_column)
+
+    def _origin_column(self, g: int, origin: str, key: str, rows: np.ndarray) -> np.ndarray:
+        table = self._table(g, origin)
+        if table is not None:
+            with sanity.h5_errors(self.path, f"the attribute table of /{origin}"):
+                return loading.table_column(table, key, rows)
+
+        def read_one(traces, name: str) -> Any:
+            with sanity.h5_errors(self.path, f"attribute {key} of /{origin}/{TRACES}/{name}"):
+                return read_trace_attr(traces, name, key)
+
+        return loading.per_trace_column(self._groups[origin], self._index.names[g], rows,
+                                        read_one)
+
+    def _table(self, g: int, origin: str) -> TableReader | None:
+        if origin not in self._tables:
+            try:
+                size = os.fstat(self._h5.id.get_vfd_handle()).st_size
+                self._tables[origin] = TableReader.open(self._h5[origin], size,
+                                                        self._index.names[g])
+            except (OSError, KeyError, ValueError, TypeError, RuntimeError):
+                self._tables[origin] = None  # an unreadable table is not trusted
+        return self._tables[origin]
 
     def get_trace_attrs_raw(self, index: int) -> dict[str, str]:
         """The stored strings of one trace, committed edits included."""
@@ -397,13 +481,22 @@ class CacheFile:
                    if k not in TRANSIENT_KEYS and not _same_value(k, v, current.get(k))}
         return self.update(index, changed)
 
+    def queue_writer(self) -> QueueWriter:
+        """Serve edits sent from other processes through this cache's one write path (see
+        :mod:`.queue_writer`); give ``.handle`` to the producers. Takes the writer lock now,
+        waiting up to ``lock_timeout``. Close it before closing the cache."""
+        with self._mutex:
+            self._check_open()
+            self._ensure_writer()
+        return QueueWriter(self)
+
     def _ensure_writer(self) -> None:
         if self._lock is not None:
             return
         if self.mode != "r+":
             raise CacheReadOnlyError(self.path, f"{self.read_only_reason or 'is read-only'}; "
                                                 f"the edit was not written")
-        self._become_writer()
+        self._become_writer(self.lock_timeout)
 
     def _prepare(self, edits: Iterable[tuple[int, Mapping[str, Any]]]) -> list[Change]:
         """Validate every value and pair it with the value it replaces."""
@@ -483,6 +576,15 @@ class CacheFile:
             raise CacheWriteError(self.path, f"the journal cannot be written ({error.strerror}); "
                                              f"the edit was not saved") from error
         self._broken = False
+
+    def backup(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write a consistent copy of this cache, its journal (history, undo, edits not
+        yet checkpointed) included, to ``path``; returns the path. Safe while this or
+        another process edits the cache: the copy is the cache as it stood at one moment
+        (see :mod:`.backup`), and edits go on meanwhile."""
+        with self._mutex:
+            self._check_open()
+        return write_backup(self.path, path, overwrite=overwrite)
 
     # -- undo / redo ----------------------------------------------------------------------------
     def history(self) -> list[Record]:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import h5py
 
-from . import fsops
+from .. import h5_preflight
+from . import columns, fsops
 from .errors import CheckpointError
 from .layout import (ATTR_APPLIED_SEQ, ATTR_CACHE_ID, ATTR_FORMAT, ATTR_JOURNAL_OFFSET,
                      FORMAT_VERSION, TRACES)
@@ -47,15 +48,20 @@ def write_checkpoint(cache_path: Path, pending: Pending, cache_id: str, seq: int
     tmp = temp_path(cache_path)
     try:
         fsops.copy(cache_path, tmp)
+        copied_size = os.stat(tmp).st_size
         fsops.h5apply(str(tmp))
         with h5py.File(tmp, "r+") as f:
             _apply(f, pending)
+            columns.update_tables(f, pending, copied_size)
             f.attrs[ATTR_FORMAT] = FORMAT_VERSION
             f.attrs[ATTR_CACHE_ID] = cache_id
             f.attrs[ATTR_APPLIED_SEQ] = str(seq)
             f.attrs[ATTR_JOURNAL_OFFSET] = str(journal_offset)
+        columns.stamp_file(tmp)
         fsops.fsync_path(tmp)
         fsops.replace(tmp, cache_path)
+        # Our own HDF5 library wrote it from a file already walked: no process need walk it.
+        h5_preflight.remember_sound(cache_path)
     except (OSError, KeyError, RuntimeError, ValueError) as error:
         try:
             fsops.unlink(tmp)

@@ -26,6 +26,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from .. import h5_preflight
 from . import schema
 from .errors import CacheFormatError, CacheIndexError
 
@@ -39,15 +40,36 @@ ROOT_ATTRS = (ATTR_FORMAT, ATTR_CACHE_ID, ATTR_APPLIED_SEQ, ATTR_JOURNAL_OFFSET)
 
 
 def open_h5(path: Path) -> h5py.File:
-    """Open a cache read-only, with a typed error for anything that is not HDF5."""
+    """Open a cache read-only, with a typed error for anything that is not HDF5, and
+    never a hang: a file this process has not seen as it is now is first read by a child
+    process with a deadline (:mod:`tracemark.io_backends.h5_preflight`)."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # a named pipe would block the open
             raise CacheFormatError(path, "is not a regular file")
+        # A writer's checkpoint may rename a new file over the one just walked: walk it
+        # and reopen. After two such races the file is kept: only a writer's checkpoint
+        # replaces a cache that often, and it wrote the file from one it had walked.
+        for _race in range(2):
+            walked = _walk(path)
+            h5 = h5py.File(path, "r", locking="best-effort")
+            if h5_preflight.identity_of_open(h5) in (walked, None):
+                return h5
+            h5.close()
+        _walk(path)
         return h5py.File(path, "r", locking="best-effort")
     except FileNotFoundError:
         raise CacheFormatError(path, "does not exist") from None
     except OSError as error:
         raise CacheFormatError(path, f"is not a readable HDF5 file ({error})") from None
+
+
+def _walk(path: Path) -> tuple[int, ...]:
+    """Have the file's metadata read in a child first; the identity it was read at."""
+    walked = h5_preflight.identity(path)
+    problem = h5_preflight.metadata_problem(path)
+    if problem:
+        raise CacheFormatError(path, f"is not a readable HDF5 file: {problem}")
+    return walked
 
 
 def _trace_sort_key(name: str) -> tuple[int, int, str]:

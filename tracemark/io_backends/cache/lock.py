@@ -1,12 +1,19 @@
 """The writer lock: one writing process per cache file, across processes.
 
 A ``flock`` on ``<cache>.lock`` held for as long as the cache is open for writing. Unlike
-HDF5's own file lock it can wait (``timeout``), it is never switched off by an environment
-variable, and it names its holder: after taking the lock the holder writes
-``user``, ``host``, ``pid`` and ``since`` into the lock file, which a refused opener reads
-to say who has the file. The kernel releases the lock when the holder dies, so a crash
-never leaves a stale lock behind (the stale owner text is simply overwritten). On Linux
-NFS ``flock`` is carried out as a POSIX byte-range lock by the client, so it holds there too.
+HDF5's own file lock it can wait (``timeout``: polled with a growing pause, so that several
+waiting writers neither spin nor sleep long past the moment the lock comes free), it is
+never switched off by an environment variable, and it names its holder: after taking the
+lock the holder writes ``user``, ``host``, ``pid`` and ``since`` into the lock file, which a
+refused opener reads to say who has the file. The kernel releases the lock when the holder
+dies, so a crash never leaves a stale lock behind (the stale owner text is simply
+overwritten). On Linux NFS ``flock`` is carried out as a POSIX byte-range lock by the
+client, so it holds there too.
+
+Every way out of :class:`WriterLock` other than success closes the lock file's descriptor,
+which drops the ``flock`` with it: a failed attempt never leaves this process holding a
+lock it does not know about (which would then refuse this same process as "another
+writer"). Failures are typed cache errors naming the cache file.
 """
 
 from __future__ import annotations
@@ -15,12 +22,17 @@ import fcntl
 import getpass
 import json
 import os
+import random
 import socket
 import time
 from datetime import datetime
 from pathlib import Path
 
 from .errors import CacheLockedError, CacheReadOnlyError
+
+#: Pauses between attempts to take a busy lock grow from the first to the last value.
+FIRST_RETRY_PAUSE_S = 0.005
+LONGEST_RETRY_PAUSE_S = 0.2
 
 
 def lock_path(cache_path: Path) -> Path:
@@ -36,55 +48,91 @@ def whoami() -> tuple[str, str, int]:
 
 
 class WriterLock:
-    """Held while a cache is open for writing; ``release()`` is idempotent."""
+    """Held while a cache is open for writing; ``release()`` is idempotent.
+
+    Waits up to ``timeout`` seconds for a lock held by another writer, then raises
+    :class:`CacheLockedError` naming the holder. Any other failure (the lock file cannot be
+    created, locked or written) raises :class:`CacheReadOnlyError` saying why.
+    """
 
     def __init__(self, cache_path: Path, timeout: float = 0.0):
+        self.cache_path = cache_path
         self.path = lock_path(cache_path)
         self._fd = -1
+        fd = self._open_lock_file()
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as error:
-            raise CacheReadOnlyError(cache_path, f"cannot be opened for writing: the lock file "
-                                     f"{self.path.name} cannot be created ({error.strerror})") from error
-        deadline = time.monotonic() + max(timeout, 0.0)
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = describe_holder(self.path)
-                    os.close(fd)
-                    raise CacheLockedError(cache_path, holder) from None
-                time.sleep(0.02)
-            except OSError as error:
-                os.close(fd)
-                raise CacheReadOnlyError(cache_path, f"cannot be locked for writing "
-                                         f"({error.strerror})") from error
+            self._wait_for_lock(fd, timeout)
+            self._write_owner(fd)
+        except BaseException:
+            os.close(fd)  # drops the flock too, if it was taken
+            raise
         self._fd = fd
-        self._write_owner()
 
-    def _write_owner(self) -> None:
+    def _open_lock_file(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise CacheReadOnlyError(self.cache_path, f"cannot be opened for writing: the lock "
+                                     f"file {self.path.name} cannot be created "
+                                     f"({error.strerror or error})") from error
+
+    def _wait_for_lock(self, fd: int, timeout: float) -> None:
+        deadline = time.monotonic() + max(timeout, 0.0)
+        pause = FIRST_RETRY_PAUSE_S
+        while not self._try_lock(fd):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CacheLockedError(self.cache_path, describe_holder(self.path))
+            # Jitter keeps waiters that started together from retrying in step.
+            time.sleep(min(left, pause * random.uniform(0.5, 1.0)))
+            pause = min(pause * 2, LONGEST_RETRY_PAUSE_S)
+
+    def _try_lock(self, fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        except OSError as error:
+            raise CacheReadOnlyError(self.cache_path, f"cannot be locked for writing "
+                                     f"({error.strerror or error})") from error
+        return True
+
+    def _write_owner(self, fd: int) -> None:
         user, host, pid = whoami()
         since = datetime.now().astimezone().isoformat(timespec="seconds")
         text = json.dumps({"user": user, "host": host, "pid": pid, "since": since}).encode()
-        # Owner text is information for people, not cache state: it needs no fsync.
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, text, 0)
+        # Owner text is information for people, not cache state: it needs no fsync. A failure
+        # to write it still refuses the lock, since a disk that cannot take these few bytes
+        # will not take the journal's either, and a waiting writer would misname the holder.
+        try:
+            os.ftruncate(fd, 0)
+            if os.pwrite(fd, text, 0) != len(text):
+                raise OSError(0, "short write")
+        except OSError as error:
+            raise CacheReadOnlyError(self.cache_path, f"cannot be opened for writing: the lock "
+                                     f"file {self.path.name} cannot be written "
+                                     f"({error.strerror or error})") from error
 
     @property
     def held(self) -> bool:
         return self._fd >= 0
 
     def release(self) -> None:
-        if self._fd >= 0:
-            try:
-                os.ftruncate(self._fd, 0)
-            except OSError:
-                pass
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = -1
+        if self._fd < 0:
+            return
+        fd, self._fd = self._fd, -1
+        try:
+            os.ftruncate(fd, 0)  # the holder's details are no longer true
+        except OSError:
+            pass
+        try:
+            # Unlock explicitly: a child forked meanwhile shares the descriptor, and closing
+            # ours alone would leave the lock held for as long as the child lives.
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def describe_holder(path: Path) -> str:

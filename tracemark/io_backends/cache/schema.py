@@ -10,6 +10,16 @@ Keys the schema does not know are never dropped and never guessed at: they are r
 the raw string stored in the file. A known key whose stored string does not decode is also
 returned raw, so one bad value never hides a trace.
 
+Round trip. A value reads back as the type it was written as: ``encode`` then ``decode``
+gives back an equal value of the same Python type for ints, floats, bools, text and None
+(an int ``79`` written to a number key reads back as ``int`` 79, ``79.0`` as ``float``),
+and a string in Tracemark's spelling decodes and re-encodes to itself. Number keys
+therefore keep ints and floats apart (kind ``number``); only an origin's ``samplingrate``
+is always a float, being a rate. Other tools' spellings (YAML's ``true``, ``null``,
+``.inf``; ``1e3``; ``4.0`` for a whole number) are read, and :func:`canonical` rewrites
+them once in Tracemark's spelling where a cache is imported (``merge_caches``), so that
+stored values have one spelling per value (``True``/``False`` for booleans).
+
 ``onset_shift`` is in samples. Sign convention: a positive shift means the response onset
 lies *after* the stored event sample, i.e. the corrected onset is at row
 ``samples_pre_event + onset_shift`` of the trace.
@@ -26,6 +36,8 @@ import numpy as np
 
 # Value kinds. Kept as strings so that the schema table below reads like documentation.
 INT, FLOAT, BOOL, STR, COORDS, STRLIST = "int", "float", "bool", "str", "coords", "strlist"
+#: A number that keeps the type it was written as: "79" reads as int 79, "79.0" as 79.0.
+NUMBER = "number"
 
 _NULLS = frozenset({"None", "none", "null", "Null", "NULL", "~", ""})
 _TRUE = frozenset({"True", "true", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"})
@@ -68,9 +80,9 @@ GENERIC_TRACE_KEYS = _specs(
     KeySpec("id", INT, minimum=0, readonly=True, doc="trace number within its origin"),
     KeySpec("event_name", STR, readonly=True, doc="label of the event the trace is cut around"),
     KeySpec("event_sample", INT, readonly=True, doc="sample of the event in the source recording"),
-    KeySpec("event_time", FLOAT, readonly=True, doc="time of the event in s in the recording"),
+    KeySpec("event_time", NUMBER, readonly=True, doc="time of the event in s in the recording"),
     KeySpec("onset_shift", INT, doc="samples from the event to the true onset; positive = later"),
-    KeySpec("time_since_last_pulse_in_s", FLOAT, nullable=True, minimum=0, allow_inf=True,
+    KeySpec("time_since_last_pulse_in_s", NUMBER, nullable=True, minimum=0, allow_inf=True,
             doc="seconds since the previous event (inf for the first)"),
     KeySpec("reject", BOOL, doc="True when the trace is excluded from analysis"),
     KeySpec("reviewed", BOOL, doc="True once a person has decided on the trace (accepted or "
@@ -80,15 +92,15 @@ GENERIC_TRACE_KEYS = _specs(
 )
 
 READOUT_TRACE_KEYS = _specs(
-    KeySpec("stimulation_intensity_mso", FLOAT, nullable=True, minimum=0, maximum=100,
+    KeySpec("stimulation_intensity_mso", NUMBER, nullable=True, minimum=0, maximum=100,
             doc="stimulator output in % of maximum"),
-    KeySpec("stimulation_intensity_didt", FLOAT, nullable=True, minimum=0,
+    KeySpec("stimulation_intensity_didt", NUMBER, nullable=True, minimum=0,
             doc="realised dI/dt in A/us"),
-    KeySpec("neg_peak_magnitude_uv", FLOAT, nullable=True, doc="negative peak in uV"),
-    KeySpec("pos_peak_magnitude_uv", FLOAT, nullable=True, doc="positive peak in uV"),
-    KeySpec("neg_peak_latency_ms", FLOAT, nullable=True, minimum=0, doc="latency in ms"),
-    KeySpec("pos_peak_latency_ms", FLOAT, nullable=True, minimum=0, doc="latency in ms"),
-    KeySpec("zcr_latency_ms", FLOAT, nullable=True, minimum=0, doc="zero-crossing latency in ms"),
+    KeySpec("neg_peak_magnitude_uv", NUMBER, nullable=True, doc="negative peak in uV"),
+    KeySpec("pos_peak_magnitude_uv", NUMBER, nullable=True, doc="positive peak in uV"),
+    KeySpec("neg_peak_latency_ms", NUMBER, nullable=True, minimum=0, doc="latency in ms"),
+    KeySpec("pos_peak_latency_ms", NUMBER, nullable=True, minimum=0, doc="latency in ms"),
+    KeySpec("zcr_latency_ms", NUMBER, nullable=True, minimum=0, doc="zero-crossing latency in ms"),
     KeySpec("xyz_coords", COORDS, nullable=True, doc="coil position [x, y, z]"),
     KeySpec("channel_of_interest", STR, nullable=True, doc="label of the channel read out"),
 )
@@ -183,11 +195,13 @@ def _parse_text(spec: KeySpec, text: str) -> Any:
         return _coerce(spec, _float_text(text, spec.name) if not _is_int_text(text) else int(text))
     if spec.kind == FLOAT:
         return _float_text(text, spec.name)
+    if spec.kind == NUMBER:
+        return int(text) if _is_int_text(text) else _float_text(text, spec.name)
     if spec.kind in (COORDS, STRLIST):
         items = _split_list(text, spec.name)
         if spec.kind == STRLIST:
             return [_unquote(item) for item in items]
-        return [_float_text(_unquote(item), spec.name) for item in items]
+        return [_parse_text(KeySpec(spec.name, NUMBER), _unquote(item)) for item in items]
     raise ValueError(f"unknown kind {spec.kind}")
 
 
@@ -234,10 +248,10 @@ def _coerce(spec: KeySpec, value: Any) -> Any:
         if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
             raise ValueError(f"{spec.name} must be a whole number, not {value!r}")
         return int(value)
-    if kind == FLOAT:
+    if kind in (FLOAT, NUMBER):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{spec.name} must be a number, not {value!r}")
-        return float(value)
+        return float(value) if kind == FLOAT else value
     if kind == STR:
         if not isinstance(value, str):
             raise ValueError(f"{spec.name} must be text, not {value!r}")
@@ -245,7 +259,7 @@ def _coerce(spec: KeySpec, value: Any) -> Any:
     if kind in (COORDS, STRLIST):
         if not isinstance(value, (list, tuple)):
             raise ValueError(f"{spec.name} must be a list, not {value!r}")
-        item_spec = KeySpec(spec.name, STR if kind == STRLIST else FLOAT)
+        item_spec = KeySpec(spec.name, STR if kind == STRLIST else NUMBER)
         return [parse(item_spec, v) if kind == COORDS and isinstance(v, str) else _coerce(item_spec, v)
                 for v in value]
     raise ValueError(f"unknown kind {kind}")
@@ -262,6 +276,20 @@ def encode(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(repr(v) if isinstance(v, str) else encode(v) for v in value) + "]"
     return str(value)
+
+
+def canonical(key: str, raw: str) -> str:
+    """``raw`` as Tracemark spells it (``true`` -> ``True``, ``null`` -> ``None``, ``.inf``
+    -> ``inf``, ``4.0`` -> ``4`` for a whole-number key); unknown keys and values that do
+    not decode for their key are kept as they are. For importing other tools' files once,
+    so that reading never has to reconcile spellings."""
+    spec = ALL_KEYS.get(key)
+    if spec is None or not isinstance(raw, str):
+        return raw
+    try:
+        return encode(parse(spec, raw))
+    except ValueError:
+        return raw
 
 
 def validate(key: str, value: Any, context: TraceContext = TraceContext()) -> Any:
@@ -289,7 +317,7 @@ def validate(key: str, value: Any, context: TraceContext = TraceContext()) -> An
 def _check_range(spec: KeySpec, value: Any, context: TraceContext) -> None:
     if value is None:
         return
-    if spec.kind == FLOAT:
+    if spec.kind in (FLOAT, NUMBER):
         _check_number(spec, value)
     elif spec.kind == INT:
         _check_number(spec, value)

@@ -246,3 +246,103 @@ def read_acks(fd: int, already: bytes = b"") -> list[int]:
             break
         chunks.append(chunk)
     return [int(line) for line in b"".join(chunks).split() if line != b"ready"]
+
+
+# -- power loss -----------------------------------------------------------------------------------
+SECTOR = 512
+
+
+class PowerLoss(BaseException):
+    """Raised by :class:`PowerCut` to stop the writer where the power went."""
+
+
+class PowerCut:
+    """A fault hook that records the journal's bytes around its ``target``-th append (0-based)
+    and cuts the power before that append's sync returns: the append is never acknowledged.
+
+    ``before`` is what the disk durably held (every earlier append was synced), ``after``
+    what the unsynced write made of it in the page cache."""
+
+    def __init__(self, journal: Path, target: int):
+        self.journal, self.target = str(journal), target
+        self.appends = 0
+        self.before: bytes | None = None
+        self.after: bytes | None = None
+
+    def __call__(self, point: str, detail: str) -> None:
+        if detail != self.journal:
+            return
+        if point == "append":
+            if self.appends == self.target:
+                self.before = Path(self.journal).read_bytes()
+            self.appends += 1
+        elif point == "fsync" and self.before is not None:
+            self.after = Path(self.journal).read_bytes()
+            raise PowerLoss(f"power lost before journal append {self.target} was synced")
+
+
+def after_power_loss(before: bytes, after: bytes, rng: np.random.Generator) -> bytes:
+    """A file as the disk may hold it after power was lost during an unsynced write that
+    turned ``before`` into ``after`` (SQLite's test6 crash model): each 512-byte sector the
+    write touched holds its old bytes, its new bytes or garbage, chosen at random, and the
+    file keeps its old size or has its new one."""
+    changed = next((i for i, (a, b) in enumerate(zip(before, after)) if a != b),
+                   min(len(before), len(after)))
+    old = before.ljust(len(after), b"\0")
+    image = bytearray(after)
+    for sector in range(changed // SECTOR, -(-len(after) // SECTOR)):
+        lo, hi = sector * SECTOR, min((sector + 1) * SECTOR, len(after))
+        fate = rng.integers(3)
+        if fate == 0:
+            image[lo:hi] = old[lo:hi]  # the write never reached this sector
+        elif fate == 2:
+            image[lo:hi] = rng.bytes(hi - lo)  # the sector was being written: garbage
+    size = len(after) if rng.integers(2) else len(before)
+    return bytes(image[:size]).ljust(size, b"\0")
+
+
+@dataclass
+class PowerLossOutcome:
+    """What one simulated power loss did: the append it hit (``None``: the run ended
+    first) and whether the in-flight operation survived it."""
+
+    hit_append: int | None
+    in_flight_applied: bool
+
+
+def power_loss_run(template: Path, folder: Path, seed: int, n_ops: int = 40
+                   ) -> PowerLossOutcome:
+    """Copy the cache ``template`` into ``folder``, run the workload on it and lose the
+    power during a random journal append; then check with :func:`check_after_crash` that
+    the cache opens for writing and holds every acknowledged operation, and the one in
+    flight whole or not at all (``AssertionError`` otherwise)."""
+    import shutil
+
+    from .journal import journal_path
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / template.name
+    shutil.copyfile(template, path)
+    cache = CacheFile(path, mode="w")
+    model = Model.of(cache)
+    cut = PowerCut(journal_path(path), target=int(rng.integers(n_ops)))
+    in_flight: list[int] = []
+    fsops.set_fault_hook(cut)
+    try:
+        for n in range(n_ops):
+            in_flight = [n]
+            run_operation(cache, n)
+            model.apply(n)  # returned: acknowledged
+            in_flight = []
+    except PowerLoss:
+        pass
+    finally:
+        fsops.set_fault_hook(None)
+        abandon(cache)
+    if cut.after is None:
+        check_after_crash(path, model, [])
+        return PowerLossOutcome(None, False)
+    journal_path(path).write_bytes(after_power_loss(cut.before, cut.after, rng))
+    _, applied = check_after_crash(path, model, in_flight)
+    return PowerLossOutcome(cut.target, applied)
