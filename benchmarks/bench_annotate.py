@@ -48,6 +48,7 @@ def main() -> int:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tracemark-bench-annotate-"))
     os.environ["XDG_CONFIG_HOME"] = str(folder / "config")
+    os.environ["XDG_DATA_HOME"] = str(folder / "data")
     started = time.perf_counter()
     cache_path = build(folder / "bench.hdf5", args.traces)
     print(f"built {args.traces} traces in {time.perf_counter() - started:.1f} s")

@@ -1,4 +1,5 @@
-"""Make ``docs/gallery.md``: the first screen Tracemark shows for each kind of recording.
+"""Make ``docs/gallery.md``: the first screen Tracemark shows for each kind of recording,
+and the reading tools (cursors, measurements, spectra) on a real one.
 
 Each picture is what a person sees on opening the file, with no key pressed, taken by
 ``tracemark FILE --snapshot PNG --screen WxH`` (offscreen, in a window sized for that
@@ -52,6 +53,28 @@ def snapshot(paths: list[str], out: Path, screen: str) -> None:
     subprocess.run(command, check=True, cwd=ROOT)
 
 
+#: The reading tools on a real recording: (file, screen, cursor A and B in seconds, caption).
+READING_TOOLS = ("edf/mne-testing-data_test_edf_overlapping_annotations.edf", "1920x1080", (2.9, 5.0),
+                 "Cursors A and B placed around two blinks (Measure menu, Ctrl/Shift+click or keys "
+                 "1 and 2): the Measurements panel lists A, B, B - A per channel with Δt and 1/Δt. "
+                 "The Power spectrum dock (Ctrl+Shift+F) and the Time-frequency dock (Ctrl+Shift+T) "
+                 "follow the A-B span and the selected channel")
+
+
+def reading_tools() -> list[str]:
+    source, screen, (a_s, b_s), what = READING_TOOLS
+    path = DATA / source
+    if not path.is_file():
+        print(f"skipped the reading tools: {source} is not in {DATA}", file=sys.stderr)
+        return []
+    name = f"reading-tools-{Path(source).stem}-{screen}.png"
+    subprocess.run([sys.executable, str(ROOT / "docs" / "reading_tools_snapshot.py"), str(path),
+                    str(IMAGES / name), "--screen", screen, "--cursors", str(a_s), str(b_s)],
+                   check=True, cwd=ROOT)
+    return ["# Reading tools", "", f"{what}. {path.name}, screen {screen}.", "",
+            f"![Cursors, measurements and spectra on {path.name}](images/gallery/{name})", ""]
+
+
 def main() -> int:
     IMAGES.mkdir(parents=True, exist_ok=True)
     lines = ["# Gallery: the first screen of each kind of recording", "",
@@ -76,6 +99,7 @@ def main() -> int:
         snapshot(paths, IMAGES / name, screen)
         lines += [f"## {kind}: {title}", "", f"{what}. Screen {screen}.", "",
                   f"![{kind}: {title}](images/gallery/{name})", ""]
+    lines += reading_tools()
     (ROOT / "docs" / "gallery.md").write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {ROOT / 'docs' / 'gallery.md'}")
     return 0

@@ -315,8 +315,8 @@ def test_build_cache_dialog_cancel_leaves_nothing(qtbot, demo_cache, tmp_path, m
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.task is None, timeout=10000)
     assert "nothing was written" in dialog.message.text()
-    # Only the lock file stays (the cache package keeps lock files by design).
-    assert [p.name for p in tmp_path.glob("cancelled*")] == ["cancelled.hdf5.lock"]
+    # A cancelled build leaves no file behind, not even the lock file it made.
+    assert [p.name for p in tmp_path.glob("cancelled*")] == []
     recording.close()
 
 

@@ -53,3 +53,14 @@ def test_flat_and_missing_channels_are_left_out_of_a_group_typical():
     assert spreads[1] == 0 and np.isnan(spreads[2])
     assert typical_spread(spreads) == pytest.approx(spreads[0])
     assert typical_spread(np.array([0.0, np.nan])) is None
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 7), (6, 8), (64, 4001)])
+def test_partition_median_and_percentiles_equal_numpys(shape):
+    from tracemark.dsp.amplitude import median_along, percentiles_along_rows
+
+    values = np.random.default_rng(sum(shape)).normal(0, 50, shape).astype(np.float32)
+    for axis in (0, 1):
+        np.testing.assert_allclose(median_along(values, axis), np.median(values, axis=axis), rtol=1e-6)
+    np.testing.assert_allclose(percentiles_along_rows(values, [2.0, 50.0, 98.0]),
+                               np.percentile(values, [2.0, 50.0, 98.0], axis=1), rtol=1e-5, atol=1e-5)

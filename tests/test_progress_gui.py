@@ -112,14 +112,16 @@ def test_closing_without_pending_edits_shows_nothing(qtbot, cache_path):
 
 # -- CSV export --------------------------------------------------------------------------------------
 def _slow_reads(monkeypatch, seconds: float) -> None:
-    real = CacheFile.get_trace_attrs
+    """Each row of the export (named through ``trace_origin`` as it is written) takes
+    ``seconds`` on the worker, so the test can watch the progress and cancel."""
+    real = CacheFile.trace_origin
 
     def slow(self, index):
         if threading.current_thread() is not threading.main_thread():
             time.sleep(seconds)
         return real(self, index)
 
-    monkeypatch.setattr(CacheFile, "get_trace_attrs", slow)
+    monkeypatch.setattr(CacheFile, "trace_origin", slow)
 
 
 def test_export_shows_progress_and_cancel_leaves_no_partial_file(qtbot, monkeypatch, tmp_path,

@@ -10,6 +10,7 @@ from PyQt6.QtGui import QKeySequence
 from PyQt6.QtWidgets import QApplication, QDialog, QMenu
 
 from tracemark.app.main_window import WINDOW_ACTIONS, MainWindow
+from tracemark.app.spectrum_dock import SPECTRUM_ACTIONS
 from tracemark.dsp.filters import DisplayFilter
 from tracemark.dsp.montage import MontageLibrary
 from tracemark.widgets.viewer import VIEWER_ACTIONS, ShortcutsDialog
@@ -17,7 +18,7 @@ from tracemark.widgets.viewer.actions import shortcut_rows
 from tracemark.widgets.viewer.dialogs import clock_to_elapsed, parse_time_text
 from viewer_support import make_source, open_viewer, press, wait_drawn
 
-ALL_SPECS = VIEWER_ACTIONS + WINDOW_ACTIONS
+ALL_SPECS = VIEWER_ACTIONS + WINDOW_ACTIONS + SPECTRUM_ACTIONS
 
 
 def answer_modal(qtbot, respond):

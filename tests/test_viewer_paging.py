@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 
 import numpy as np
@@ -181,3 +183,20 @@ def test_a_failing_read_is_reported_not_raised(qtbot):
     with qtbot.waitSignal(viewer.pager.page_failed, timeout=3000):
         viewer.model.window.set_start(200.0)
     assert "disk went away" in viewer.status.text("decimation")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_the_summary_is_built_at_a_lower_priority_than_pages(qtbot):
+    from tracemark.widgets.viewer.pager import SUMMARY_NICENESS, SummaryBuilder
+
+    builder = SummaryBuilder()
+    seen = {}
+
+    def build(_progress, _cancelled):
+        seen["summary"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return object()
+
+    with qtbot.waitSignal(builder.finished, timeout=10000):
+        builder.start("key", build)
+    assert seen["summary"] == min(os.getpriority(os.PRIO_PROCESS, 0) + SUMMARY_NICENESS, 19)
+    builder.shutdown()

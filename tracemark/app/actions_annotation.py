@@ -14,11 +14,16 @@ from dataclasses import replace
 from tracemark.widgets.editor import EDITOR_ACTIONS
 from tracemark.widgets.viewer import VIEWER_ACTIONS, ActionSpec
 
+from .sessions import SESSION_ACTIONS
+from .spectrum_dock import SPECTRUM_ACTIONS
+
 #: Top-level menus, left to right.
-MENU_ORDER = ("File", "Edit", "View", "Go", "Trace", "Signals", "Help")
+MENU_ORDER = ("File", "Edit", "View", "Go", "Trace", "Signals", "Measure", "Help")
 
 WINDOW_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open_recording", "File", "Open recording…", ("Ctrl+O",), "Open a recording to view"),
+    ActionSpec("open_url", "File", "Open URL…", ("Ctrl+U",),
+               "Open a recording on a server (https, s3 or DANDI), streamed as it is read"),
     ActionSpec("open_cache", "File", "Open trace cache…", ("Ctrl+Shift+O",),
                "Open a cache of traces to review (and its source recording when found)"),
     ActionSpec("open_demo", "File", "Open demo", (), "The demo recording and its traces"),
@@ -27,6 +32,12 @@ WINDOW_ACTIONS: tuple[ActionSpec, ...] = (
                separator_before=True),
     ActionSpec("export_csv", "File", "Export table as CSV…", ("Ctrl+Shift+E",),
                "One row per trace with every attribute"),
+    ActionSpec("export_page", "File", "Export page…", (),
+               "The page of traces on screen as a PDF, PNG or SVG, ready to print",
+               separator_before=True),
+    ActionSpec("export_segment", "File", "Export segment…", (),
+               "The span between the cursors (or the page) as EDF+ or CSV, with its events"),
+    ActionSpec("print_page", "File", "Print…", ("Ctrl+P",), "Print the page of traces on screen"),
     ActionSpec("close_all", "File", "Close", ("Ctrl+W",), "Close the recording and the cache",
                separator_before=True),
     ActionSpec("quit", "File", "Quit", ("Ctrl+Q",), separator_before=True),
@@ -63,7 +74,7 @@ def menu_of(spec: ActionSpec) -> str:
 def help_specs() -> list[ActionSpec]:
     """Every command of the window for the shortcut help, labelled with the menu it is in
     (and, for keys that depend on the focus, where they act)."""
-    specs = [replace(s, menu=menu_of(s)) for s in WINDOW_ACTIONS]
+    specs = [replace(s, menu=menu_of(s)) for s in (*WINDOW_ACTIONS, *SESSION_ACTIONS, *SPECTRUM_ACTIONS)]
     specs += [replace(s, menu=f"{menu_of(s)} (trace editor)") for s in EDITOR_ACTIONS]
     specs += [replace(s, menu=f"{menu_of(s)} (signal viewer)") for s in VIEWER_ACTIONS]
     return specs

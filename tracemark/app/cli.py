@@ -3,7 +3,9 @@
 
 Each subcommand lives in its own module exposing ``configure(parser)`` and
 ``run(args) -> int``; this module only dispatches and turns every ``TracemarkError``
-into one line on stderr and a non-zero exit, never a traceback.
+into one line on stderr and a non-zero exit, never a traceback. Standard output is guarded
+for every command (:mod:`tracemark.app.cli_output`): output the reader no longer wants
+(``| head``) ends the command quietly with exit 1, never with a ``BrokenPipeError``.
 
 Before the GUI paths (``tracemark``, ``tracemark FILE``, ``tracemark --demo``) create any
 ``QApplication``, ``startup_check`` makes sure a window can open: without a display the
@@ -20,6 +22,7 @@ import importlib
 import sys
 
 from tracemark import __version__
+from tracemark.app.cli_output import StdoutError, guarded_stdout, tell_stdout_failure
 from tracemark.io_backends.errors import TracemarkError
 
 #: name -> (module, one-line help)
@@ -27,6 +30,7 @@ SUBCOMMANDS = {
     "info": ("tracemark.app.cli_info", "print a recording's header, streams and event counts"),
     "cache": ("tracemark.app.cli_cache", "build, inspect, edit, export and merge trace cache files"),
     "plot": ("tracemark.app.cli_plot", "draw averages, measures, recruitment curves and maps from a cache"),
+    "export": ("tracemark.app.cli_export", "write a span of a recording as EDF+, CSV, or a PNG/PDF/SVG page"),
 }
 
 EXIT_OK = 0
@@ -42,9 +46,13 @@ EXIT_MISSING_LIBRARIES = 4
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in SUBCOMMANDS:
-            return _run_subcommand(argv[0], argv[1:])
-        return _run_gui(argv)
+        with guarded_stdout():
+            if argv and argv[0] in SUBCOMMANDS:
+                return _run_subcommand(argv[0], argv[1:])
+            return _run_gui(argv)
+    except StdoutError as error:  # e.g. `tracemark info F --json | head -c 10`
+        tell_stdout_failure(error, "error")
+        return EXIT_USER_ERROR
     except TracemarkError as error:
         print(f"tracemark: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -23,10 +23,13 @@ from tracemark.widgets.editor import TraceEditorWidget
 from tracemark.widgets.viewer import ActionSet, ShortcutsDialog, SignalViewer
 
 from . import actions_annotation as annotation_actions
+from .export_dialog import ExportCommands
 from .focus_marker import EDITOR, VIEWER, FocusMarker
 from .geometry import first_size, fit_to_screen
 from .opening import Opener
 from .plot_docks import PlotDocks
+from .sessions import SESSION_ACTIONS, ViewSessions
+from .spectrum_dock import SPECTRUM_ACTIONS, SpectrumDocks
 from .settings import Settings
 from .ui_names import name_window_parts
 from .viewer_link import ViewerLink
@@ -60,6 +63,7 @@ class MainWindow(QMainWindow):
         self.last_new_window: MainWindow | None = None
         self._build_widgets()
         self.opener = Opener(self)
+        self.sessions = ViewSessions(self)
         self._build_actions()
         self._build_status()
         name_window_parts(self)
@@ -67,7 +71,7 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._fit_timer = QTimer(self, singleShot=True, interval=0)
         self._fit_timer.timeout.connect(lambda: fit_to_screen(self))
-        for dock in self.plots.docks.values():
+        for dock in [*self.plots.docks.values(), *self.spectrum.docks.values()]:
             dock.visibilityChanged.connect(lambda _visible: self._fit_timer.start())
         self.viewer.model.display.montage_changed.connect(lambda _montage: self._fit_timer.start())
         self.update_title()
@@ -91,6 +95,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 4)
         self.splitter.setSizes([820, 680])
         self.plots = PlotDocks(self)
+        self.spectrum = SpectrumDocks(self, self.viewer)
         self.plots.view_built.connect(lambda _name: name_window_parts(self))
         self.viewer.hide()
         self.editor.hide()
@@ -107,21 +112,24 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
 
     def _build_actions(self) -> None:
+        self.exports = ExportCommands(self)
         handlers = {"open_recording": self.opener.open_recording_dialog,
+                    "open_url": self.opener.open_url_dialog,
                     "open_cache": self.opener.open_cache_dialog,
                     "open_demo": self.opener.open_demo, "build_cache": self.opener.build_cache_dialog,
                     "export_csv": self.opener.export_csv, "close_all": self.opener.close_all,
                     "quit": self.close, "undo": self.undo, "redo": self.redo,
                     "preferences": self.preferences, "focus_editor": self.focus_editor,
                     "focus_viewer": self.focus_viewer, "show_hint": lambda: self.show_hint(force=True),
-                    "about": self.about}
+                    "about": self.about, "export_page": self.exports.export_page,
+                    "export_segment": self.exports.export_segment, "print_page": self.exports.print_page}
         self.window_actions = ActionSet(self, annotation_actions.WINDOW_ACTIONS, handlers,
                                         context=Qt.ShortcutContext.WindowShortcut)
         self.editor_actions = self.editor.install_actions()
         self.editor_help = ActionSet(self.editor, annotation_actions.EDITOR_HELP,
                                      {"editor_help": self.show_shortcuts})
         # The viewer's F1 lists what acts while it has the focus: its keys and the window's.
-        self.viewer.extra_action_specs = annotation_actions.WINDOW_ACTIONS
+        self.viewer.extra_action_specs = annotation_actions.WINDOW_ACTIONS + SPECTRUM_ACTIONS
         menu_bar = self.menuBar()
         self.menus = {name: menu_bar.addMenu(f"&{name}") for name in annotation_actions.MENU_ORDER}
         annotation_actions.populate(self.window_actions, self.menus)
@@ -131,12 +139,20 @@ class MainWindow(QMainWindow):
         self.recent_menu.setObjectName("recentMenu")
         self.menus["File"].insertMenu(self.window_actions["build_cache"], self.recent_menu)
         self.fill_recent_menu()
+        self.recent_menu.aboutToShow.connect(self.fill_recent_menu)   # positions move on
+        self.session_actions = ActionSet(self, SESSION_ACTIONS, {"reset_view": self.sessions.reset_view},
+                                         context=Qt.ShortcutContext.WindowShortcut)
+        self.menus["File"].insertAction(self.window_actions["close_all"], self.session_actions["reset_view"])
         self.menus["View"].addSeparator()
         for action in self.plots.toggle_actions():
+            self.menus["View"].addAction(action)
+        self.menus["View"].addSeparator()
+        for action in self.spectrum.toggle_actions():
             self.menus["View"].addAction(action)
         recording_menu = self.menus["Go"].addMenu("In the &recording")
         self.viewer.populate_menus(menu_bar, {"Navigate": recording_menu, "View": self.menus["View"],
                                               "Signals": self.menus["Signals"],
+                                              "Measure": self.menus["Measure"],
                                               "Help": self.menus["Help"]})
         self.streams_menu = QMenu("S&treams", self)
         self.menus["Signals"].addSeparator()
@@ -179,6 +195,7 @@ class MainWindow(QMainWindow):
 
     def open_in_new_window(self, paths: list[str | Path], stream: int | None = None) -> MainWindow:
         """A new window, beside this one, showing ``paths``; kept alive while it is open."""
+        self.sessions.save_now()   # the new window opens the view as it is here
         window = MainWindow(settings=self.settings)
         window.move(self.pos() + QPoint(30, 30))
         window.show()
@@ -224,6 +241,9 @@ class MainWindow(QMainWindow):
             self.window_actions[name].setEnabled(writable)
         self.window_actions["export_csv"].setEnabled(session is not None)
         self.window_actions["build_cache"].setEnabled(self.opener.recording is not None)
+        for name in ("export_page", "export_segment", "print_page"):
+            self.window_actions[name].setEnabled(self.viewer.source is not None)
+        self.session_actions["reset_view"].setEnabled(self.viewer.source is not None)
         for action in self.editor_actions.actions.values():
             action.setEnabled(session is not None)
 
@@ -240,7 +260,9 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         files = self.settings.recent_files()
         for number, path in enumerate(files, start=1):
-            action = self.recent_menu.addAction(f"&{number % 10} {Path(path).name}")
+            position = self.sessions.recent_position(path)
+            action = self.recent_menu.addAction(f"&{number % 10} {Path(path).name}"
+                                                + (f" — {position}" if position else ""))
             action.setToolTip(path)
             action.setData(path)
             action.triggered.connect(lambda _checked=False, p=path: self.opener.open_paths([p]))
@@ -345,6 +367,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.save_layout()
         self.opener.shutdown()
+        self.spectrum.shutdown()
         self.viewer.shutdown()
         super().closeEvent(event)
         if self in EXTRA_WINDOWS:

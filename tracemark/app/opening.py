@@ -13,6 +13,10 @@ Traces are never shown against a recording they were not cut from
 (:mod:`.recording_mismatch`): a new window for the recording, or close the traces and open
 it here, or cancel. A recording matched only by its file name (the cache was moved with
 it) is checked against the cache's checksum, and refused by the viewer link if it differs.
+
+The cache side (h5py, the cache package, the annotation session and the review loop) is
+imported when a cache is first opened, not at start-up: a person who only views a
+recording does not wait for it before the first page.
 """
 
 from __future__ import annotations
@@ -21,20 +25,25 @@ import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import h5py
 from PyQt6.QtCore import QEventLoop, QObject, Qt, QTimer
 from PyQt6.QtWidgets import QFileDialog, QProgressDialog
 
 from tracemark.io_backends import open_recording
-from tracemark.io_backends.cache import CacheError, CacheFile, export_table
 from tracemark.io_backends.errors import RecordingError, TracemarkError
+from tracemark.io_backends.remote import is_remote
 
-from .annotation_session import AnnotationSession
+from .open_url import UrlOpening, ask_for_url
 from .recording_mismatch import CLOSE_TRACES, NEW_WINDOW, ask_recording_mismatch
-from .review_controller import ReviewController
 from .viewer_source import EventsOnlySource, RecordingSource
 from .workers import Task, TaskCancelled
+
+if TYPE_CHECKING:   # the cache, its session and the review loop load when a cache is opened
+    from tracemark.io_backends.cache import CacheFile
+
+    from .annotation_session import AnnotationSession
+    from .review_controller import ReviewController
 
 RECORDING_FILTER = ("Recordings (*.trc *.TRC *.nwb *.edf *.EDF *.bdf *.BDF *.rec *.vhdr);;"
                     "Micromed TRC (*.trc *.TRC);;NWB (*.nwb);;EDF/BDF (*.edf *.bdf *.EDF *.BDF);;"
@@ -76,6 +85,12 @@ def looks_like_cache(path: Path) -> bool:
                 # than "no reader recognises the suffix" by the recording readers; an
                 # empty file is told "empty" by the readers.
                 return bool(head) and path.suffix.lower() in CACHE_SUFFIXES
+        import h5py  # noqa: PLC0415 (a cache's libraries load when one is opened)
+
+        from tracemark.io_backends import h5_preflight
+
+        if h5_preflight.metadata_problem(path):  # HDF5 would loop or crash reading it
+            return path.suffix.lower() in CACHE_SUFFIXES  # the opener tells the problem
         with h5py.File(path, "r") as f:
             if "tracemark_format" in f.attrs:
                 return True
@@ -96,6 +111,7 @@ class Opener(QObject):
         self.opening_cache: Task | None = None
         self.source_check: Task | None = None
         self.tasks: list[Task] = []
+        self.url_opening: UrlOpening | None = None   # the latest File › Open URL, if any
 
     # -- entry points ------------------------------------------------------------------------
     def open_paths(self, paths: Sequence[str | Path], stream: int | None = None) -> bool:
@@ -103,7 +119,10 @@ class Opener(QObject):
         A recording opens on ``stream``, or on its main stream when None. True when
         everything given opened or started opening."""
         ok = True
-        paths = [Path(p).expanduser() for p in paths]
+        urls = [str(p) for p in paths if is_remote(p)]
+        for url in urls:   # streamed on a worker; the window stays free meanwhile
+            ok = self.open_url(url, stream) and ok
+        paths = [Path(p).expanduser() for p in paths if not is_remote(p)]
         caches = [p for p in paths if p.exists() and looks_like_cache(p)]
         # Recordings given with a cache go with that cache, not with the traces open now.
         ask = not caches
@@ -122,6 +141,16 @@ class Opener(QObject):
         path, _ = QFileDialog.getOpenFileName(self.window, "Open recording", "", RECORDING_FILTER)
         if path:
             self.open_paths([path])
+
+    def open_url_dialog(self) -> None:
+        url = ask_for_url(self.window)
+        if url:
+            self.open_url(url)
+
+    def open_url(self, url: str, stream: int | None = None, origin=None) -> bool:
+        """Start opening the recording at ``url`` on a worker (see :mod:`.open_url`)."""
+        self.url_opening = UrlOpening(self, url, stream, origin).start()
+        return True
 
     def open_cache_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open trace cache", "", CACHE_FILTER)
@@ -149,6 +178,10 @@ class Opener(QObject):
         except OSError as error:
             self.window.show_error(f"Cannot open {path.name}", f"{path}\n\n{error.strerror or error}")
             return False
+        return self.show_opened(recording, path, stream, origin)
+
+    def show_opened(self, recording, path: Path, stream: int | None = None, origin=None) -> bool:
+        """Show a recording just opened (here, or from a server by :mod:`.open_url`)."""
         if not recording.header.streams and not self._has_events(recording, path):
             return False
         self.close_recording()
@@ -218,6 +251,7 @@ class Opener(QObject):
             self._check_source(path, origin.source_sha256, by_name=True)
 
     def show_stream(self, stream: int) -> None:
+        self.window.sessions.save_now()   # the view left behind is kept for next time
         viewer = self.window.viewer
         viewer.set_source(RecordingSource(self.recording, stream))
         self.window.link.set_recording(self.recording.path)
@@ -240,6 +274,7 @@ class Opener(QObject):
         menu.setEnabled(len(streams) > 1)
 
     def close_recording(self) -> None:
+        self.window.sessions.save_now()   # the view left behind is kept for next time
         self.window.viewer.close_source()
         self.window.link.set_recording(None)
         if self.recording is not None:
@@ -253,6 +288,8 @@ class Opener(QObject):
         """Open the cache on a worker (``mode="auto"``), then show it; a dialog on failure."""
         path = Path(path).absolute()
         self.window.set_status(f"Opening {path.name}…")
+        from tracemark.io_backends.cache import CacheFile  # noqa: PLC0415 (see _load_cache_side)
+
         task = Task(lambda _p, _c: CacheFile(path, mode="auto"), name="openCache")
         task.finished.connect(lambda cache: self._cache_opened(path, cache))
         task.failed.connect(lambda error: self._open_failed(path, error))
@@ -262,7 +299,7 @@ class Opener(QObject):
 
     def _open_failed(self, path: Path, error: BaseException) -> None:
         self.window.set_status("")
-        if isinstance(error, (CacheError, RecordingError)):
+        if isinstance(error, TracemarkError) and hasattr(error, "problem"):   # RecordingError, CacheError
             text = f"{error.path}\n\n{error.problem}"
         elif isinstance(error, OSError):
             text = f"{path}\n\n{error.strerror or error}"
@@ -273,6 +310,9 @@ class Opener(QObject):
     def _cache_opened(self, path: Path, cache: CacheFile) -> None:
         self.close_cache()
         window = self.window
+        from .annotation_session import AnnotationSession  # noqa: PLC0415 (see the docstring)
+        from .review_controller import ReviewController  # noqa: PLC0415
+
         self.session = AnnotationSession(cache, window)
         self.controller = ReviewController(self.session, window.editor, window.link,
                                            window.show_error, self)
@@ -326,6 +366,10 @@ class Opener(QObject):
             return
         if self.recording is not None and any(self.window.link.links(o) for o in origins):
             self._check_moved_source(Path(self.recording.path))
+            return
+        remote = next((o for o in origins if is_remote(o.source_file)), None)
+        if remote is not None:   # built from a URL: stream it again
+            self.open_url(remote.source_file, origin=remote)
             return
         origin = next((o for o in origins if o.source_file and Path(o.source_file).is_file()), None)
         if origin is None:
@@ -505,8 +549,8 @@ class Opener(QObject):
 
 
 class _ReportingCache:
-    """The cache as ``export_table`` reads it, reporting each trace read and stopping when
-    the export is cancelled (reading the attributes is what takes the time)."""
+    """The cache as ``export_table`` reads it, reporting each row written and stopping when
+    the export is cancelled."""
 
     def __init__(self, cache: CacheFile, progress, cancelled):
         self._cache, self._progress, self._cancelled = cache, progress, cancelled
@@ -514,13 +558,14 @@ class _ReportingCache:
     def __len__(self) -> int:
         return len(self._cache)
 
-    def get_trace_attrs(self, index: int):
+    def trace_origin(self, index: int):
+        # Called once per row as it is written (the attributes are read by whole columns).
         if self._cancelled():
             raise TaskCancelled
         n = len(self._cache)
         if index % max(n // 100, 1) == 0:
             self._progress(index, n)
-        return self._cache.get_trace_attrs(index)
+        return self._cache.trace_origin(index)
 
     def __getattr__(self, name: str):
         return getattr(self._cache, name)
@@ -529,6 +574,8 @@ class _ReportingCache:
 def _export(cache: CacheFile, path: Path, progress, cancelled) -> int:
     part = path.with_name(f".{path.name}.part-{os.getpid()}")
     try:
+        from tracemark.io_backends.cache import export_table  # noqa: PLC0415
+
         rows = export_table(_ReportingCache(cache, progress, cancelled), part)
         if cancelled():
             raise TaskCancelled

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QMessageBox, QWidget
 
-from .annotation_session import AnnotationSession
+if TYPE_CHECKING:   # the cache side loads when a cache is opened
+    from .annotation_session import AnnotationSession
 
 NEW_WINDOW, CLOSE_TRACES, CANCEL = "newWindow", "closeTraces", "cancel"
 

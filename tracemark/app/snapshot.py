@@ -7,8 +7,8 @@ cache was given), and saves the window as a PNG. Nothing is pressed first: the p
 what a person sees on opening. ``docs/make_gallery.py`` makes the gallery with it, and
 the first-screen test measures its pictures.
 
-The window's settings go to a throwaway file, so the user's layout and recent files are
-never touched.
+The window's settings and its saved views go to a throwaway folder, so the user's layout,
+recent files and sessions are never touched, and no saved view changes the picture.
 """
 
 from __future__ import annotations
@@ -70,11 +70,14 @@ def first_screen(paths: Sequence[str | os.PathLike], size: tuple[int, int] = DEF
         from PyQt6.QtWidgets import QApplication
 
         from .main_window import MainWindow
+        from .session_store import SessionStore
         from .settings import Settings
 
         app = QApplication.instance() or QApplication(sys.argv[:1])
         settings = Settings(QSettings(str(scratch / "snapshot.conf"), QSettings.Format.IniFormat))
         window = MainWindow(settings=settings)
+        # No saved view is restored, and none is saved: the picture is a first opening.
+        window.sessions.store = SessionStore(scratch / "sessions")
         try:
             window.show()
             if not window.opener.open_paths(list(paths)):

@@ -14,12 +14,15 @@ never shaded on a recording they were not cut from.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyqtgraph as pg
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from .annotation_session import OriginInfo
+from tracemark.widgets.guarded_line import GuardedInfiniteLine
+
+if TYPE_CHECKING:   # the cache side loads when a cache is opened
+    from .annotation_session import OriginInfo
 
 HIGHLIGHT_KEY = "current-trace"
 #: Viewer span (s) set when a cache's traces are first linked to their recording.
@@ -38,7 +41,7 @@ class ViewerLink(QObject):
         self.recording_path: Path | None = None
         self._trace: tuple[int, OriginInfo, int, int] | None = None   # index, origin, event, shift
         self._editable = True
-        self.onset_line = pg.InfiniteLine(angle=90, movable=True, pen=ONSET_PEN,
+        self.onset_line = GuardedInfiniteLine(angle=90, movable=True, pen=ONSET_PEN,
                                           hoverPen=ONSET_HOVER_PEN, label="onset",
                                           labelOpts={"position": 0.97, "color": (200, 30, 30)})
         self.onset_line.setZValue(50)

@@ -55,6 +55,9 @@ class RecordingSource:
     def read_raw_block(self, i_start: int, i_stop: int, channels: Sequence[int]) -> np.ndarray:
         return self.recording.read_raw(i_start, i_stop, list(channels), stream=self.stream_index)
 
+    def read_raw_view(self, i_start: int, i_stop: int, channels: Sequence[int]) -> np.ndarray:
+        return self.recording.read_raw_view(i_start, i_stop, list(channels), stream=self.stream_index)
+
     def raw_scaling(self, channels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         index = np.asarray(list(channels), dtype=np.intp)
         return self.header.gains[index], self.header.offsets[index]

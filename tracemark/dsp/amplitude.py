@@ -58,7 +58,8 @@ def survey_windows(n_samples: int, sampling_rate: float, n_channels: int,
         return [(0, span)]
     length = max(min(per_channel // SURVEY_WINDOWS, int(WINDOW_S * sampling_rate)), 2)
     starts = np.linspace(0, span - length, SURVEY_WINDOWS).astype(np.int64)
-    return [(int(s), int(s) + length) for s in np.unique(starts)]
+    # dict.fromkeys keeps order and drops repeats (np.unique would import numpy.ma, 35 ms).
+    return [(int(s), int(s) + length) for s in dict.fromkeys(starts.tolist())]
 
 
 def robust_spread(windows: Sequence[np.ndarray], burst: bool = False,
@@ -94,13 +95,15 @@ def robust_spreads(windows: Sequence[np.ndarray], segment: int | None = None
         centred = np.concatenate([_centred(piece[::step], finite) for b in blocks
                                   for piece in _segments(b, segment)], axis=1)
         quantiles = [LOW_PERCENTILE, HIGH_PERCENTILE]
-        percentile = np.percentile if finite else np.nanpercentile
-        low, high = percentile(centred, quantiles, axis=1)
+        if finite:
+            low, high = percentiles_along_rows(centred, quantiles)
+        else:
+            low, high = np.nanpercentile(centred, quantiles, axis=1)
         data = np.concatenate(blocks, axis=0)
         largest, smallest = (np.max, np.min) if finite else (np.nanmax, np.nanmin)
         stretches = np.array_split(data, min(SURVEY_WINDOWS, len(data)), axis=0)
         ranges = np.stack([largest(part, axis=0) - smallest(part, axis=0) for part in stretches])
-        bursts = (np.median if finite else np.nanmedian)(ranges, axis=0)
+        bursts = median_along(ranges, axis=0) if finite else np.nanmedian(ranges, axis=0)
     return (high - low).astype(np.float64), np.asarray(bursts, dtype=np.float64)
 
 
@@ -115,8 +118,36 @@ def _centred(data: np.ndarray, finite: bool) -> np.ndarray:
     removed (a median, not a mean, so that one artefact does not offset a whole window
     against the others)."""
     rows = np.ascontiguousarray(data.T)
-    rows -= (np.median if finite else np.nanmedian)(rows, axis=1, keepdims=True)
+    rows -= median_along(rows, axis=1)[:, None] if finite else np.nanmedian(rows, axis=1, keepdims=True)
     return rows
+
+
+def percentiles_along_rows(values: np.ndarray, percents: Sequence[float]) -> list[np.ndarray]:
+    """``np.percentile(values, percents, axis=1)`` (its default linear interpolation) of
+    finite ``values``, by one partition: numpy 2's percentile imports ``numpy.ma`` on first
+    use (35 ms), which the survey would add to the time before every first page."""
+    n = values.shape[1]
+    positions = [p / 100.0 * (n - 1) for p in percents]
+    kth = sorted({int(np.floor(x)) for x in positions} | {int(np.ceil(x)) for x in positions})
+    part = np.partition(values, kth, axis=1)
+    out = []
+    for x in positions:
+        below, above = int(np.floor(x)), int(np.ceil(x))
+        fraction = x - below
+        out.append(part[:, below] + (part[:, above] - part[:, below]) * fraction)
+    return out
+
+
+def median_along(values: np.ndarray, axis: int) -> np.ndarray:
+    """``np.median`` of finite ``values`` along ``axis``, by partition. numpy 2's median
+    imports ``numpy.ma`` on first use (35 ms), which the survey would add to the time
+    before the first page of every session."""
+    n = values.shape[axis]
+    k = n // 2
+    if n % 2:
+        return np.take(np.partition(values, k, axis=axis), k, axis=axis)
+    part = np.partition(values, (k - 1, k), axis=axis)
+    return (np.take(part, k - 1, axis=axis) + np.take(part, k, axis=axis)) / 2
 
 
 def typical_spread(spreads: np.ndarray) -> float | None:
@@ -126,4 +157,4 @@ def typical_spread(spreads: np.ndarray) -> float | None:
     values = values[np.isfinite(values) & (values > 0)]
     if values.size == 0:
         return None
-    return float(np.median(values))
+    return float(median_along(values, axis=0))

@@ -15,6 +15,7 @@ from .errors import (
 )
 from .protocol import BaseRecording, Event, RecordingHeader, StreamHeader
 from .registry import open_recording, sniff_format
+from .stream_proxy import StreamProxy
 
 __all__ = [
     "BaseRecording",
@@ -25,6 +26,7 @@ __all__ = [
     "RecordingError",
     "RecordingHeader",
     "StreamHeader",
+    "StreamProxy",
     "TruncatedRecordingError",
     "UnsupportedFormatError",
     "UnsupportedVariantError",

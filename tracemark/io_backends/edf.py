@@ -123,9 +123,10 @@ class _StreamLayout:
 class EdfRecording(BaseRecording):
     """A read-only EDF/BDF file; see the module docstring for the layout rules."""
 
-    def __init__(self, path: Path, edf: EdfHeader, *, status_events: bool = True):
+    def __init__(self, path: Path, edf: EdfHeader, *, status_events: bool = True, file=None):
+        """``file``: the byte source to read records from (a remote file), else ``path``."""
         self.edf_header = edf
-        self._records = _open_records(path, edf)
+        self._records = _open_records(path, edf, file)
         self._layouts = _stream_layouts(edf)
         self._record_times = None  # seconds from the recording start, set for EDF+D with gaps
         origin = self._time_origin(path)
@@ -301,8 +302,8 @@ class EdfRecording(BaseRecording):
         n = self._header.streams[stream_index].n_samples
         chans = np.array([channel])
         for start in range(0, n, _STATUS_BLOCK_SAMPLES):
-            yield self._read_raw_block(stream_index, start, min(start + _STATUS_BLOCK_SAMPLES, n),
-                                       chans)[:, 0]
+            yield self._fetch_raw_block(stream_index, start, min(start + _STATUS_BLOCK_SAMPLES, n),
+                                        chans)[:, 0]
 
     def _close_handles(self) -> None:
         self._records.file.close()  # waits for reads in flight
@@ -322,8 +323,9 @@ def _decode(raw: np.ndarray, bytes_per_sample: int) -> np.ndarray:
     return value
 
 
-def _open_records(path: Path, edf: EdfHeader) -> RecordFile:
-    return RecordFile(PositionalFile(path), edf.header_bytes, edf.record_bytes, edf.n_records)
+def _open_records(path: Path, edf: EdfHeader, file=None) -> RecordFile:
+    file = file if file is not None else PositionalFile(path)
+    return RecordFile(file, edf.header_bytes, edf.record_bytes, edf.n_records)
 
 
 def _stream_layouts(edf: EdfHeader) -> list[_StreamLayout]:

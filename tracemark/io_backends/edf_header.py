@@ -15,6 +15,7 @@ The number of data records is reconciled with the file size here:
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -102,12 +103,17 @@ class EdfHeader:
         return tuple(s for s in self.signals if not s.is_annotation)
 
 
-def read_edf_header(path: Path, *, truncated: str = "raise") -> EdfHeader:
-    """Parse ``path``'s header; raise a typed error naming the bad field."""
+def read_edf_header(path: Path, *, truncated: str = "raise", fileobj=None,
+                    size: int | None = None) -> EdfHeader:
+    """Parse ``path``'s header; raise a typed error naming the bad field.
+
+    ``fileobj`` (a binary file object at its start, of ``size`` bytes, such as a remote
+    file's view) is read instead of opening ``path``, which then only names the file.
+    """
     if truncated not in ("raise", "read"):
         raise ValueError(f"truncated must be 'raise' or 'read', not {truncated!r}")
-    file_size = path.stat().st_size
-    with open(path, "rb") as handle:
+    file_size = size if fileobj is not None else path.stat().st_size
+    with nullcontext(fileobj) if fileobj is not None else open(path, "rb") as handle:
         main = handle.read(256)
         if len(main) < 256:
             raise _truncated(path, f"the file is {len(main)} bytes, shorter than the 256-byte EDF header")

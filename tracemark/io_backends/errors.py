@@ -18,7 +18,8 @@ class RecordingError(TracemarkError):
     """A recording cannot be read. ``path`` is the file, ``problem`` what is wrong."""
 
     def __init__(self, path: str | Path, problem: str):
-        self.path = Path(path)
+        # A Path is kept as given: a remote recording's RemotePath prints as its URL.
+        self.path = path if isinstance(path, Path) else Path(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 

@@ -191,7 +191,7 @@ class NeoRecording(BaseRecording):
                                      f"{i_start}-{i_stop}: {_short(exc)}") from None
         raw = np.asarray(raw)
         if np.array_equal(unique, channels):
-            return np.ascontiguousarray(raw)
+            return _owned(raw)
         return raw[:, inverse.reshape(-1)]
 
     # -- events ---------------------------------------------------------------------------------
@@ -245,6 +245,13 @@ class NeoRecording(BaseRecording):
                 reader.__del__()
         except Exception:  # a failing close must not turn close() into an error dialog
             pass
+
+
+def _owned(raw: np.ndarray) -> np.ndarray:
+    """``raw`` as an array the caller owns: rawio classes that memmap return read-only views."""
+    if raw.flags.owndata and raw.flags.writeable and raw.flags.c_contiguous:
+        return raw
+    return np.array(raw, order="C")
 
 
 def _check_scaling(path: Path, stream, channels) -> None:

@@ -39,6 +39,9 @@ can show what it holds; ``header.details`` says why nothing is plotted. Callers 
 samples pass ``require_streams=True`` and get an :class:`UnsupportedVariantError` naming
 what the file holds instead.
 
+In memory (``open_recording(path, lazy=False)`` or ``load_into_memory()``), the timestamps
+of irregular streams are held along with the samples, so time lookups skip the file too.
+
 Concurrency: HDF5 serialises all calls anyway; one lock around every dataset access and
 around ``close()`` makes a read racing a close fail with ``RecordingClosedError`` instead
 of touching a closed HDF5 identifier.
@@ -54,6 +57,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from . import h5_preflight
 from .errors import (CorruptRecordingError, RecordingClosedError, RecordingError,
                      TruncatedRecordingError, UnsupportedFormatError, UnsupportedVariantError)
 from .nwb_events import event_series_events, event_table_events, interval_table_events
@@ -70,16 +74,18 @@ _NAME_PREFIXES = (("/acquisition/", ""), ("/processing/", ""), ("/stimulus/prese
 
 
 def open_nwb(path: str | Path, *, voltage_unit: str = "uV",
-             require_streams: bool = False) -> NwbRecording:
+             require_streams: bool = False, source=None) -> NwbRecording:
     """Open an NWB 2.x file read-only; typed ``RecordingError`` naming the file when it cannot.
 
     ``voltage_unit`` (``"uV"``, ``"mV"`` or ``"V"``) is the unit series stored in volts are
-    presented in; ``require_streams`` refuses files without any signal.
+    presented in; ``require_streams`` refuses files without any signal. ``source`` (a
+    :class:`~tracemark.io_backends.remote.source.RemoteFile`) is read instead of ``path``,
+    through a file object; the recording then owns it and closes it.
     """
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     if voltage_unit not in VOLTAGE_UNITS:
         raise ValueError(f"voltage_unit must be one of {', '.join(VOLTAGE_UNITS)}")
-    h5file = _open_hdf5(path)
+    h5file = _open_hdf5(path) if source is None else _open_hdf5_source(path, source)
     try:
         header, sources, events = _parse(h5file, path, voltage_unit, require_streams)
     except RecordingError:
@@ -87,23 +93,27 @@ def open_nwb(path: str | Path, *, voltage_unit: str = "uV",
         raise
     except (KeyError, ValueError, TypeError, OSError, RuntimeError, IndexError) as exc:
         h5file.close()
+        _raise_source_failure(source, exc)
         raise CorruptRecordingError(path, f"the NWB structure cannot be read ({exc})") from exc
-    return NwbRecording(h5file, header, sources, events)
+    return NwbRecording(h5file, header, sources, events, source=source)
 
 
 class NwbRecording(BaseRecording):
     """A lazily read NWB file; see the module docstring."""
 
     def __init__(self, h5file: h5py.File, header: RecordingHeader,
-                 sources: tuple[StreamSource, ...], events: list[Event]):
+                 sources: tuple[StreamSource, ...], events: list[Event], source=None):
         super().__init__(header, events)
         self._file = h5file
+        self._byte_source = source  # a remote file h5py reads through, closed with the recording
         self._sources = sources
         self._io_lock = threading.Lock()
         self._data = [h5file[s.data_path] for s in sources]
         self._timestamps = [h5file[s.timestamps_path] if s.timestamps_path else None
                             for s in sources]
         self._irregular = [s.timestamps_path is not None for s in sources]
+        #: The timestamps datasets, or their in-memory copies while the recording is in memory.
+        self._times = self._timestamps
 
     def sample_range(self, start_s: float, stop_s: float, stream: int | str = 0) -> tuple[int, int]:
         index = self._header.stream_index(stream)
@@ -113,7 +123,7 @@ class NwbRecording(BaseRecording):
         shift = self._sources[index].time_shift
         with self._io_lock:
             self._check_open()
-            timestamps = self._timestamps[index]
+            timestamps = self._times[index]
             i_start = _first_at_or_after(timestamps, n, start_s - shift)
             i_stop = _first_at_or_after(timestamps, n, stop_s - shift)
         return i_start, max(i_start, i_stop)
@@ -128,7 +138,7 @@ class NwbRecording(BaseRecording):
             return np.empty(0)
         with self._io_lock:
             self._check_open()
-            times = self._timestamps[index][i_start:i_stop]
+            times = self._times[index][i_start:i_stop]
         return np.asarray(times, dtype=np.float64) + self._sources[index].time_shift
 
     def _read_raw_block(self, stream_index: int, i_start: int, i_stop: int,
@@ -147,10 +157,21 @@ class NwbRecording(BaseRecording):
                 low, high = int(channels.min()), int(channels.max()) + 1
                 block = data[i_start:i_stop, low:high]
             except OSError as exc:  # a damaged chunk: HDF5 reports it only when read
+                _raise_source_failure(self._byte_source, exc)
                 raise CorruptRecordingError(
                     self._header.path, f"samples {i_start}..{i_stop} of {data.parent.name} "
                                        f"cannot be read ({exc})") from exc
         return block[:, channels - low]
+
+    def _load_extras_into_memory(self) -> None:
+        # Irregular streams find samples through their timestamps: hold those too, so
+        # that an in-memory recording answers time lookups without the file.
+        with self._io_lock:
+            self._check_open()
+            self._times = [None if t is None else _read_only(t[()]) for t in self._timestamps]
+
+    def _drop_extras_from_memory(self) -> None:
+        self._times = self._timestamps
 
     def _check_open(self) -> None:
         if self._closed:
@@ -160,10 +181,18 @@ class NwbRecording(BaseRecording):
         with self._io_lock:
             self._data = [None] * len(self._data)
             self._timestamps = [None] * len(self._timestamps)
+            self._times = self._timestamps
             self._file.close()
+            if self._byte_source is not None:
+                self._byte_source.close()
 
 
-def _first_at_or_after(timestamps: h5py.Dataset, n: int, value: float) -> int:
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+def _first_at_or_after(timestamps: h5py.Dataset | np.ndarray, n: int, value: float) -> int:
     """Index of the first timestamp >= value, by bisection with O(log n) small reads."""
     low, high = 0, n
     while high - low > SEARCH_BLOCK:
@@ -188,6 +217,9 @@ def _open_hdf5(path: Path) -> h5py.File:
         raise RecordingError(path, f"cannot be read: {exc}") from exc
     if not is_hdf5:
         raise UnsupportedFormatError(path, "is not an HDF5 file, so it cannot be NWB")
+    problem = h5_preflight.metadata_problem(path)  # damaged metadata can make HDF5 loop
+    if problem:
+        raise CorruptRecordingError(path, f"the HDF5 file is damaged: {problem}")
     try:
         h5file = _h5_open(path)
     except OSError as exc:
@@ -207,6 +239,28 @@ def _open_hdf5(path: Path) -> h5py.File:
         h5file.close()
         raise CorruptRecordingError(path, f"the HDF5 file is damaged ({exc})") from exc
     return h5file
+
+
+def _open_hdf5_source(path: Path, source) -> h5py.File:
+    """``h5py.File`` over a remote file's view; typed errors as for a local file."""
+    try:
+        h5file = h5py.File(source.open_view(), "r")
+    except OSError as exc:
+        _raise_source_failure(source, exc)
+        raise UnsupportedFormatError(path, f"is not a readable HDF5 file ({exc})") from exc
+    try:
+        _check_is_nwb(h5file, path)
+    except BaseException:
+        h5file.close()
+        raise
+    return h5file
+
+
+def _raise_source_failure(source, exc: BaseException) -> None:
+    """Raise the network error behind an ``OSError`` h5py raised while reading ``source``."""
+    failure = source.pop_failure() if source is not None else None
+    if failure is not None:
+        raise failure from exc
 
 
 def _h5_open(path: Path) -> h5py.File:

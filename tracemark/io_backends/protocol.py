@@ -44,8 +44,27 @@ Reads
 
     Reads are position-independent (no hidden cursor) and safe to call from several
     threads at once. A read costs what it returns, never the file's length: a window
-    near the end of a long file costs what one at the start does. Readers never cache
-    samples; caching is the viewer's explicit policy.
+    near the end of a long file costs what one at the start does. Reads return fresh
+    arrays the caller may modify, and never fill a cache as a side effect.
+
+Array proxies
+    ``stream(key)`` (a stream's index, id or name) returns a
+    :class:`~tracemark.io_backends.stream_proxy.StreamProxy`: the stream as a lazy,
+    numpy-like array of shape ``(n_samples, n_channels)``, float32 in physical units,
+    whose slices (``proxy[i0:i1, channels]``) read only what they return, through
+    ``read_samples``. Its full contract is in :mod:`~tracemark.io_backends.stream_proxy`.
+
+Memory (an explicit policy, never a side effect of reading)
+    A recording opened with ``open_recording(path, lazy=True)`` (the default) holds no
+    samples: every read goes to the file. ``lazy=False``, or ``load_into_memory()`` at
+    any time, reads every stream once, whole, as stored (raw values: memory about the
+    size of the file's samples, so it suits recordings that fit), and from then on every read, raw or physical, through
+    the proxy or not, is served from that copy and returns exactly what it returns
+    lazily. ``in_memory`` says whether the copy is held. ``uncache()`` drops it, so the
+    next read goes to the file again; it does nothing when nothing is held. Only those
+    two calls change what is held: reads never do. Loading, uncaching and reading may
+    run in different threads at once: a read uses either the whole copy or the file,
+    never half of each. ``close()`` drops the copy too.
 
 Events
     ``events()`` returns a tuple of :class:`Event` (time in seconds on the recording
@@ -54,13 +73,16 @@ Events
     ``"annotation"``, ``"epochs"``, ...), so a user can pick one kind.
 
 Lifetime
-    Opening parses the header only. Files are always opened read-only. ``close()``
-    releases every handle and is idempotent; a ``Recording`` is a context manager.
+    Opening parses the header only (``lazy=False`` then loads the samples, as above).
+    Files are always opened read-only. ``close()`` releases every handle and is
+    idempotent; a ``Recording`` is a context manager.
     Reading after close raises :class:`~tracemark.io_backends.errors.RecordingClosedError`.
 
 Backends subclass :class:`BaseRecording` and implement ``_read_raw_block`` (and
-``_read_physical_block`` when their data are not plain ``raw * gain + offset``); the
-base class owns clipping, channel validation, scaling and the context manager.
+``_read_physical_block`` when their data are not plain ``raw * gain + offset``; it gets
+its raw values from ``_fetch_raw_block``, which serves the in-memory copy when one is
+held); the base class owns clipping, channel validation, scaling, the memory policy,
+the array proxies and the context manager.
 """
 
 from __future__ import annotations
@@ -77,8 +99,13 @@ import numpy as np
 from ..domain.channel_types import (CHANNEL_TYPES, MISC, STIM, infer_channel_types,
                                     type_title)
 from .errors import RecordingClosedError
+from .stream_proxy import StreamProxy
 
 ChannelSelection = Sequence[int] | None
+
+#: Bytes read per block when a stream is loaded into memory whole: big enough for few
+#: calls, small enough that a backend's transient copies stay a small fraction of the total.
+LOAD_BLOCK_BYTES = 32 << 20
 
 
 #: Below this rate a stream is a trend (oximetry, temperature, impedance), not a recording.
@@ -260,6 +287,10 @@ class BaseRecording:
         self._events = tuple(sorted(events, key=lambda e: (e.time_s, e.label)))
         self._closed = False
         self._close_lock = threading.Lock()
+        #: Every stream's raw samples while the recording is in memory, else None. Swapped
+        #: whole (under ``_memory_lock``), so a read sees the full copy or none of it.
+        self._held: tuple[np.ndarray, ...] | None = None
+        self._memory_lock = threading.Lock()
 
     # -- header and events -------------------------------------------------------------
     @property
@@ -272,6 +303,54 @@ class BaseRecording:
 
     def events(self) -> tuple[Event, ...]:
         return self._events
+
+    def stream(self, key: int | str = 0) -> StreamProxy:
+        """Stream ``key`` (index, id or name) as a lazy array; see :mod:`.stream_proxy`."""
+        return StreamProxy(self, self._header.stream_index(key))
+
+    # -- memory policy (see "Memory" in the module docstring) ---------------------------------
+    @property
+    def in_memory(self) -> bool:
+        """True while every stream's samples are held in memory and reads are served from there."""
+        return self._held is not None
+
+    def load_into_memory(self) -> None:
+        """Read every stream once, whole, and serve every read from memory until ``uncache()``."""
+        with self._memory_lock:
+            if self._held is not None:
+                return
+            self._check_not_closed()
+            held = tuple(self._read_whole_stream(i) for i in range(len(self._header.streams)))
+            self._load_extras_into_memory()
+            self._check_not_closed()  # a close() during the load must not leave a copy behind
+            self._held = held
+
+    def uncache(self) -> None:
+        """Drop the in-memory copy, if any: the next read goes to the file again."""
+        with self._memory_lock:
+            self._held = None
+            self._drop_extras_from_memory()
+
+    def _read_whole_stream(self, stream_index: int) -> np.ndarray:
+        header = self._header.streams[stream_index]
+        n, channels = header.n_samples, np.arange(header.n_channels)
+        whole = np.empty((n, header.n_channels), dtype=header.raw_dtype)
+        if header.n_channels:
+            block = max(1, LOAD_BLOCK_BYTES // (header.n_channels * header.raw_dtype.itemsize))
+            for i in range(0, n, block):
+                whole[i:i + block] = self._read_raw_block(stream_index, i, min(i + block, n), channels)
+        whole.setflags(write=False)
+        return whole
+
+    def _fetch_raw_block(self, stream_index: int, i_start: int, i_stop: int,
+                         channels: np.ndarray) -> np.ndarray:
+        """``_read_raw_block``'s values, from the in-memory copy when one is held."""
+        held = self._held  # one read of the attribute: a concurrent uncache() cannot split it
+        if held is None:
+            return self._read_raw_block(stream_index, i_start, i_stop, channels)
+        rows = held[stream_index][i_start:i_stop]
+        span = contiguous_slice(channels)
+        return rows[:, span].copy() if span is not None else rows[:, channels]
 
     # -- reads -------------------------------------------------------------------------
     def read(self, start_s: float, stop_s: float, channels: ChannelSelection = None,
@@ -291,7 +370,25 @@ class BaseRecording:
         index, header, i_start, i_stop, chans = self._prepare(i_start, i_stop, channels, stream)
         if i_stop <= i_start or len(chans) == 0:
             return np.empty((max(i_stop - i_start, 0), len(chans)), dtype=header.raw_dtype)
-        return self._read_raw_block(index, i_start, i_stop, chans)
+        return self._fetch_raw_block(index, i_start, i_stop, chans)
+
+    def read_raw_view(self, i_start: int, i_stop: int, channels: ChannelSelection = None,
+                      stream: int | str = 0) -> np.ndarray:
+        """``read_raw``'s values, possibly as a read-only view of a transient memory map of
+        the file (no copy). For a reduction that reads the values once and lets go of them
+        at once (the viewer's min/max of a long window): the map lives as long as the
+        array, so holding it keeps pages of the file resident. Backends without such a view
+        return ``read_raw``'s copy."""
+        index, header, i_start, i_stop, chans = self._prepare(i_start, i_stop, channels, stream)
+        if i_stop <= i_start or len(chans) == 0 or self._held is not None:
+            return self.read_raw(i_start, i_stop, chans, stream=index)
+        view = self._view_raw_block(index, i_start, i_stop, chans)
+        return view if view is not None else self._fetch_raw_block(index, i_start, i_stop, chans)
+
+    def _view_raw_block(self, stream_index: int, i_start: int, i_stop: int,
+                        channels: np.ndarray) -> np.ndarray | None:
+        """A view of the stored values without a copy, or None (see ``read_raw_view``)."""
+        return None
 
     def sample_range(self, start_s: float, stop_s: float, stream: int | str = 0) -> tuple[int, int]:
         """Sample indexes ``[i_start, i_stop)`` whose times fall in ``[start_s, stop_s)``, clipped."""
@@ -317,11 +414,17 @@ class BaseRecording:
     def _read_physical_block(self, stream_index: int, i_start: int, i_stop: int,
                              channels: np.ndarray) -> np.ndarray:
         header = self._header.streams[stream_index]
-        raw = self._read_raw_block(stream_index, i_start, i_stop, channels)
+        raw = self._fetch_raw_block(stream_index, i_start, i_stop, channels)
         return scale_to_physical(raw, header.gains[channels], header.offsets[channels])
 
     def _close_handles(self) -> None:
         """Release the backend's file handles."""
+
+    def _load_extras_into_memory(self) -> None:
+        """Hold whatever else reads consult (e.g. timestamps), on ``load_into_memory()``."""
+
+    def _drop_extras_from_memory(self) -> None:
+        """Let go of what ``_load_extras_into_memory`` held."""
 
     # -- lifetime -------------------------------------------------------------------------
     @property
@@ -334,6 +437,9 @@ class BaseRecording:
                 return
             self._closed = True
             self._close_handles()
+        with self._memory_lock:  # a load in flight fails on its next read, then lets go
+            self._held = None
+            self._drop_extras_from_memory()
 
     def __enter__(self):
         return self
@@ -345,9 +451,12 @@ class BaseRecording:
         state = "closed" if self._closed else "open"
         return f"<{type(self).__name__} {self._header.path.name!r} ({state})>"
 
-    def _prepare(self, i_start, i_stop, channels, stream):
+    def _check_not_closed(self) -> None:
         if self._closed:
             raise RecordingClosedError(self._header.path, "the recording was closed")
+
+    def _prepare(self, i_start, i_stop, channels, stream):
+        self._check_not_closed()
         index = self._header.stream_index(stream)
         header = self._header.streams[index]
         chans = _channel_indexes(channels, header.n_channels)

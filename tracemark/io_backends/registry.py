@@ -49,6 +49,11 @@ def sniff_format(path: str | Path) -> str:
             head = handle.read(2048 + 8)
     except OSError as exc:
         raise RecordingError(path, f"cannot be read: {exc.strerror or exc}") from exc
+    return format_of_head(path, head, path.suffix.lower())
+
+
+def format_of_head(path: Path, head: bytes, suffix: str) -> str:
+    """The backend name for a file that starts with ``head``, else for its ``suffix``."""
     if not head:
         raise UnsupportedFormatError(path, "the file is empty (0 bytes)")
     if head.startswith(BDF_SIGNATURE) or head.startswith(EDF_SIGNATURE):
@@ -57,7 +62,7 @@ def sniff_format(path: str | Path) -> str:
         return "nwb"
     if _looks_like_trc(head):
         return "trc"
-    return SUFFIXES.get(path.suffix.lower(), "neo")
+    return SUFFIXES.get(suffix, "neo")
 
 
 def _refuse_special_file(path: Path) -> None:
@@ -72,13 +77,25 @@ def _looks_like_trc(head: bytes) -> bool:
     return b"MICROMED" in head[:32]
 
 
-def open_recording(path: str | os.PathLike, *, format: str | None = None, **options) -> BaseRecording:
+def open_recording(path: str | os.PathLike, *, format: str | None = None, lazy: bool = True,
+                   **options) -> BaseRecording:
     """Open ``path`` read-only with the backend its content calls for.
 
-    ``format`` forces a backend (``"trc"``, ``"nwb"``, ``"edf"``, ``"neo"``). Options are
-    passed to that backend's opener. Raises a ``RecordingError`` subclass naming the file
-    and the problem when it cannot be read.
+    ``format`` forces a backend (``"trc"``, ``"nwb"``, ``"edf"``, ``"neo"``). ``lazy=False``
+    loads every stream into memory before returning (``load_into_memory()``: later reads
+    are served from memory until ``uncache()``); the default reads from the file on
+    demand. Other options are passed to the backend's opener. Raises a
+    ``RecordingError`` subclass naming the file and the problem when it cannot be read.
+
+    ``path`` may be a URL (``https://``, ``s3://``, ``dandi://``): the recording is then
+    streamed from the server (:mod:`tracemark.io_backends.remote`, whose options such as
+    ``timeout`` and ``cache_dir`` are accepted too).
     """
+    if "://" in str(path):
+        from . import remote  # only URLs pay for the network code
+
+        if remote.is_remote(path):
+            return _loaded(remote.open_remote_recording(path, format=format, **options), lazy)
     path = Path(path)
     if format is not None:
         _refuse_special_file(path)  # sniffing, which checks this, is skipped
@@ -87,4 +104,14 @@ def open_recording(path: str | os.PathLike, *, format: str | None = None, **opti
         raise UnsupportedFormatError(path, f"unknown format {name!r}; known: {', '.join(BACKENDS)}")
     module_name, opener_name = BACKENDS[name]
     opener = getattr(importlib.import_module(module_name), opener_name)
-    return opener(path, **options)
+    return _loaded(opener(path, **options), lazy)
+
+
+def _loaded(recording: BaseRecording, lazy: bool) -> BaseRecording:
+    if not lazy:
+        try:
+            recording.load_into_memory()
+        except BaseException:
+            recording.close()
+            raise
+    return recording

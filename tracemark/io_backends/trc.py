@@ -108,10 +108,11 @@ def open_trc(path: str | os.PathLike, **options) -> TrcRecording:
 class TrcRecording(BaseRecording):
     """A Micromed TRC recording; see the module docstring."""
 
-    def __init__(self, plan: TrcPlan):
+    def __init__(self, plan: TrcPlan, file: PositionalFile | None = None):
+        """``file``: the byte source to read samples from (a remote file), else the header's path."""
         super().__init__(plan.header, plan.events)
         self._plan = plan
-        self._file = PositionalFile(plan.header.path)
+        self._file = file if file is not None else PositionalFile(plan.header.path)
 
     def _read_raw_block(self, stream_index: int, i_start: int, i_stop: int,
                         channels: np.ndarray) -> np.ndarray:
@@ -128,13 +129,26 @@ class TrcRecording(BaseRecording):
         block = block.reshape(-1, len(columns))
         return np.ascontiguousarray(block[i_start - f_start * k:i_stop - f_start * k])
 
+    def _view_raw_block(self, stream_index: int, i_start: int, i_stop: int,
+                        channels: np.ndarray) -> np.ndarray | None:
+        plan = self._plan.streams[stream_index]
+        span = contiguous_slice(plan.columns[channels])
+        map_array = getattr(self._file, "map_array", None)   # local files only
+        if plan.coefficient != 1 or span is None or map_array is None:
+            return None
+        layout = self._plan
+        row_bytes = layout.frame_values * layout.sample_dtype.itemsize
+        frames = map_array(layout.data_start + i_start * row_bytes, layout.sample_dtype,
+                           (i_stop - i_start, layout.frame_values))
+        return None if frames is None else frames[:, span]
+
     def _read_physical_block(self, stream_index: int, i_start: int, i_stop: int,
                              channels: np.ndarray) -> np.ndarray:
         # (raw - ground) * gain rather than raw * gain + offset: the subtraction is
         # exact in integers, so the result is the correctly rounded float32 of the
         # true value. The sum form cancels two large numbers (a nV channel's offset
         # is near 1e6) and, done in float32, loses up to ~0.06 of the unit.
-        raw = self._read_raw_block(stream_index, i_start, i_stop, channels)
+        raw = self._fetch_raw_block(stream_index, i_start, i_stop, channels)
         grounds = self._plan.streams[stream_index].grounds[channels]
         gains = self._header.streams[stream_index].gains[channels]
         if raw.dtype.itemsize <= 2 and np.array_equal(gains.astype(np.float32), gains):

@@ -37,6 +37,7 @@ from PyQt6.QtWidgets import QCheckBox, QComboBox, QLabel, QVBoxLayout, QWidget
 from tracemark.analysis.peaks import NEGATIVE, POSITIVE, PeakEstimate, pick_peak
 from tracemark.domain.trace_numbers import trace_label
 from tracemark.widgets.flow_layout import FlowLayout
+from tracemark.widgets.guarded_line import GuardedInfiniteLine
 
 from .model import TraceView
 
@@ -162,14 +163,14 @@ class TracePlot(QWidget):
         for z, region in enumerate((self.baseline_region, self.response_region, self.window_region)):
             region.setZValue(-20 + z)
             plot.addItem(region, ignoreBounds=True)
-        self.event_line = pg.InfiniteLine(0.0, angle=90, movable=False,
+        self.event_line = GuardedInfiniteLine(0.0, angle=90, movable=False,
                                           pen=pg.mkPen(EVENT, width=1, style=Qt.PenStyle.DashLine))
         plot.addItem(self.event_line, ignoreBounds=True)
         self.others_curve = pg.PlotDataItem(pen=pg.mkPen(OTHER_CHANNELS, width=1), connect="finite")
         self.curve = pg.PlotDataItem(pen=pg.mkPen(CURVE, width=1.6), connect="finite")
         plot.addItem(self.others_curve)
         plot.addItem(self.curve)
-        self.onset_line = pg.InfiniteLine(0.0, angle=90, movable=True,
+        self.onset_line = GuardedInfiniteLine(0.0, angle=90, movable=True,
                                           pen=pg.mkPen(ONSET, width=2.5),
                                           hoverPen=pg.mkPen(ONSET.darker(130), width=4))
         self.onset_line.setZValue(20)

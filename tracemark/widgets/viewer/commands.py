@@ -1,4 +1,5 @@
-"""What each viewer action does: navigation, amplitude, channels, montage, filters, help.
+"""What each viewer action does: navigation, amplitude, channels, montage, filters,
+measurement, help.
 
 Handlers change the view-model (or open a dialog whose answer changes it); they never
 draw. The actions themselves are declared in :mod:`.actions`.
@@ -13,6 +14,7 @@ from PyQt6.QtCore import QObject
 from PyQt6.QtWidgets import QDialog, QInputDialog
 
 from .actions import VIEWER_ACTIONS, ActionSet, ShortcutsDialog
+from .cursors import CURSOR_A, CURSOR_B
 from .dialogs import ChannelDialog, FilterDialog, GoToTimeDialog
 from .scales import group_title, group_unit, step_at_or_above
 from .source import channel_types_of
@@ -38,6 +40,7 @@ class ViewerCommands(QObject):
         self.model.display.display_filter_changed.connect(self._sync_dc_action)
         self._sync_dc_action(self.model.display.display_filter)
         self._set_checked("toggle_clipping", viewer.plot.clip_rows is not None)
+        viewer.measure.use_actions(self.actions)
 
     def _sync_dc_action(self, display_filter) -> None:
         self._set_checked("toggle_dc", bool(getattr(display_filter, "remove_dc", False)))
@@ -292,6 +295,40 @@ class ViewerCommands(QObject):
         current = self.model.display.display_filter or DisplayFilter()
         if current.remove_dc != bool(checked):
             self.model.display.set_display_filter(replace(current, remove_dc=bool(checked)))
+
+    # -- measurement -------------------------------------------------------------------------
+    def toggle_crosshair(self, checked: bool):
+        self.viewer.measure.set_crosshair(checked)
+
+    def toggle_measurements(self, checked: bool):
+        self.viewer.measure.set_panel_visible(checked)
+
+    def place_cursor_a(self):
+        self.viewer.measure.place_here(CURSOR_A)
+
+    def place_cursor_b(self):
+        self.viewer.measure.place_here(CURSOR_B)
+
+    def switch_cursor(self):
+        self.viewer.measure.switch_active()
+
+    def cursor_left_pixel(self):
+        self.viewer.measure.move_active(pixels=-1)
+
+    def cursor_right_pixel(self):
+        self.viewer.measure.move_active(pixels=1)
+
+    def cursor_left_sample(self):
+        self.viewer.measure.move_active(samples=-1)
+
+    def cursor_right_sample(self):
+        self.viewer.measure.move_active(samples=1)
+
+    def copy_measurements(self):
+        self.viewer.measure.copy_to_clipboard()
+
+    def clear_cursors(self):
+        self.viewer.cursors.clear()
 
     def show_shortcuts(self):
         specs = list(VIEWER_ACTIONS) + list(getattr(self.viewer, "extra_action_specs", ()))

@@ -7,7 +7,10 @@ paint on a whole-hour zoom). Labels are a small pool of text items stacked in up
 :data:`MAX_LANES` lanes under the top edge: each label goes to the first lane where it
 does not overlap the label before it, long texts are elided, and the full text (with the
 event's time and kind) is the label's tooltip. A label that finds no free lane is left
-off; its line is still drawn.
+off; its line is still drawn. Creating a text item costs about 0.6 ms, so the pool is
+filled a few items at a time while the viewer is idle after its first page
+(:meth:`EventMarkers.warm_up`): the first zoom out onto dozens of labels would otherwise
+pay 35 ms for them.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class EventMarkers:
         self._times: list[float] = []
         self._lines: dict[str, pg.PlotCurveItem] = {}
         self._labels: list[pg.TextItem] = []
+        self._layer: pg.ItemGroup | None = None
         self.shown: list[tuple[float, str]] = []
         self.labelled: list[str] = []
         self.lanes: list[int] = []
@@ -120,8 +124,26 @@ class EventMarkers:
         while len(self._labels) < count:
             item = pg.TextItem(anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 215))
             item.setZValue(60)
-            self._plot_item.addItem(item, ignoreBounds=True)
+            item.hide()   # nothing to repaint until it is placed and shown
+            # Children of one layer, not of the view: adding one does not make the view
+            # recompute its bounds and repaint (which a new item of the view itself does).
+            item.setParentItem(self._label_layer())
             self._labels.append(item)
+
+    def warm_up(self, count: int) -> bool:
+        """Create up to ``count`` more label items ahead of need (hidden); True while the
+        pool is not yet full."""
+        if not self._events:
+            return False
+        self._ensure_items(min(len(self._labels) + count, MAX_LABELS))
+        return len(self._labels) < MAX_LABELS
+
+    def _label_layer(self) -> pg.ItemGroup:
+        if self._layer is None:
+            self._layer = pg.ItemGroup()
+            self._layer.setZValue(60)
+            self._plot_item.addItem(self._layer, ignoreBounds=True)
+        return self._layer
 
     def label_items(self) -> list[pg.TextItem]:
         """The label items on show, in the order they were placed."""

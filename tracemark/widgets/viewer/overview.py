@@ -32,6 +32,10 @@ def activity_image(mins: np.ndarray, maxs: np.ndarray) -> np.ndarray:
     return level.astype(np.float32)
 
 
+#: Height of the row under the strip (progress, Stop, messages), reserved always.
+STATUS_ROW_PX = 18
+
+
 class _OverviewBox(pg.ViewBox):
     clicked = pyqtSignal(float)
     dragged = pyqtSignal(float)
@@ -110,7 +114,12 @@ class OverviewStrip(QWidget):
         self._box.dragged.connect(self.jump_requested)
         self._duration = 1.0
         self.has_summary = False
-        status = QHBoxLayout()
+        # The row under the strip keeps its height whether it shows progress, a message or
+        # nothing: the traces above must not change size (and be drawn again) when the
+        # summary starts or ends.
+        status_row = QWidget(self)
+        status_row.setFixedHeight(STATUS_ROW_PX)
+        status = QHBoxLayout(status_row)
         status.setContentsMargins(4, 0, 4, 0)
         status.addWidget(self.progress, 1)
         status.addWidget(self.stop_button)
@@ -119,7 +128,7 @@ class OverviewStrip(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.plot)
-        layout.addLayout(status)
+        layout.addWidget(status_row)
 
     def set_duration(self, duration_s: float, start_datetime=None, time_mode: str = "seconds") -> None:
         self._duration = max(float(duration_s), 1e-6)

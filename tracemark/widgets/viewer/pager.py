@@ -13,17 +13,19 @@ waits for running work, so closing a window leaves no thread behind.
 
 :class:`SummaryBuilder` builds (or loads from the user's cache directory) the min/max
 pyramid of a stream in the background and reports its progress; it gives way while the
-person pages (:meth:`SummaryBuilder.pause_for`).
+person pages (:meth:`SummaryBuilder.pause_for`) and runs at a lower priority than pages.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
+from PyQt6.QtCore import QObject, QRunnable, QThread, QThreadPool, pyqtSignal
 
 from .pipeline import DisplayPipeline
 from .request import ORIGIN_PENDING, PageRequest, PageResult
@@ -105,6 +107,15 @@ class Pager(QObject):
             self._deliver(hit)
         else:
             self._set_busy(True)
+        self._ensure_worker()
+
+    def read_ahead(self, neighbours: Sequence[PageRequest]) -> None:
+        """Compute ``neighbours`` too (after what is already wanted), delivering nothing."""
+        if self._closed.is_set() or not neighbours:
+            return
+        with self._lock:
+            keys = {w.cache_key for w in self._wanted}
+            self._wanted = (*self._wanted, *(n for n in neighbours if n.cache_key not in keys))
         self._ensure_worker()
 
     def is_latest(self, request: PageRequest) -> bool:
@@ -225,6 +236,25 @@ class Pager(QObject):
         return self._pool.waitForDone(timeout_ms) and self._task_pool.waitForDone(timeout_ms)
 
 
+#: Niceness of the summary thread where threads have their own (Linux): pages first.
+SUMMARY_NICENESS = 10
+
+
+def lower_priority_of_this_thread() -> None:
+    """Let the operating system run pages and the GUI before this thread.
+
+    Its heavy work (positional reads, numpy min/max) releases the interpreter lock, so the
+    lock is not what it competes for; the cores are. Qt's low priority maps to the OS's
+    below-normal thread priority on Windows and macOS; on Linux ordinary threads have no
+    priority levels, but each has its own nice value."""
+    QThread.currentThread().setPriority(QThread.Priority.LowPriority)
+    if sys.platform.startswith("linux"):   # elsewhere PRIO_PROCESS would take a process id
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SUMMARY_NICENESS)
+        except OSError:
+            pass   # not permitted here: the pause while paging still keeps it out of the way
+
+
 class SummaryBuilder(QObject):
     """Builds one montage's min/max pyramid in the background, with progress.
 
@@ -251,6 +281,10 @@ class SummaryBuilder(QObject):
         self._resume_at = 0.0
         self.running_key: str | None = None
 
+    def resume(self) -> None:
+        """End any pause now (the window on screen waits for this summary)."""
+        self._resume_at = 0.0
+
     def pause_for(self, seconds: float) -> None:
         """Hold the build until ``seconds`` from now (each call pushes it further)."""
         self._resume_at = max(self._resume_at, time.monotonic() + seconds)
@@ -267,6 +301,7 @@ class SummaryBuilder(QObject):
             return cancel.is_set()
 
         def work() -> None:
+            lower_priority_of_this_thread()
             try:
                 pyramid = build(self._relay.progress.emit, cancelled)
             except Exception as error:  # reported in the overview, the viewer stays usable

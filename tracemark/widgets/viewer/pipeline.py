@@ -327,6 +327,31 @@ class DisplayPipeline:
         return data
 
 
+
+def read_displayed(source: SignalSource, i_start: int, i_stop: int, rows: tuple[int, ...],
+                   matrix: np.ndarray | None = None, display_filter=None) -> np.ndarray:
+    """Samples ``[i_start, i_stop)`` of display ``rows`` at full resolution, as the viewer
+    shows them: combined by the montage ``matrix`` (None: rows are channels) and passed
+    through ``display_filter`` (read with its padding, so the edges are not distorted).
+
+    Returns float32 ``(n_samples, len(rows))``. For measurements, spectra and exports of a
+    span; the caller keeps spans bounded (it costs what it returns, plus the padding)."""
+    n = source.n_samples
+    i_start, i_stop = max(int(i_start), 0), min(int(i_stop), n)
+    plan = plan_rows(matrix, tuple(rows))
+    pad = 0
+    if display_filter is not None and not getattr(display_filter, "is_identity", True):
+        pad = int(display_filter.padding_samples(source.sampling_rate))
+    read_start, read_stop = max(i_start - pad, 0), min(i_stop + pad, n)
+    if read_stop <= read_start:
+        return np.zeros((0, len(rows)), np.float32)
+    raw = np.asarray(source.read_block(read_start, read_stop, plan.inputs), dtype=np.float32)
+    data = plan.combine(raw)
+    if display_filter is not None and (pad or getattr(display_filter, "remove_dc", False)):
+        data = display_filter.apply(data, source.sampling_rate)
+    first = i_start - read_start
+    return np.ascontiguousarray(data[first:first + (i_stop - i_start)], dtype=np.float32)
+
 _STREAMING_THREADS = 2
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -357,8 +382,11 @@ def minmax_reader(source, plan: RowPlan, raw_exact: bool):
     if plan.weights is None and raw_exact:
         gains, offsets = source.raw_scaling(plan.inputs)
 
+        # A view of the file where the source offers one: reduced at once, never kept.
+        read = getattr(source, "read_raw_view", source.read_raw_block)
+
         def reduce_raw(i_start: int, i_stop: int, factor: int):
-            raw = source.read_raw_block(i_start, i_stop, plan.inputs)
+            raw = read(i_start, i_stop, plan.inputs)
             _, lo, hi = minmax_decimate_raw(raw, factor, i_start, gains, offsets)
             return lo, hi
         return reduce_raw

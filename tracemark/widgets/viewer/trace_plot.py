@@ -124,7 +124,9 @@ class TraceViewBox(pg.ViewBox):
         event.accept()
 
     def mouseClickEvent(self, event):
-        if event.button() == Qt.MouseButton.LeftButton:
+        # Ctrl+ and Shift+click place measurement cursors (see cursor_layer), not a selection.
+        placing = event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        if event.button() == Qt.MouseButton.LeftButton and not placing:
             point = self.mapSceneToView(event.scenePos())
             self.clicked.emit(point.x(), point.y())
             event.accept()
@@ -380,6 +382,10 @@ class TracePlot(pg.PlotWidget):
 
     def labelled_markers(self) -> list[str]:
         return list(self._event_markers.labelled)
+
+    def warm_up_event_labels(self, count: int = 8) -> bool:
+        """Prepare ``count`` more event labels while idle; True while more are to come."""
+        return self._event_markers.warm_up(count)
 
     def event_label_items(self):
         return self._event_markers.label_items()

@@ -37,6 +37,7 @@ from .pager import Pager, SummaryBuilder
 from .pipeline import DisplayPipeline, filter_applies
 from .request import ORIGIN_PENDING, ORIGIN_SAMPLED, ORIGIN_SUMMARY, PageRequest, PageResult, aligned_range
 from .scales import AutomaticScales, RowScale, describe_sensitivities, row_scale
+from .cursors import MeasurementCursors
 from .source import SignalSource, channel_types_of
 from .status_line import StatusLine
 from .summary_task import load_or_build
@@ -51,6 +52,8 @@ SURVEY_TASK = "amplitude survey"
 PAGES_AHEAD = 3
 #: Seconds the overview summary build waits after each move of the window.
 SUMMARY_PAUSE_S = 0.4
+#: Milliseconds after the first page is drawn before background work starts (its paint first).
+FIRST_PAGE_SETTLE_MS = 30
 
 
 def montage_key(montage, channel_names) -> str:
@@ -77,6 +80,8 @@ class SignalViewer(QWidget):
         super().__init__(parent)
         self.setObjectName("SignalViewer")
         self.model = ViewModel(self)
+        #: Cursor A and B; their span is what the spectrum reads and export writes.
+        self.cursors = MeasurementCursors(self)
         self.montage_library = montage_library
         self._cache_bytes = cache_bytes
         self.source: SignalSource | None = None
@@ -89,6 +94,7 @@ class SignalViewer(QWidget):
         self.prefetch_enabled = True
         self._window_dirty = False
         self._row_labels: tuple[str, ...] = ()
+        self._row_units: tuple[str, ...] = ()
         self._row_scales: tuple[RowScale, ...] = ()
         self._row_types: tuple[str, ...] = ()
         self._drawn_rows: tuple[int, ...] = ()
@@ -109,7 +115,11 @@ class SignalViewer(QWidget):
         self._build_widgets()
         self._connect_model()
         from .commands import ViewerCommands  # noqa: PLC0415 (commands import this module)
+        from .measure import MeasurementController  # noqa: PLC0415 (it imports this module)
 
+        #: Crosshair, cursor lines and the Measurements panel.
+        self.measure = MeasurementController(self)
+        self.splitter.addWidget(self.measure.panel)
         self.commands = ViewerCommands(self)
         self.actions = self.commands.actions
 
@@ -137,6 +147,12 @@ class SignalViewer(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.status)
+        # Once the first page is on screen: the overview summary starts, and event labels are
+        # made a few per idle turn (see event_markers).
+        self._after_first_page = QTimer(self, singleShot=True, interval=FIRST_PAGE_SETTLE_MS)
+        self._after_first_page.timeout.connect(self._start_background_work)
+        self._label_timer = QTimer(self, singleShot=True, interval=0)
+        self._label_timer.timeout.connect(self._warm_up_event_labels)
         self._request_timer = QTimer(self, singleShot=True, interval=0)
         self._request_timer.timeout.connect(self.request_page)
         self.plot.pan_requested.connect(lambda seconds: self.model.window.set_start(
@@ -186,6 +202,7 @@ class SignalViewer(QWidget):
         self._keep_filter_if_valid(source.sampling_rate)
         window = self.model.window
         window.set_duration(duration)
+        self.cursors.set_duration(duration)
         window.set_span(min(span_s, duration) if duration > 0 else span_s)
         window.set_start(0.0)
         if source.start_datetime is None:
@@ -213,6 +230,8 @@ class SignalViewer(QWidget):
 
     def close_source(self) -> None:
         """Stop the workers and forget the source (the caller closes the reader)."""
+        self._label_timer.stop()
+        self._after_first_page.stop()
         self.summaries.cancel()
         if self.pager is not None:
             self.pager.shutdown()
@@ -228,8 +247,23 @@ class SignalViewer(QWidget):
         self._held_result = None
         self.plot.clear_data()
 
+    def _start_background_work(self) -> None:
+        if self.source is None:
+            return
+        shown = self.last_result
+        if shown is not None and self.pager is not None and self._worth_reading_ahead(shown.request):
+            self.pager.read_ahead(self._read_ahead(shown.request))
+        self._start_summary()
+        self._label_timer.start()
+
+    def _warm_up_event_labels(self) -> None:
+        if self.source is not None and self.plot.warm_up_event_labels():
+            self._label_timer.start()
+
     def shutdown(self) -> bool:
         """Stop every worker and wait for them; True when all stopped in time."""
+        self._label_timer.stop()
+        self._after_first_page.stop()
         stopped = self.summaries.shutdown()
         if self.pager is not None:
             stopped = self.pager.shutdown() and stopped
@@ -247,6 +281,14 @@ class SignalViewer(QWidget):
         """The channel type of every row of the current montage."""
         return self._row_types
 
+    def row_units(self) -> tuple[str, ...]:
+        """The unit of every row of the current montage (a derivation's: its inputs')."""
+        return self._row_units
+
+    def drawn_rows(self) -> tuple[int, ...]:
+        """The rows the plot shows, top to bottom (they follow the channel page with the page)."""
+        return self._drawn_rows
+
     def row_scale(self, row: int) -> RowScale:
         return self._row_scales[row]
 
@@ -262,6 +304,7 @@ class SignalViewer(QWidget):
             # A derivation is shown in the unit and type of its positive input (its +1 weight).
             inputs = [int(p) for p in np.argmax(montage.matrix(names), axis=1)]
         self._row_types = tuple(types[i] for i in inputs)
+        self._row_units = tuple(units[i] for i in inputs)
         self._row_scales = tuple(row_scale(types[i], units[i]) for i in inputs)
         channels = self.model.channels
         channels.set_groups([s.group for s in self._row_scales])
@@ -355,9 +398,18 @@ class SignalViewer(QWidget):
     # -- requests --------------------------------------------------------------------------
     def _on_window_changed(self, *_args) -> None:
         self._window_dirty = True
-        # The summary build gives the cores to the pages while the person moves.
-        self.summaries.pause_for(SUMMARY_PAUSE_S)
+        if self._window_awaits_summary():
+            self.summaries.resume()   # what is on screen is drawn from samples until it is built
+        else:   # the build gives the cores to the pages while the person moves
+            self.summaries.pause_for(SUMMARY_PAUSE_S)
         self._schedule_request()
+
+    def _window_awaits_summary(self) -> bool:
+        """True when the window is too long to read before the summary exists."""
+        if self.source is None or self.pipeline is None:
+            return False
+        values = self.model.window.span_s * self.source.sampling_rate * len(self.model.channels.visible_rows)
+        return values > self.pipeline.stream_budget_values
 
     def _schedule_request(self, *_args) -> None:
         # Changes made in one turn of the event loop (span then start, say) become one
@@ -402,7 +454,9 @@ class SignalViewer(QWidget):
         self._request_windows[request.request_id] = (window.start_s, window.stop_s)
         for old in [k for k in self._request_windows if k < request.request_id - 64]:
             del self._request_windows[old]
-        self.pager.request(request, self._read_ahead(request) if self._worth_reading_ahead(request) else ())
+        # The first page waits for the amplitude survey; reading ahead then would slow both.
+        ahead = self._worth_reading_ahead(request) and not self._awaiting_survey
+        self.pager.request(request, self._read_ahead(request) if ahead else ())
 
     def _worth_reading_ahead(self, request: PageRequest) -> bool:
         """Pages of a few million values are read ahead; longer windows are not: each costs
@@ -471,8 +525,9 @@ class SignalViewer(QWidget):
                                self.source.sampling_rate)
             self.plot.set_data(x, y)
         if self._summary_waits:
+            # After the frame that shows this page is painted, not before it.
             self._summary_waits = False
-            self._start_summary()
+            self._after_first_page.start()
         self.status.set_decimation(_decimation_text(result))
         self.status.set_filter(self._filter_text(result))
         self.page_drawn.emit(result)
