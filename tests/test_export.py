@@ -204,8 +204,9 @@ def test_png_page_is_a4_landscape_at_print_resolution(page, tmp_path):
     write_page(page, tmp_path / "page.png")
     image = QImage(str(tmp_path / "page.png"))
     assert image.size() == QSize(round(297 / 25.4 * PRINT_DPI), round(210 / 25.4 * PRINT_DPI))
-    pixels = np.frombuffer(image.convertToFormat(QImage.Format.Format_Grayscale8).constBits().asarray(
-        image.bytesPerLine() * image.height()), np.uint8)
+    # The converted image is kept in a name: its bits must outlive the copy numpy makes.
+    gray = image.convertToFormat(QImage.Format.Format_Grayscale8)
+    pixels = np.frombuffer(gray.constBits().asarray(gray.bytesPerLine() * gray.height()), np.uint8).copy()
     assert (pixels < 100).mean() > 0.01   # traces and text are drawn in dark ink
 
 
