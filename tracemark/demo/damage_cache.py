@@ -43,7 +43,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
