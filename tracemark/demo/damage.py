@@ -81,6 +81,16 @@ class DamagedFile:
     description: str
 
 
+
+def damaged_blocks(data: bytes, offset: int, rng: np.random.Generator):
+    """``(kind, what, damaged bytes)`` for 4 KiB of zeros and of random bytes written over
+    ``data`` at ``offset``: what a disk returns for a lost or a garbled block."""
+    for kind, fill in (("zeroed", bytes(4096)), ("garbled", rng.bytes(4096))):
+        damaged = bytearray(data)
+        damaged[offset:offset + 4096] = fill[:len(damaged[offset:offset + 4096])]
+        what = "zeros" if kind == "zeroed" else "random bytes"
+        yield kind, f"4 KiB of {what} at byte {offset}", bytes(damaged)
+
 class CaseWriter:
     """Writes variants of one source and records them; refuses duplicate case ids."""
 
@@ -141,12 +151,8 @@ class CaseWriter:
         """4 KiB of zeros and of random bytes at each offset: what a disk returns for a
         lost or garbled block (zeros over an HDF5 heap made the library loop for ever)."""
         for where, offset in sorted(offsets.items(), key=lambda item: item[1]):
-            for kind, fill in (("zeroed", bytes(4096)), ("garbled", rng.bytes(4096))):
-                damaged = bytearray(data)
-                damaged[offset:offset + 4096] = fill[:len(damaged[offset:offset + 4096])]
-                self.write(f"{kind}-{where}@{offset}", kind,
-                           f"4 KiB of {'zeros' if kind == 'zeroed' else 'random bytes'} at "
-                           f"byte {offset} ({where})", bytes(damaged))
+            for kind, what, damaged in damaged_blocks(data, offset, rng):
+                self.write(f"{kind}-{where}@{offset}", kind, f"{what} ({where})", damaged)
 
 
 def _patched(data: bytes, offset: int, new: bytes) -> bytes:

@@ -51,6 +51,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .damage import damaged_blocks
+
 __all__ = ["CacheCase", "FOLDED", "PENDING", "cache_variants", "record_value",
            "write_cache_source"]
 
@@ -258,12 +260,9 @@ def _block_cases(corpus: _Corpus, label: str, data: bytes, rng: np.random.Genera
     returns for a lost or garbled block), and cuts there."""
     for where, at in sorted(_metadata_offsets(data, corpus.out_dir / f"scratch-{label}.hdf5"
                                               ).items(), key=lambda item: item[1]):
-        for kind, fill in (("zeroed", bytes(4096)), ("garbled", rng.bytes(4096))):
-            damaged = bytearray(data)
-            damaged[at:at + 4096] = fill[:len(damaged[at:at + 4096])]
-            corpus.bytes_case(f"{label}.{kind}-{where}@{at}", kind,
-                              f"4 KiB of {'zeros' if kind == 'zeroed' else 'random bytes'} at "
-                              f"byte {at} ({where}) of a {label} cache", bytes(damaged))
+        for kind, what, damaged in damaged_blocks(data, at, rng):
+            corpus.bytes_case(f"{label}.{kind}-{where}@{at}", kind, f"{what} ({where}) of a {label} cache",
+                              damaged)
         if at:
             corpus.bytes_case(f"{label}.cut-{where}@{at}", "truncated",
                               f"a {label} cache cut at byte {at} ({where})", data[:at])
