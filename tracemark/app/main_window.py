@@ -20,6 +20,7 @@ from PyQt6.QtWidgets import (QLabel, QMainWindow, QMenu, QMessageBox, QSplitter,
                              QWidget)
 
 from tracemark.widgets.editor import TraceEditorWidget
+from tracemark.widgets.gui_gc import collect_in_gui_thread
 from tracemark.widgets.viewer import ActionSet, ShortcutsDialog, SignalViewer
 
 from . import actions_annotation as annotation_actions
@@ -55,6 +56,7 @@ EXTRA_WINDOWS: list[MainWindow] = []
 class MainWindow(QMainWindow):
     def __init__(self, parent: QWidget | None = None, *, settings: Settings | None = None):
         super().__init__(parent)
+        collect_in_gui_thread()   # before any worker thread exists: see widgets/gui_gc
         self.setObjectName("mainWindow")
         self.setAccessibleName("Tracemark")
         self.settings = settings or Settings()
@@ -367,6 +369,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.save_layout()
         self.opener.shutdown()
+        self.sessions.shutdown()
         self.spectrum.shutdown()
         self.viewer.shutdown()
         super().closeEvent(event)

@@ -228,7 +228,7 @@ class ViewSessions(QObject):
         self._bad_channels: tuple[str, ...] = ()
         # One writer thread: writes land in the order they were asked for, and the fsync
         # (tens of milliseconds on a busy disk) never holds up the page while scrolling.
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-writer")
+        self._writer: ThreadPoolExecutor | None = None   # started at the first write
         #: Paths whose write on the writer thread failed (a plain list: the writer thread
         #: must hold no reference to a Qt object, or it could be the one to delete it).
         self._failed_writes: list[Path] = []
@@ -286,6 +286,8 @@ class ViewSessions(QObject):
             state = _with_sensitivities(state, self._pending_sensitivities)
         self._dirty = False
         self._saved_sensitivities = state.sensitivities
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-writer")
         written = self._writer.submit(self.store.save, path, stream, state)
         if not wait:
             written.add_done_callback(partial(_note_failure, path=path, failed=self._failed_writes))
@@ -297,6 +299,14 @@ class ViewSessions(QObject):
             log.warning("cannot save the view of %s: %s", path, error)
             self.window.set_status(f"Could not save the view of {path.name}: {error.strerror or error}")
 
+
+    def shutdown(self) -> None:
+        """For the window's close, after the last save: writes asked for finish, then the
+        writer thread ends."""
+        self._save_timer.stop()
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
     # -- restoring ---------------------------------------------------------------------------
     def _source_shown(self, source) -> None:

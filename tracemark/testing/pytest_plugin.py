@@ -10,9 +10,16 @@ files and returns a :class:`~tracemark.testing.TracemarkDriver` once it is ready
 
 It needs pytest-qt (``qtbot``). Windows are closed, and their caches checkpointed and
 released, when the test ends. Qt is imported only when the fixture is used.
+
+A Tracemark window hands Python's cycle collection to the GUI thread
+(``tracemark.widgets.gui_gc``); after each test, the plugin collects what is due, so a
+suite's later tests that run no event loop still free memory.
 """
 
 from __future__ import annotations
+
+import gc
+import sys
 
 import pytest
 
@@ -34,3 +41,10 @@ def tracemark_window(request):
     yield open_window
     for driver in drivers:
         driver.window.close()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    gui_gc = sys.modules.get("tracemark.widgets.gui_gc")
+    if gui_gc is not None and not gc.isenabled():
+        gui_gc.collect_due()

@@ -29,6 +29,7 @@ from tracemark.domain.channel_types import STIM
 from tracemark.dsp.amplitude import robust_spreads, survey_windows
 from tracemark.dsp.decimate import choose_factor, envelope_xy
 from tracemark.dsp.filters import DisplayFilter
+from tracemark.widgets.gui_gc import collect_in_gui_thread
 
 from .axes import format_seconds
 from .events_panel import EventsPanel
@@ -78,6 +79,7 @@ class SignalViewer(QWidget):
     def __init__(self, parent: QWidget | None = None, *, montage_library=None,
                  cache_bytes: int = 48 * 2**20, automatic_scale: bool = True):
         super().__init__(parent)
+        collect_in_gui_thread()   # before any worker thread exists: see gui_gc
         self.setObjectName("SignalViewer")
         self.model = ViewModel(self)
         #: Cursor A and B; their span is what the spectrum reads and export writes.

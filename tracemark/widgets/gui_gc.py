@@ -1,0 +1,63 @@
+"""Python's cyclic garbage collector, run only on the GUI thread.
+
+Python collects reference cycles in whichever thread happens to allocate when a
+generation's threshold is crossed. Tracemark reads and reduces pages, builds summaries and
+writes sessions on worker threads, and those allocate the most. A window that was closed
+is a web of cycles (widgets, pyqtgraph items and their ViewBoxes), so a worker could be the
+thread that deletes its C++ graphics items, while the GUI thread paints or hit-tests the
+same scene. That is a crash: seen as "pure virtual method called", as a segmentation fault,
+and as pyqtgraph's ``InfiniteLine`` finding its ViewBox gone between two lines of its own
+``boundingRect``.
+
+pyqtgraph documents the remedy (``pyqtgraph.util.garbage_collector``): turn automatic
+collection off and collect from a GUI-thread timer, generation by generation, with the same
+thresholds. This module does that with the timer parented to the application, so it stops
+with it, and exposes :func:`collect_due` for callers (the test suite between tests) that run
+no event loop for a while.
+"""
+
+from __future__ import annotations
+
+import gc
+
+from PyQt6.QtCore import QObject, QTimer
+from PyQt6.QtWidgets import QApplication
+
+__all__ = ["collect_due", "collect_in_gui_thread", "collecting_in_gui_thread"]
+
+#: How often the GUI thread looks at the collector's counts: pyqtgraph's interval.
+CHECK_INTERVAL_MS = 1000
+
+_TIMER_NAME = "tracemarkGuiThreadCollector"
+
+
+def collect_in_gui_thread() -> None:
+    """From now on, cycles are collected on the GUI thread only (idempotent).
+
+    Needs a QApplication; call it from the GUI thread before starting worker threads."""
+    app = QApplication.instance()
+    if app is None or collecting_in_gui_thread():
+        return
+    timer = QTimer(app)
+    timer.setObjectName(_TIMER_NAME)
+    timer.setInterval(CHECK_INTERVAL_MS)
+    timer.timeout.connect(collect_due)
+    gc.disable()
+    timer.start()
+
+
+def collecting_in_gui_thread() -> bool:
+    app = QApplication.instance()
+    return app is not None and app.findChild(QObject, _TIMER_NAME) is not None
+
+
+def collect_due() -> int:
+    """Collect the generations whose counts passed their thresholds, as Python itself would
+    have; returns the number of unreachable objects found."""
+    thresholds = gc.get_threshold()
+    counts = gc.get_count()
+    if counts[0] <= thresholds[0]:
+        return 0
+    # As CPython chooses: the oldest generation whose count passed its threshold.
+    generation = next(level for level in (2, 1, 0) if level == 0 or counts[level] > thresholds[level])
+    return gc.collect(generation)
