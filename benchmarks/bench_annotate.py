@@ -25,12 +25,15 @@ import tempfile
 import time
 from pathlib import Path
 
+# testkit/ (test-only, never installed) sits at the repository root, beside the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def build(path: Path, n_traces: int) -> Path:
+    from testkit.cache import synthetic_recording
     from tracemark.io_backends.cache import BuildSpec, build_cache
-    from tracemark.io_backends.cache.testing import synthetic_recording
 
     recording = synthetic_recording(n_traces, rate=2000.0, n_channels=2, spacing_s=0.2, name="bench.trc")
     return build_cache(recording, path, BuildSpec("TMS", 0.05, 0.1, readout="contralateral_mep"))

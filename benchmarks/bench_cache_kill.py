@@ -1,7 +1,7 @@
 """The long kill test: a writer process running single edits, batches, undos and
 checkpoints is SIGKILLed at random moments (default 1000 times); after each kill the cache
 must open, every trace read, every acknowledged operation be present and none be half
-applied (see ``tracemark.io_backends.cache.testing.check_after_crash``).
+applied (see ``testkit.cache.check_after_crash``).
 
     python benchmarks/bench_cache_kill.py [--kills 1000] [--seed 1]
 
@@ -15,13 +15,23 @@ import os
 import random
 import signal
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from tracemark.io_backends.cache import CacheFile
-from tracemark.io_backends.cache.testing import (Model, check_after_crash, fork_writer,
-                                                 make_cache, read_acks, wait_ready)
+
+# testkit/ (test-only, never installed) sits at the repository root, beside the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from testkit.cache import (  # noqa: E402
+    Model,
+    check_after_crash,
+    fork_writer,
+    make_cache,
+    read_acks,
+    wait_ready,
+)
 
 
 def main() -> int:

@@ -25,9 +25,15 @@ import h5py
 import numpy as np
 
 from tracemark.io_backends.cache import CacheFile, columns, schema
-from tracemark.io_backends.cache.layout import (ATTR_APPLIED_SEQ, ATTR_CACHE_ID,
-                                                ATTR_FORMAT, ATTR_JOURNAL_OFFSET,
-                                                FORMAT_VERSION, TRACES, read_trace_attr)
+from tracemark.io_backends.cache.layout import (
+    ATTR_APPLIED_SEQ,
+    ATTR_CACHE_ID,
+    ATTR_FORMAT,
+    ATTR_JOURNAL_OFFSET,
+    FORMAT_VERSION,
+    TRACES,
+    read_trace_attr,
+)
 
 KEY = "reject"
 N_EDITS = 200

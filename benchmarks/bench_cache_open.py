@@ -28,7 +28,10 @@ from pathlib import Path
 from tracemark.io_backends import h5_preflight, h5_verdict_store
 from tracemark.io_backends.cache import CacheFile
 from tracemark.io_backends.cache.journal import journal_path
-from tracemark.io_backends.cache.testing import make_cache
+
+# testkit/ (test-only, never installed) sits at the repository root, beside the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from testkit.cache import make_cache  # noqa: E402
 
 REPEATS = 7
 

@@ -15,12 +15,16 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from tracemark.io_backends.cache import CacheFile, QueueWriterHandle
-from tracemark.io_backends.cache.testing import make_cache
+
+# testkit/ (test-only, never installed) sits at the repository root, beside the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from testkit.cache import make_cache  # noqa: E402
 
 
 def produce(handle: QueueWriterHandle, producer: int, n_edits: int, start, results) -> None:

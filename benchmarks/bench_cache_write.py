@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -24,7 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from tracemark.io_backends.cache import BuildSpec, CacheFile, build_cache, fsops
-from tracemark.io_backends.cache.testing import synthetic_recording
+
+# testkit/ (test-only, never installed) sits at the repository root, beside the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from testkit.cache import synthetic_recording  # noqa: E402
 
 
 def percentiles(samples_s: list[float]) -> str:

@@ -53,7 +53,7 @@ def bench_window(repeats: int) -> None:
     for factor in sorted({chosen, 4, 64}):
         note = " (chosen for 1920 px)" if factor == chosen else ""
         summarise(f"minmax_decimate 10 s x 64 ch, factor {factor}{note}",
-                  timed(lambda: minmax_decimate(window, factor, 12_345), repeats))
+                  timed(lambda factor=factor: minmax_decimate(window, factor, 12_345), repeats))
     starts, mins, maxs = minmax_decimate(window, chosen, 12_345)
     summarise(f"envelope_xy of that ({len(starts)} bins)",
               timed(lambda: envelope_xy(starts, mins, maxs, chosen, RATE), repeats))

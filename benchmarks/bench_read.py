@@ -7,6 +7,9 @@ Writes a 1-hour, 64-channel, 2048 Hz recording as TRC, NWB and EDF (once; reused
 * ``read(t, t + 10 s)`` of all 64 channels at random positions, median and p95, with the
   page cache warm (the file was just read through) -- the paging case in the viewer;
 * the same reads through ``read_raw`` (no scaling);
+* reads in the first and in the last minute of the hour, and their ratio: a window near
+  the end must cost what one at the start does (a reader that scanned from the start
+  would be hundreds of times slower there);
 * the bare baselines on the same bytes: copying them out of a ``numpy.memmap``
   ("bytes"), and the simplest numpy expression that turns them into float32 physical
   values ("bytes+scale"), which is what a reader does at the least.
@@ -49,7 +52,7 @@ def ensure_files(folder: Path) -> dict[str, Path]:
         _timed("write NWB", lambda: write_nwb(paths["NWB"], session.chunks(), sampling_rate=RATE,
                                               units="uV", **common))
     if not paths["EDF"].exists():
-        from tracemark.demo.edf_writer import write_edf
+        from tracemark.io_backends.edf_writer import write_edf
         _timed("write EDF", lambda: write_edf(
             paths["EDF"], session.chunks(), sampling_rates=[RATE] * N_CHANNELS,
             units=["uV"] * N_CHANNELS, physical_ranges=[session.physical_range_uv] * N_CHANNELS, **common))
@@ -91,9 +94,14 @@ def bench_format(name: str, path: Path, starts_s: np.ndarray, opens: int) -> dic
         physical = time_calls(lambda s: rec.read(s, s + WINDOW_S), starts_s)
         raw = time_calls(lambda s: rec.read_raw(int(s * RATE), int(s * RATE) + n_window), starts_s)
         shape = rec.read(starts_s[0], starts_s[0] + WINDOW_S).shape
+        nearby = 0.01 * np.arange(15)
+        at_start = time_calls(lambda s: rec.read(s, s + WINDOW_S), 1.0 + nearby)
+        at_end = time_calls(lambda s: rec.read(s, s + WINDOW_S), stream.duration_s - WINDOW_S - 2.0 - nearby)
     print(f"{name}: open {stats_ms(open_times)}")
     print(f"{name}: read {stats_ms(physical)}   (window {shape[0]} x {shape[1]})")
     print(f"{name}: raw  {stats_ms(raw)}")
+    print(f"{name}: read in the last minute / in the first: "
+          f"{statistics.median(at_end) / statistics.median(at_start):.2f}x")
     return {"read": statistics.median(physical), "raw": statistics.median(raw)}
 
 
@@ -112,7 +120,6 @@ def bench_bare_memmap(trc_path: Path, starts_s: np.ndarray) -> dict:
                         * gains + offsets, starts_s)
     print(f"memmap: bytes       {stats_ms(bytes_only)}")
     print(f"memmap: bytes+scale {stats_ms(scaled)}")
-    del memmap
     return {"bytes": statistics.median(bytes_only), "scaled": statistics.median(scaled)}
 
 
@@ -127,7 +134,8 @@ def _proc_status_mb(field: str) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folder", type=Path, default=Path("/tmp/tracemark-bench"))
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--opens", type=int, default=20)
@@ -136,7 +144,8 @@ def main() -> int:
     paths = ensure_files(args.folder)
     rng = np.random.default_rng(0)
     starts = rng.uniform(0, HOUR_S - WINDOW_S, args.repeats)
-    print(f"1 hour x {N_CHANNELS} ch x {RATE:g} Hz; {WINDOW_S:g} s windows at {args.repeats} random positions, warm page cache")
+    print(f"1 hour x {N_CHANNELS} ch x {RATE:g} Hz; {WINDOW_S:g} s windows at {args.repeats} random positions, "
+          "warm page cache")
     results = {name: bench_format(name, path, starts, args.opens) for name, path in paths.items()}
     bare = bench_bare_memmap(paths["TRC"], starts)
     trc = results["TRC"]
@@ -144,7 +153,8 @@ def main() -> int:
           f"TRC read_raw / bare bytes = {trc['raw'] / bare['bytes']:.2f}x")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak_mb:.0f} MB (includes file pages mapped by the bare memmap baseline, which the "
-          f"kernel reclaims); now: {_proc_status_mb('RssAnon')} MB anonymous, {_proc_status_mb('RssFile')} MB file-backed")
+          f"kernel reclaims); now: {_proc_status_mb('RssAnon')} MB anonymous, "
+          f"{_proc_status_mb('RssFile')} MB file-backed")
     return 0
 
 

@@ -27,12 +27,10 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="tracemark-screenshots-"))
     try:
         use_offscreen_screen((1920, 1080), scratch)
-        from tracemark.app.demo_session import point_at_recording
         from tracemark.app.plot_data import build_demo_cache
 
-        cache = build_demo_cache(scratch)
+        cache = build_demo_cache(scratch)  # names the recording beside it as its source
         recording = next(p for p in scratch.iterdir() if p.suffix == ".TRC")
-        point_at_recording(cache, recording)
         with first_screen([recording, cache], (1920, 1080)) as window:
             decide(window)
             save(window, IMAGES / "main-window.png")

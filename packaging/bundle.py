@@ -29,6 +29,8 @@ import sys
 from pathlib import Path
 
 APP_NAME = "tracemark"
+#: Windows only: the same program as a windowed (no console) executable beside it.
+WINDOWED_NAME = "tracemarkw"
 #: The script PyInstaller starts from (beside this file); it calls ``tracemark.app.cli.main``.
 ENTRY_SCRIPT = "launcher.py"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -126,13 +128,24 @@ def qt_plugins_dir(folder: Path) -> Path | None:
     return None
 
 
+def executables(platform: str = sys.platform) -> tuple[str, ...]:
+    """The programs at the top of a built folder: on Windows also the windowed one."""
+    if platform.startswith("win32"):
+        return (f"{APP_NAME}.exe", f"{WINDOWED_NAME}.exe")
+    return (APP_NAME,)
+
+
 def check_folder(folder: str | Path) -> list[str]:
-    """What a built application folder lacks; empty when it is whole."""
+    """What a built application folder (or macOS ``.app``) lacks; empty when it is whole."""
     folder = Path(folder)
     problems = []
     plugins = qt_plugins_dir(folder)
     if plugins is None:
         return [f"no PyQt6/Qt6/plugins folder under {folder}"]
+    programs = folder / "Contents" / "MacOS" if folder.suffix == ".app" else folder
+    for name in executables():
+        if not (programs / name).is_file():
+            problems.append(f"the program {name} is missing from {programs}")
     for pattern in required_qt_plugins():
         if not list(plugins.glob(pattern)):
             problems.append(f"Qt plugin {pattern} is missing from {plugins}")

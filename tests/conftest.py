@@ -54,12 +54,23 @@ def demo_template(tmp_path_factory):
     return build_demo_cache(tmp_path_factory.mktemp("demo"))
 
 
+def point_at_recording(cache, recording):
+    """Name ``recording`` as the source of every origin of a copied ``cache``.
+
+    A fixture's shortcut around the cache's writer, which has no way to move an origin's
+    source: the copy is new and nothing else has it open."""
+    import h5py
+
+    with h5py.File(cache, "r+") as f:
+        for name in f:
+            if "source_file" in f[name].attrs:
+                f[name].attrs["source_file"] = str(Path(recording).absolute())
+
+
 @pytest.fixture
 def demo_cache(demo_template, tmp_path):
     """A private copy of the demo cache, pointing at its own copy of the recording."""
     import shutil
-
-    from tracemark.app.demo_session import point_at_recording
 
     for path in demo_template.parent.iterdir():
         if path.is_file() and not path.name.endswith((".journal", ".lock")):
@@ -67,3 +78,44 @@ def demo_cache(demo_template, tmp_path):
     copy = tmp_path / demo_template.name
     point_at_recording(copy, tmp_path / "tracemark-demo-v1.TRC")
     return copy
+
+
+#: Test modules that run twice, on the platform's native file primitives and on the
+#: portable ones Windows takes (``tracemark.io_backends.cache.portable_io``): the cache
+#: suite, crash and power-loss tests included (the damaged-cache corpus, on the portable
+#: paths, only its journal and lock cases). Other modules run once, natively.
+BOTH_FILE_PATHS_MODULES = ("test_cache_", "test_bad_input_cache")
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.module.__name__.startswith(BOTH_FILE_PATHS_MODULES):
+        metafunc.parametrize("file_paths", ["native", "portable"], indirect=True, scope="module")
+
+
+def _native_call_on_the_portable_path(*args, **kwargs):
+    raise AssertionError("a POSIX-only file call was made while the portable paths are forced")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def file_paths(request):
+    """``native`` unless the module is in :data:`BOTH_FILE_PATHS_MODULES`, whose tests run
+    first natively, then all again on the portable paths (a module fixture that depends on
+    the paths, such as a corpus run in worker processes, requests this one to be made once
+    per mode). ``portable`` forces the portable paths here and, through the environment, in
+    every process a test starts; the POSIX-only calls they replace fail in this process, so
+    that a cache module calling one directly is caught."""
+    mode = getattr(request, "param", "native")
+    if mode != "portable":
+        yield mode
+        return
+    import fcntl
+
+    from tracemark.io_backends.cache import portable_io
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv(portable_io.PORTABLE_IO_ENV, "1")
+        monkeypatch.setattr(portable_io, "portable", True)
+        for name in ("pread", "pwrite", "fdatasync"):
+            monkeypatch.setattr(os, name, _native_call_on_the_portable_path, raising=False)
+        monkeypatch.setattr(fcntl, "flock", _native_call_on_the_portable_path)
+        yield mode

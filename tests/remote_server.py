@@ -146,8 +146,9 @@ def _handler_for(server: RangeServer):
             self.end_headers()
             truncate = server.faults.truncate_to
             sent = body if truncate is None else body[:truncate]
-            self.wfile.write(sent)
+            # Counted before writing: a client that has read the body must find it counted.
             server.count(len(sent))
+            self.wfile.write(sent)
             if truncate is not None and len(sent) < len(body):
                 self.close_connection = True
 

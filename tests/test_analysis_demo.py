@@ -9,8 +9,14 @@ import json
 import numpy as np
 import pytest
 
-from tracemark.analysis import (MapSettings, MeasureSettings, average_response,
-                                compute_measures, fit_recruitment, map_data)
+from tracemark.analysis import (
+    MapSettings,
+    MeasureSettings,
+    average_response,
+    compute_measures,
+    fit_recruitment,
+    map_data,
+)
 from tracemark.app.plot_data import PlotDataError, build_demo_cache, load_trace_set
 from tracemark.demo.synth import mep_waveform
 from tracemark.io_backends.cache import CacheFile

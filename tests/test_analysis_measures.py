@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tracemark.analysis import (MeasureSettings, TraceSet, boltzmann, compute_measures,
-                                fit_recruitment)
+from tracemark.analysis import MeasureSettings, TraceSet, boltzmann, compute_measures, fit_recruitment
 
 RATE = 2000.0
 PRE = 100

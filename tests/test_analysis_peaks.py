@@ -9,8 +9,16 @@ import math
 import numpy as np
 import pytest
 
-from tracemark.analysis.peaks import (NEGATIVE, NO_PEAKS, POSITIVE, PeakEstimate, estimate_peaks,
-                                      pick_peak, stored_peaks, window_offsets)
+from tracemark.analysis.peaks import (
+    NEGATIVE,
+    NO_PEAKS,
+    POSITIVE,
+    PeakEstimate,
+    estimate_peaks,
+    pick_peak,
+    stored_peaks,
+    window_offsets,
+)
 
 RATE, PRE, ROWS = 2000.0, 100, 300
 

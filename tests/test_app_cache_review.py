@@ -8,8 +8,8 @@ import threading
 import h5py
 import pytest
 
-from tracemark.io_backends.cache import CacheFile, CacheValueError, cachefile, schema
-from tracemark.io_backends.cache.testing import make_cache
+from testkit.cache import make_cache
+from tracemark.io_backends.cache import CacheFile, CacheValueError, checkpointer, schema
 from tracemark.widgets.editor import ACCEPTED, REJECTED, UNREVIEWED, TraceRow
 
 
@@ -59,14 +59,14 @@ def test_edits_go_on_during_an_idle_checkpoint(tmp_path, monkeypatch):
     still returns (durable), and after the copy lands the edit is neither lost nor folded."""
     path = make_cache(tmp_path / "c.hdf5", n_traces=5)
     copying, release = threading.Event(), threading.Event()
-    real = cachefile.write_checkpoint
+    real = checkpointer.write_checkpoint
 
     def slow_checkpoint(*args, **kwargs):
         copying.set()
         assert release.wait(10)
         real(*args, **kwargs)
 
-    monkeypatch.setattr(cachefile, "write_checkpoint", slow_checkpoint)
+    monkeypatch.setattr(checkpointer, "write_checkpoint", slow_checkpoint)
     cache = CacheFile(path, mode="auto")
     cache.update(0, reviewed=True, comment="first")
     worker = threading.Thread(target=cache.checkpoint_if_idle, args=(0.0,))
@@ -82,7 +82,7 @@ def test_edits_go_on_during_an_idle_checkpoint(tmp_path, monkeypatch):
         assert traces["0"].attrs["comment"] == "first"
         assert traces["1"].attrs["reject"] == "False"
     assert cache.get_trace_attrs(1)["reject"] is True and cache.pending_edits == 2
-    monkeypatch.setattr(cachefile, "write_checkpoint", real)
+    monkeypatch.setattr(checkpointer, "write_checkpoint", real)
     cache.close()
     with CacheFile(path, mode="r") as reopened:
         assert reopened.get_trace_attrs(0)["comment"] == "first"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication, QWidget
 

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PyQt6 import sip
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QPushButton
 
 from tracemark.app import main_window, opening
-from tracemark.demo.edf_writer import write_edf
 from tracemark.io_backends.cache import CacheFile
+from tracemark.io_backends.edf_writer import write_edf
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SOURCE = "tracemark-demo-v1.TRC"
@@ -90,14 +91,16 @@ def test_open_in_a_new_window(tracemark_window, demo_cache, unrelated_edf, monke
     _open_recording_by_keys(driver, monkeypatch, unrelated_edf)
     _answer(driver, _question(driver), "newWindow")
     other = window.last_new_window
-    driver.qtbot.addWidget(other)
-    driver.qtbot.waitUntil(lambda: other.recording is not None, timeout=5000)
-    assert other.recording.path == unrelated_edf and other.session is None
-    assert other.isVisible() and other.viewer.isVisible() and not other.editor.isVisible()
-    assert other in main_window.EXTRA_WINDOWS         # kept alive while open
-    assert window.recording.path.name == SOURCE and len(window.session) == 36
-    other.close()
+    try:   # not given to qtbot: the window deletes itself when closed
+        driver.qtbot.waitUntil(lambda: other.recording is not None, timeout=5000)
+        assert other.recording.path == unrelated_edf and other.session is None
+        assert other.isVisible() and other.viewer.isVisible() and not other.editor.isVisible()
+        assert other in main_window.EXTRA_WINDOWS         # kept alive while open
+        assert window.recording.path.name == SOURCE and len(window.session) == 36
+    finally:
+        other.close()
     driver.qtbot.waitUntil(lambda: other not in main_window.EXTRA_WINDOWS, timeout=5000)
+    assert sip.isdeleted(other)                           # by Qt, not left to the collector
 
 
 def test_close_the_traces_and_open(tracemark_window, demo_cache, unrelated_edf, monkeypatch):

@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 import pytest
+from conftest import point_at_recording
 from PyQt6.QtCore import Qt
 
 from tracemark.analysis.peaks import estimate_peaks
-from tracemark.app.demo_session import point_at_recording
 from tracemark.app.plot_data import build_demo_cache
 from tracemark.io_backends.cache import CacheFile
 

@@ -42,7 +42,7 @@ def test_every_interactive_widget_is_named_and_documented(tracemark_window, demo
             assert accessible_name(widget), f"{widget.objectName()} ({where}) has no accessible name"
             assert widget.objectName() in documented, f"{widget.objectName()} missing from {DOC.name}"
     kinds = {type(w).__name__ for w in seen}
-    assert len(seen) > 50 and {"QPushButton", "QComboBox", "QTableView", "TracePlot"} <= kinds
+    assert len(seen) > 50 and {"QPushButton", "QComboBox", "QTableView", "SignalPlot"} <= kinds
     for action in window.findChildren(QAction):
         if action.objectName() and not action.objectName().startswith("qt_") and action.shortcuts():
             assert action.objectName() in documented, f"action {action.objectName()} undocumented"

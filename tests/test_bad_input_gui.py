@@ -3,7 +3,7 @@ with what is wrong told, and the window goes on working.
 
 ``test_bad_input_readers.py`` and ``test_bad_input_cache.py`` run the whole damaged
 corpus through the readers and the cache in worker processes. Here a sample of the same
-corpus (:mod:`tracemark.demo.damage`, :mod:`tracemark.demo.damage_cache`), two cases of
+corpus (:mod:`testkit.damage`, :mod:`testkit.damage_cache`), two cases of
 every format and kind of damage plus the cases that once broke the window, is opened in
 ONE main window in turn, through File › Open recording and File › Open trace cache as a
 person would (the file dialog answered with the case). For each case:
@@ -31,9 +31,9 @@ import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
 
+from testkit.damage import damaged_variants, foreign_variants, write_sources
+from testkit.damage_cache import cache_variants, write_cache_source
 from tracemark.app.main_window import MainWindow
-from tracemark.demo.damage import damaged_variants, foreign_variants, write_sources
-from tracemark.demo.damage_cache import cache_variants, write_cache_source
 
 #: Cases per (format, kind of damage) taken from the corpus, spread over its order.
 PER_KIND = 2
@@ -164,7 +164,7 @@ def test_damaged_recordings_in_one_window(qtbot, monkeypatch, corpus):
         path = case.path
         before = window.recording
         _open_through_menu(window, monkeypatch, path, "open_recording")
-        qtbot.waitUntil(lambda: bool(_visible_boxes(window)) or window.recording is not before,
+        qtbot.waitUntil(lambda before=before: bool(_visible_boxes(window)) or window.recording is not before,
                         timeout=WAIT_MS)
         if _visible_boxes(window):
             dialogs = _answer(qtbot, window, path)
@@ -284,15 +284,15 @@ def test_a_trace_whose_attributes_cannot_be_read_is_listed_and_told(qtbot, monke
     assert "1 of 16 traces" in text and "(trace 3)" in text      # index 2, numbered from 1
     assert window.plots is not None
     # Going to the damaged trace shows it blank and says why, once; the rest reviews.
-    window.opener.show_trace(2)
+    window.show_trace(2)
     told = dict(_answer(qtbot, window, valid_cache))
     assert "Cannot show trace 3" in told
     assert window.editor.current_index == 2
     assert "cannot be shown" in window.status_label.text()
-    window.opener.show_trace(3)
+    window.show_trace(3)
     window.editor.plot.plot_widget.setFocus()
     qtbot.keyClick(window.editor.plot.plot_widget, Qt.Key.Key_A)
     assert window.session.attrs(3)["reviewed"] is True
-    window.opener.show_trace(2)
+    window.show_trace(2)
     assert not _visible_boxes(window)      # told once per cache, then in the status line
     window.close()

@@ -11,10 +11,20 @@ import h5py
 import numpy as np
 import pytest
 
-from tracemark.io_backends.cache import (BuildSpec, CacheError, CacheFile, CacheIndexError,
-                                         CacheLockedError, CacheReadOnlyError, CacheValueError,
-                                         MergeError, build_cache, export_table, merge_caches)
-from tracemark.io_backends.cache.testing import abandon, make_cache, synthetic_recording
+from testkit.cache import abandon, make_cache, synthetic_recording
+from tracemark.io_backends.cache import (
+    BuildSpec,
+    CacheError,
+    CacheFile,
+    CacheIndexError,
+    CacheLockedError,
+    CacheReadOnlyError,
+    CacheValueError,
+    MergeError,
+    build_cache,
+    export_table,
+    merge_caches,
+)
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import h5py
 import numpy as np
 import pytest
 
+from testkit.cache import make_cache
 from tracemark.app.cli import main
 from tracemark.io_backends.cache import CacheFile
-from tracemark.io_backends.cache.testing import make_cache
 
 
 @pytest.fixture

@@ -27,12 +27,19 @@ from pathlib import Path
 
 import pytest
 
-from tracemark.io_backends.cache import CacheFile, CacheWriteError, CheckpointError
-from tracemark.io_backends.cache import fsops
-from tracemark.io_backends.cache.testing import (FaultAt, Model, check_after_crash,
-                                                 fork_writer, make_cache, read_acks,
-                                                 read_h5_state, read_state, run_operation,
-                                                 wait_ready)
+from testkit.cache import (
+    FaultAt,
+    Model,
+    check_after_crash,
+    fork_writer,
+    make_cache,
+    read_acks,
+    read_h5_state,
+    read_state,
+    run_operation,
+    wait_ready,
+)
+from tracemark.io_backends.cache import CacheFile, CacheWriteError, CheckpointError, fsops
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
 
@@ -237,7 +244,7 @@ def test_a_reader_beside_a_writer_always_reads_committed_state(base_cache, tmp_p
     with CacheFile(path, mode="r") as reader:
         os.write(go_write, b"g")
         os.close(go_write)
-        inode = reader._ino
+        inode = reader._reader.ino
         while True:
             finished = os.waitpid(pid, os.WNOHANG)[0] == pid
             for trace in range(10):
@@ -248,8 +255,8 @@ def test_a_reader_beside_a_writer_always_reads_committed_state(base_cache, tmp_p
                     value = int(comment)
                     assert value % 10 == trace and value >= last_seen[trace]
                     last_seen[trace] = value
-            if reader._ino != inode:
-                files_seen, inode = files_seen + 1, reader._ino
+            if reader._reader.ino != inode:
+                files_seen, inode = files_seen + 1, reader._reader.ino
             if finished:
                 break
     assert last_seen == {t: n_ops - 10 + t for t in range(10)}

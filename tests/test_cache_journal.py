@@ -6,10 +6,9 @@ import os
 
 import pytest
 
+from testkit.cache import abandon, make_cache
 from tracemark.io_backends.cache import CacheFile, CacheReadOnlyError, JournalError
-from tracemark.io_backends.cache.journal import (Change, JournalReader, JournalWriter, Record,
-                                                 frame, journal_path)
-from tracemark.io_backends.cache.testing import abandon, make_cache
+from tracemark.io_backends.cache.journal import Change, JournalReader, JournalWriter, Record, frame, journal_path
 
 
 def record(seq: int, value: str = "v") -> Record:

@@ -14,9 +14,9 @@ from pathlib import Path
 import h5py
 import pytest
 
+from testkit.cache import make_cache
 from tracemark.io_backends.cache import CacheFile, CacheLockedError, CacheReadOnlyError
 from tracemark.io_backends.cache import lock as lock_module
-from tracemark.io_backends.cache.testing import make_cache
 
 N_WRITERS = 4
 EDITS_PER_WRITER = 3
@@ -119,12 +119,13 @@ def fail_with_eio(*args, **kwargs):
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc")
-@pytest.mark.parametrize("failing_call", ["ftruncate", "pwrite"])
+@pytest.mark.parametrize("failing_call", ["os.ftruncate", "portable_io.write_at"])
 @pytest.mark.parametrize("mode", ["r+", "w", "auto"])
 def test_failing_to_write_the_holder_details_is_a_typed_error_and_leaks_no_lock(
         cache_path, monkeypatch, failing_call, mode):
     descriptors_before = open_descriptors()
-    monkeypatch.setattr(lock_module.os, failing_call, fail_with_eio)
+    module, name = failing_call.split(".")
+    monkeypatch.setattr(getattr(lock_module, module), name, fail_with_eio)
     expected = r"c\.hdf5: cannot be opened for writing: the lock file c\.hdf5\.lock cannot be " \
                r"written \(Input/output error\)"
     if mode == "auto":

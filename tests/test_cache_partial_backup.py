@@ -11,9 +11,9 @@ import h5py
 import numpy as np
 import pytest
 
+from testkit.cache import abandon, make_cache
 from tracemark.io_backends.cache import CacheError, CacheFile, CacheIndexError, columns
 from tracemark.io_backends.cache.journal import journal_path
-from tracemark.io_backends.cache.testing import abandon, make_cache
 
 KEYS = ["reject", "comment", "onset_shift", "time_since_last_pulse_in_s", "my_note", "id"]
 

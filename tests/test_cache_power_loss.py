@@ -6,7 +6,7 @@ garbage. The workload of the crash tests runs in this process; a fault hook reco
 journal around one random append and stops the writer before that append's sync returns
 (so it is never acknowledged); the journal is then replaced by what the disk may hold,
 and the cache must open for writing with every acknowledged operation and the one in
-flight whole or not at all (``tracemark.io_backends.cache.testing.power_loss_run``).
+flight whole or not at all (``testkit.cache.power_loss_run``).
 
 A second test shows that the model bites: the same garbling, applied to records framed
 as version 1 journals framed them (one after another, sharing sectors), destroys
@@ -20,11 +20,19 @@ import os
 import numpy as np
 import pytest
 
+from testkit.cache import after_power_loss, make_cache, power_loss_run
 from tracemark.io_backends.cache import CacheFile
-from tracemark.io_backends.cache.journal import (SECTOR, Change, JournalReader, JournalWriter,
-                                                 Record, frame, header_bytes, journal_path,
-                                                 padded)
-from tracemark.io_backends.cache.testing import after_power_loss, make_cache, power_loss_run
+from tracemark.io_backends.cache.journal import (
+    SECTOR,
+    Change,
+    JournalReader,
+    JournalWriter,
+    Record,
+    frame,
+    header_bytes,
+    journal_path,
+    padded,
+)
 
 RUNS = 100
 
@@ -121,8 +129,7 @@ def test_a_version1_journal_is_read_then_upgraded_by_the_first_writer(tmp_path):
     with CacheFile(path, mode="w") as cache:  # leave edits pending in the journal
         cache.update(4, comment="pending")
         history = [(r.seq, r.tx) for r in cache.history()]
-        cache._release_handles()
-        cache._closed = True
+        cache._release_handles()  # as a crash would: no checkpoint
     old = _as_version1(journal_path(path))
 
     reader = CacheFile(path, mode="r")  # follows the version 1 journal as it is

@@ -14,10 +14,17 @@ from pathlib import Path
 import h5py
 import pytest
 
-from tracemark.io_backends.cache import (CacheClosedError, CacheFile, CacheIndexError,
-                                         CacheLockedError, CacheReadOnlyError, CacheValueError,
-                                         CacheWriteError, QueueWriterHandle)
-from tracemark.io_backends.cache.testing import make_cache
+from testkit.cache import make_cache
+from tracemark.io_backends.cache import (
+    CacheClosedError,
+    CacheFile,
+    CacheIndexError,
+    CacheLockedError,
+    CacheReadOnlyError,
+    CacheValueError,
+    CacheWriteError,
+    QueueWriterHandle,
+)
 
 N_PRODUCERS = 4
 EDITS_PER_PRODUCER = 8
@@ -114,7 +121,7 @@ def send_and_die(handle: QueueWriterHandle) -> None:
     os._exit(0)
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(120)  # the hang guard, should the dead producer's edit never come
 def test_a_producer_that_dies_mid_request_does_not_stop_the_writer(cache_path):
     context = multiprocessing.get_context("spawn")
     with CacheFile(cache_path, mode="w") as cache, cache.queue_writer() as service:
@@ -122,9 +129,7 @@ def test_a_producer_that_dies_mid_request_does_not_stop_the_writer(cache_path):
         dying.start()
         dying.join(60)
         assert dying.exitcode == 0
-        deadline = time.monotonic() + 60  # hang guard
         while cache.get_trace_attrs(7)["comment"] != "from the dead":
-            assert time.monotonic() < deadline, "the dead producer's edit was never applied"
             time.sleep(0.05)
         assert service.handle.update(8, comment="after it") is not None
     with CacheFile(cache_path, mode="r") as cache:
@@ -148,14 +153,12 @@ def test_close_refuses_later_edits_with_typed_errors(cache_path):
         cache.update(2, comment="the cache itself stays open")
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60)  # the hang guard, should no idle checkpoint come
 def test_the_writer_checkpoints_when_no_edit_comes(cache_path):
     with CacheFile(cache_path, mode="w", idle_checkpoint_s=0.05) as cache, \
             cache.queue_writer() as service:
         service.handle.update(4, comment="folded while idle")
-        deadline = time.monotonic() + 50  # hang guard
         while cache.pending_edits:
-            assert time.monotonic() < deadline, "no idle checkpoint"
             time.sleep(0.05)
         with h5py.File(cache_path, "r") as f:
             assert f["rec0.trc/traces/4"].attrs["comment"] == "folded while idle"

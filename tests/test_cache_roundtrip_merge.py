@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
+from testkit.cache import synthetic_recording
 from tracemark.io_backends.cache import (
     BuildSpec,
     CacheFile,
@@ -19,7 +20,6 @@ from tracemark.io_backends.cache import (
     encode,
     merge_caches,
 )
-from tracemark.io_backends.cache.testing import synthetic_recording
 
 #: (key, value): ints, floats, bools, text and None, on keys of every kind that holds them.
 ROUND_TRIPS = [

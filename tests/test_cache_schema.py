@@ -66,8 +66,10 @@ def test_validate_rejects_and_types():
         schema.validate("neg_peak_magnitude_uv", float("nan"))
     with pytest.raises(ValueError, match="finite"):
         schema.validate("zcr_latency_ms", math.inf)
+    # 1 and 0 are flags, as their stored texts "1" and "0" are (domain.trace_attributes).
+    assert schema.validate("reject", 1) is True
     with pytest.raises(ValueError, match="true or false"):
-        schema.validate("reject", 1)
+        schema.validate("reject", 2)
     assert schema.validate("time_since_last_pulse_in_s", "inf") == math.inf
 
 
@@ -160,7 +162,7 @@ def test_edits_to_an_offspect_file_reach_it_and_an_offspect_reader_reads_them(of
 
 
 def test_an_offspect_style_reader_reads_tracemark_caches(tmp_path):
-    from tracemark.io_backends.cache.testing import make_cache
+    from testkit.cache import make_cache
 
     path = make_cache(tmp_path / "t.hdf5", n_traces=24, n_origins=2)
     with CacheFile(path) as cache:

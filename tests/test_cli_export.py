@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from tracemark.app.cli import main
-from tracemark.demo.edf_writer import write_edf
 from tracemark.io_backends import open_recording
+from tracemark.io_backends.edf_writer import write_edf
 
 RATE = 200.0
 NAMES = ["Fp1", "Fp2", "C3", "C4", "O1", "O2"]

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from testkit.cache import make_cache
 from tracemark.app.cli_cache import parse_indexes
 from tracemark.io_backends.cache import CacheFile, CacheValueError
-from tracemark.io_backends.cache.testing import make_cache
 
 TIMEOUT_S = 120  # a hang guard only
 

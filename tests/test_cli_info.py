@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import shared_params
+
 from tracemark.app.cli import main
 from tracemark.io_backends import open_recording
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracemark.dsp.amplitude import (DEFAULT_MAX_VALUES, SURVEY_SPAN_S, SURVEY_WINDOWS, robust_spread,
-                                     robust_spreads, survey_windows, typical_spread)
+from tracemark.dsp.amplitude import (
+    DEFAULT_MAX_VALUES,
+    SURVEY_SPAN_S,
+    SURVEY_WINDOWS,
+    robust_spread,
+    robust_spreads,
+    survey_windows,
+    typical_spread,
+)
 
 
 def test_a_short_recording_is_read_whole_and_a_long_one_in_windows_over_its_first_minutes():

@@ -379,8 +379,8 @@ def hypnogram(folder: Path, record_s: float, *, bdf=False, variant=None, gap_aft
         spr = max(len(r[0]) for r in records) // (3 if bdf else 2) + 4
     variant = variant or ("BDF+C" if bdf else "EDF+C")
     name = f"SC4001EC-Hypnogram_{record_s:g}s_{variant}{'_gap' if gap_after else ''}"
-    return write_plus(folder / (name + (".bdf" if bdf else ".edf")), [Sig(kind, spr)], records, record_duration=f"{record_s:g}",
-                      variant=variant, bdf=bdf)
+    return write_plus(folder / (name + (".bdf" if bdf else ".edf")), [Sig(kind, spr)], records,
+                      record_duration=f"{record_s:g}", variant=variant, bdf=bdf)
 
 
 HYPNOGRAMS = [{"record_s": 0}, {"record_s": 0, "bdf": True}, {"record_s": 30},

@@ -4,10 +4,9 @@ read-only cache leaving no control that could request an edit."""
 
 from __future__ import annotations
 
+from editor_support import PRE, RATE, make_app, press  # noqa: F401 (make_app is a fixture)
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLineEdit, QWidget
-
-from editor_support import PRE, RATE, make_app, press  # noqa: F401 (make_app is a fixture)
 
 
 def _edits(app):

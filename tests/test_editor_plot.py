@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from editor_support import PRE, RATE, make_app  # noqa: F401 (fixture)
 from PyQt6.QtCore import QEvent, QPoint, QPointF, Qt
 from PyQt6.QtGui import QMouseEvent
 from PyQt6.QtWidgets import QApplication
 
-from editor_support import PRE, RATE, make_app  # noqa: F401 (fixture)
 from tracemark.analysis.peaks import estimate_peaks
 
 

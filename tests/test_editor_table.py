@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from editor_support import make_app, press  # noqa: F401 (make_app is a fixture)
 from PyQt6.QtCore import QItemSelectionModel, Qt
 
-from editor_support import make_app, press  # noqa: F401 (make_app is a fixture)
 from tracemark.widgets.editor import ACCEPTED, REJECTED, UNREVIEWED, TraceRow
 from tracemark.widgets.editor.trace_table import TraceTable, parse_query
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from editor_support import PRE, RATE, make_app, press  # noqa: F401 (make_app is a fixture)
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QKeySequence
 from PyQt6.QtWidgets import QWidget
 
-from editor_support import PRE, RATE, make_app, press  # noqa: F401 (make_app is a fixture)
 from tracemark.analysis.peaks import estimate_peaks
 from tracemark.widgets.editor import EDITOR_ACTIONS, REJECTED, TraceView
 

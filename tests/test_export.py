@@ -33,6 +33,8 @@ from tracemark.io_backends.segment_export import (
     record_duration_for,
     write_segment,
 )
+from tracemark.paging.pipeline import read_displayed
+from tracemark.paging.source import ArraySource, SourceEvent
 from tracemark.widgets.viewer.page_export import (
     PRINT_DPI,
     page_content_for_span,
@@ -41,8 +43,6 @@ from tracemark.widgets.viewer.page_export import (
     render_page_image,
     write_page,
 )
-from tracemark.widgets.viewer.pipeline import read_displayed
-from tracemark.widgets.viewer.source import ArraySource, SourceEvent
 
 RATE = 256.0
 START = datetime(2024, 3, 1, 10, 0, 0, 250000)

@@ -3,9 +3,10 @@
 Each recording in ``../shared/data`` (when present), the TMS demo with its trace cache,
 and recordings generated here to stand for what clinicians bring (a BioSemi BDF tens of
 millivolts from zero with a Status channel, a 25-channel clinical EEG with ECG and EMG, a
-multi-rate EDF, a sleep hypnogram of annotations only) are opened in a main window on an offscreen screen of 1366x768 and of
-1920x1080, by ``first_screen_probe.py`` in a child process (Qt's screen size is fixed per
-process). The measures come from the rendered pixels of the first page:
+multi-rate EDF, a sleep hypnogram of annotations only) are opened in a main window on an
+offscreen screen of 1366x768 and of 1920x1080, by ``first_screen_probe.py`` in a child
+process (Qt's screen size is fixed per process). The measures come from the rendered
+pixels of the first page:
 
 * every visible channel's ink lies in its own row, none outside all rows;
 * every channel whose page holds any signal is visibly not flat;
@@ -27,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import SHARED_DATA
 from viewer_support import synthetic_data
 
@@ -47,7 +47,7 @@ def shared_recordings() -> list[Path]:
 
 
 def generated_recordings(folder: Path) -> list[Path]:
-    from tracemark.demo.edf_writer import write_edf
+    from tracemark.io_backends.edf_writer import write_edf
 
     rate, seconds = 256.0, 30
     n = int(rate * seconds)

@@ -55,3 +55,24 @@ def test_nothing_is_collected_before_a_threshold_is_passed(qapp):
     assert gc.get_count()[0] <= gc.get_threshold()[0]
     assert collect_due() == 0
     assert finalised_in == []
+
+
+def test_no_timer_calls_a_lambda():
+    """Timers call methods: a lambda's closure can be cleared by a collection while its timer
+    still runs (tracemark.widgets.gui_gc)."""
+    import ast
+    from pathlib import Path
+
+    import tracemark
+
+    offenders = []
+    for path in Path(tracemark.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            timer_call = (node.func.attr == "singleShot"
+                          or (node.func.attr == "connect" and isinstance(node.func.value, ast.Attribute)
+                              and node.func.value.attr == "timeout"))
+            if timer_call and any(isinstance(arg, ast.Lambda) for arg in node.args):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []

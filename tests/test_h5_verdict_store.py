@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from testkit.cache import make_cache
 from tracemark.io_backends import h5_preflight, h5_verdict_store
 from tracemark.io_backends.cache import CacheFile, CacheFormatError, merge_caches
-from tracemark.io_backends.cache.testing import make_cache
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,8 +14,13 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared_params
-from tracemark.io_backends import (RecordingClosedError, RecordingError, UnsupportedFormatError,
-                                   open_recording, sniff_format)
+from tracemark.io_backends import (
+    RecordingClosedError,
+    RecordingError,
+    UnsupportedFormatError,
+    open_recording,
+    sniff_format,
+)
 from tracemark.io_backends.neo_generic import NeoRecording, open_with_neo
 
 neo = pytest.importorskip("neo", reason="the backend under test wraps python-neo")

@@ -22,11 +22,17 @@ import h5py
 import numpy as np
 import psutil
 import pytest
-
 from conftest import shared_params
-from tracemark.io_backends import (CorruptRecordingError, RecordingClosedError, RecordingError,
-                                   TruncatedRecordingError, UnsupportedFormatError,
-                                   UnsupportedVariantError, open_recording)
+
+from tracemark.io_backends import (
+    CorruptRecordingError,
+    RecordingClosedError,
+    RecordingError,
+    TruncatedRecordingError,
+    UnsupportedFormatError,
+    UnsupportedVariantError,
+    open_recording,
+)
 from tracemark.io_backends.nwb import NwbRecording, open_nwb
 
 pynwb = pytest.importorskip("pynwb", reason="pynwb is the oracle for the NWB backend")

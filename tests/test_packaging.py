@@ -66,6 +66,11 @@ def fake_copy_metadata(name: str):
 @pytest.fixture
 def executed_spec(tmp_path, monkeypatch):
     """The spec run as PyInstaller runs it, against an empty dist folder."""
+    return run_spec(tmp_path, monkeypatch)
+
+
+def run_spec(tmp_path, monkeypatch):
+    """(what each build class was given, by kind; why the spec refused; its namespace)."""
     hooks = types.ModuleType("PyInstaller.utils.hooks")
     hooks.copy_metadata = fake_copy_metadata
     for name, module in (("PyInstaller", types.ModuleType("PyInstaller")),
@@ -255,3 +260,49 @@ def test_smoke_test_never_overwrites_what_is_not_a_png(tmp_path, qapp, capsys):
     err = capsys.readouterr().err
     assert "does not end in .png" in err and "exists and is not a PNG picture" in err
     assert recording.read_bytes().startswith(b"* MICROMED") and impostor.read_bytes() == b"not a picture"
+
+
+def test_spec_on_windows_adds_a_windowed_program_to_the_same_folder(tmp_path, monkeypatch, qapp):
+    monkeypatch.setattr(sys, "platform", "win32")
+    run_spec(tmp_path, monkeypatch)
+    programs = [kwargs for kind, _, kwargs in Recorder.made if kind == "EXE"]
+    assert [(p["name"], p["console"]) for p in programs] == [("tracemark", True), ("tracemarkw", False)]
+    assert all(p["icon"].endswith(".png") and Path(p["icon"]).is_file() for p in programs)
+    assert not any("codesign_identity" in p for p in programs)
+    (collected, _), = [(args, kwargs) for kind, args, kwargs in Recorder.made if kind == "COLLECT"]
+    assert sum(1 for item in collected if isinstance(item, types.SimpleNamespace)) == 2
+    assert not [kind for kind, _, _ in Recorder.made if kind == "BUNDLE"]
+    assert load_bundle().executables("win32") == ("tracemark.exe", "tracemarkw.exe")
+
+
+def test_spec_on_macos_makes_an_app_signed_with_the_given_identity(tmp_path, monkeypatch, qapp):
+    from tracemark import __version__
+
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setenv("TRACEMARK_CODESIGN_IDENTITY", "Developer ID Application: Lab (TEAM123)")
+    monkeypatch.delenv("TRACEMARK_ENTITLEMENTS", raising=False)
+    made, _, _ = run_spec(tmp_path, monkeypatch)
+    programs = [kwargs for kind, _, kwargs in Recorder.made if kind == "EXE"]
+    assert len(programs) == 1 and programs[0]["name"] == "tracemark"
+    assert programs[0]["codesign_identity"] == "Developer ID Application: Lab (TEAM123)"
+    assert programs[0]["entitlements_file"] is None
+    bundle_kwargs = made["BUNDLE"][1]
+    assert bundle_kwargs["name"] == "Tracemark.app" and bundle_kwargs["version"] == __version__
+    assert bundle_kwargs["bundle_identifier"] == "org.tracemark.Tracemark"
+
+
+def test_folder_check_finds_the_programs_of_a_folder_and_of_a_macos_app(tmp_path):
+    bundle = load_bundle()
+    for folder, programs in ((tmp_path / "tracemark", tmp_path / "tracemark"),
+                             (tmp_path / "Tracemark.app", tmp_path / "Tracemark.app" / "Contents" / "MacOS")):
+        (folder / "_internal" / "PyQt6" / "Qt6" / "plugins").mkdir(parents=True)
+        assert f"the program tracemark is missing from {programs}" in bundle.check_folder(folder)
+        programs.mkdir(parents=True, exist_ok=True)
+        (programs / "tracemark").touch()
+        assert not any("the program" in problem for problem in bundle.check_folder(folder))
+
+
+@pytest.mark.parametrize("script", ["build.sh", "smoke_test.sh"])
+def test_build_scripts_parse(script):
+    result = subprocess.run(["bash", "-n", str(PACKAGING / script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -16,8 +16,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-
 from conftest import shared_files, shared_params
+
 from tracemark.domain.channel_types import CHANNEL_TYPES
 from tracemark.io_backends import open_recording
 
@@ -136,7 +136,7 @@ def test_demo_emg_is_emg_and_its_eeg_is_eeg(demo, which, options):
 
 # -- EDF written here ----------------------------------------------------------------------
 def test_multi_rate_edf_opens_on_its_eeg_even_when_a_1_hz_signal_comes_first(tmp_path):
-    from tracemark.demo.edf_writer import write_edf
+    from tracemark.io_backends.edf_writer import write_edf
 
     seconds, rate = 4, 512
     names = (["SpO2"] + [f"EEG {i:03d}" for i in range(120)]
@@ -157,7 +157,7 @@ def test_multi_rate_edf_opens_on_its_eeg_even_when_a_1_hz_signal_comes_first(tmp
 
 
 def test_edf_transducer_types_a_signal_whose_label_says_nothing(tmp_path):
-    from tracemark.demo.edf_writer import write_edf
+    from tracemark.io_backends.edf_writer import write_edf
 
     signals = [  # label, unit, transducer, expected type
         ("C3", "uV", "AgAgCl electrode", "eeg"),

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import statistics
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +52,7 @@ def _write_nwb(path: Path, chunks, n_samples: int, rate: float = RATE, names=NAM
 
 
 def _write_edf(path: Path, chunks, n_samples: int, rate: float = RATE, names=NAMES) -> Path:
-    from tracemark.demo.edf_writer import write_edf
+    from tracemark.io_backends.edf_writer import write_edf
 
     write_edf(path, chunks, channel_names=names, sampling_rates=[rate] * len(names),
               n_samples=n_samples, units=[UNITS] * len(names),
@@ -253,43 +251,3 @@ def test_recordings_are_opened_read_only(written, tmp_path):
     finally:
         path.chmod(mode)
     assert path.read_bytes() == before
-
-
-# -- a window near the end of a long file costs what one at the start does ----------------
-
-LONG_RATE = 256.0
-LONG_SECONDS = 12 * 3600
-LONG_NAMES = ("A", "B")
-
-
-@pytest.fixture(params=sorted(BACKENDS), scope="module")
-def long_recording(request, tmp_path_factory):
-    writer, suffix, options = BACKENDS[request.param]
-    n = int(LONG_RATE * LONG_SECONDS)
-    chunk = _signal(n_samples=n // 64, n_channels=len(LONG_NAMES))
-    path = tmp_path_factory.mktemp(f"long-{request.param}") / f"long{suffix}"
-    # 64 copies of one chunk, generated lazily: the file is long, the test's memory is not.
-    writer(path, (chunk for _ in range(64)), len(chunk) * 64, rate=LONG_RATE, names=LONG_NAMES)
-    with open_recording(path, **options) as rec:
-        yield rec
-    path.unlink()
-
-
-def _median_read_time(rec, start_s: float, repeats: int = 15) -> float:
-    times = []
-    for i in range(repeats):
-        t0 = time.perf_counter()
-        rec.read(start_s + i * 0.01, start_s + 10.0 + i * 0.01)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def test_window_at_the_end_costs_what_one_at_the_start_does(long_recording):
-    duration = long_recording.header.streams[0].duration_s
-    assert duration >= LONG_SECONDS - 1
-    for where in (0.0, duration - 20.0):  # warm both regions of the page cache first
-        long_recording.read(where, where + 11.0)
-    at_start = _median_read_time(long_recording, 1.0)
-    at_end = _median_read_time(long_recording, duration - 12.0)
-    # Generous bound: a reader that scans from the start would be ~1000x slower here.
-    assert at_end <= 5 * at_start + 0.002, (at_start, at_end)

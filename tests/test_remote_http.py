@@ -42,9 +42,9 @@ def _signal(n_channels: int = 8) -> np.ndarray:
 
 def write_recordings(folder: Path) -> dict[str, Path]:
     """One TRC, EDF, BDF and NWB file of the same 20-s, 8-channel signal."""
-    from tracemark.demo.edf_writer import write_edf
     from tracemark.demo.nwb_writer import write_nwb
     from tracemark.demo.trc_writer import write_trc_array
+    from tracemark.io_backends.edf_writer import write_edf
 
     data = _signal()
     files = {"x.TRC": write_trc_array(folder / "x.TRC", data, channel_names=NAMES, sampling_rate=RATE,
@@ -73,11 +73,11 @@ def server(recordings):
 def assert_same_recording(remote, local) -> None:
     assert remote.header.format_name == local.header.format_name
     assert len(remote.header.streams) == len(local.header.streams)
-    for index, (r, l) in enumerate(zip(remote.header.streams, local.header.streams)):
+    for index, (r, loc) in enumerate(zip(remote.header.streams, local.header.streams)):
         assert (r.channel_names, r.units, r.n_samples, r.sampling_rate) == \
-               (l.channel_names, l.units, l.n_samples, l.sampling_rate)
+               (loc.channel_names, loc.units, loc.n_samples, loc.sampling_rate)
         np.testing.assert_array_equal(remote.read_samples(0, r.n_samples, None, index),
-                                      local.read_samples(0, l.n_samples, None, index))
+                                      local.read_samples(0, loc.n_samples, None, index))
         middle = r.n_samples // 2
         picked = [r.n_channels - 1, 0, r.n_channels - 1]   # any order, repeats allowed
         np.testing.assert_array_equal(remote.read_raw(middle, middle + 300, picked, index),
@@ -341,3 +341,14 @@ def test_memory_held_stays_within_its_limit_while_paging(tmp_path):
             rec.read(start, start + 10)
             assert source._held_bytes <= limit
         assert source.stats.fetched_bytes >= path.stat().st_size // 2   # it did page through
+
+
+def test_an_empty_block_file_reads_as_a_miss(tmp_path):
+    from tracemark.io_backends.remote.block_cache import BlockCache
+
+    blocks = BlockCache(tmp_path).for_file("http://example.org/x.TRC", '"v1"', 1024)
+    blocks.put(0, b"a" * 1024)
+    assert blocks.get(0) == b"a" * 1024
+    (stored,) = [p for p in blocks.folder.iterdir() if p.name != "validator"]
+    stored.write_bytes(b"")  # what a power loss may leave of a block that was never synced
+    assert blocks.get(0) is None

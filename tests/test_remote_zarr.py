@@ -60,10 +60,10 @@ def test_an_nwb_zarr_store_reads_like_the_same_nwb_in_hdf5(written):
         with open_recording(url) as remote, open_recording(hdf5) as local:
             assert str(remote.path) == url and remote.header.format_name == "NWB-Zarr"
             assert len(remote.header.streams) == len(local.header.streams) == 2
-            for r, l in zip(remote.header.streams, local.header.streams):
+            for r, loc in zip(remote.header.streams, local.header.streams):
                 assert (r.channel_names, r.units, r.n_samples, r.sampling_rate, r.start_offset_s) == \
-                       (l.channel_names, l.units, l.n_samples, l.sampling_rate, l.start_offset_s)
-                np.testing.assert_allclose(r.gains, l.gains)
+                       (loc.channel_names, loc.units, loc.n_samples, loc.sampling_rate, loc.start_offset_s)
+                np.testing.assert_allclose(r.gains, loc.gains)
             for index, stream in enumerate(local.header.streams):
                 np.testing.assert_array_equal(remote.read_samples(0, stream.n_samples, None, index),
                                               local.read_samples(0, stream.n_samples, None, index))

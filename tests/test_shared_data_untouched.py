@@ -23,13 +23,13 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_DATA, shared_params
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
 
-from conftest import SHARED_DATA, shared_params
 from tracemark.app.main_window import MainWindow
-from tracemark.dsp.summary import summary_cache_dir
 from tracemark.io_backends.cache import CacheFile
+from tracemark.storage.summaries import summary_cache_dir
 
 RECORDINGS = (shared_params("trc", ".trc") + shared_params("edf", ".edf", ".bdf")
               + shared_params("nwb", ".nwb"))

@@ -12,12 +12,12 @@ from viewer_support import wait_drawn
 from tracemark.app.main_window import MainWindow
 from tracemark.app.spectrum_dock import PSD, SPECTROGRAM
 from tracemark.dsp.filters import DisplayFilter
+from tracemark.paging.source import ArraySource
 from tracemark.widgets.spectrum.reading import (
     SpectrumRequest,
     compute_psd,
     compute_spectrogram,
 )
-from tracemark.widgets.viewer import ArraySource
 
 RATE = 256.0
 DURATION_S = 60.0

@@ -21,7 +21,8 @@ import numpy as np
 from tracemark.demo.trc_writer import write_trc_array
 
 #: Modules a recording's first page must not load (each is checked with its submodules).
-NOT_AT_START = ("scipy", "h5py", "pynwb", "neo", "pandas", "numpy.ma", "importlib.metadata", "tracemark.io_backends.cache",
+NOT_AT_START = ("scipy", "h5py", "pynwb", "neo", "pandas", "numpy.ma", "importlib.metadata",
+                "tracemark.io_backends.cache",
                 "tracemark.analysis.average", "tracemark.analysis.measures", "tracemark.analysis.map",
                 "tracemark.analysis.recruitment", "tracemark.analysis.traces", "tracemark.widgets.plots",
                 "tracemark.app.annotation_session", "tracemark.app.review_controller",

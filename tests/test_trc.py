@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import shared_params
+
 from tracemark.demo.trc_writer import TrcChannel, write_trc_array, write_trc_frames
 from tracemark.io_backends import open_recording
 from tracemark.io_backends.errors import (

@@ -8,15 +8,15 @@ import pytest
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QKeySequence
 from PyQt6.QtWidgets import QApplication, QDialog, QMenu
+from viewer_support import make_source, open_viewer, press, wait_drawn
 
 from tracemark.app.main_window import WINDOW_ACTIONS, MainWindow
 from tracemark.app.spectrum_dock import SPECTRUM_ACTIONS
 from tracemark.dsp.filters import DisplayFilter
-from tracemark.dsp.montage import MontageLibrary
-from tracemark.widgets.viewer import VIEWER_ACTIONS, ShortcutsDialog
-from tracemark.widgets.viewer.actions import shortcut_rows
+from tracemark.storage.montages import MontageLibrary
+from tracemark.widgets.actions import ShortcutsDialog, shortcut_rows
+from tracemark.widgets.viewer import VIEWER_ACTIONS
 from tracemark.widgets.viewer.dialogs import clock_to_elapsed, parse_time_text
-from viewer_support import make_source, open_viewer, press, wait_drawn
 
 ALL_SPECS = VIEWER_ACTIONS + WINDOW_ACTIONS + SPECTRUM_ACTIONS
 
@@ -71,7 +71,7 @@ def test_help_dialog_lists_every_shortcut(qtbot):
     qtbot.keyClick(window.viewer.plot, Qt.Key.Key_F1)
     qtbot.waitUntil(lambda: bool(listed), timeout=3000)
     assert len(listed) == len(ALL_SPECS)
-    for menu, command, keys in shortcut_rows(ALL_SPECS):
+    for _menu, command, keys in shortcut_rows(ALL_SPECS):
         assert listed[command] == keys
     assert "PgDown" in listed["Next page"] or "Page Down" in listed["Next page"]
 
@@ -117,7 +117,7 @@ def test_channel_dialog_selects_and_orders(qtbot):
     press(qtbot, viewer, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert viewer.model.channels.order == (4, 2, 9)
     wait_drawn(qtbot, viewer)
-    labels = viewer.plot._channel_axis._labels
+    labels = list(viewer.plot.row_labels())
     assert labels == [viewer.row_labels()[r] for r in viewer.model.channels.order]
     assert viewer.last_result.request.rows == viewer.model.channels.order
 
@@ -200,7 +200,7 @@ def test_a_bipolar_montage_keeps_the_emg_of_a_tms_session_on_screen(qtbot):
         press(qtbot, viewer, Qt.Key.Key_M)
     labels = [viewer.row_labels()[r] for r in viewer.model.channels.visible_rows]
     assert labels[-2:] == ["EMG", "EMG2"] and "Fp1-F7" in labels
-    assert viewer.row_types()[viewer.row_labels().index("EMG")] == "emg"
+    assert viewer.model.channels.row(viewer.row_labels().index("EMG")).channel_type == "emg"
     emg = viewer.last_result.request.rows.index(viewer.row_labels().index("EMG"))
     assert viewer.plot.drawn_values(emg)[1].size > 0
 

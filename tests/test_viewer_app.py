@@ -8,14 +8,14 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
+from conftest import shared_params
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication
+from viewer_support import EEG_NAMES, synthetic_data, wait_drawn
 
-from conftest import shared_params
 from tracemark.app.main_window import MainWindow
 from tracemark.demo.nwb_writer import write_nwb
 from tracemark.demo.trc_writer import write_trc_array
-from viewer_support import EEG_NAMES, synthetic_data, wait_drawn
 
 RATE = 256.0
 
@@ -166,7 +166,7 @@ def test_shared_nwb_files_open_or_say_why_not(qtbot, window, path):
 
 
 def test_several_streams_are_offered_and_shown(qtbot, window, tmp_path):
-    from tracemark.demo.edf_writer import write_edf
+    from tracemark.io_backends.edf_writer import write_edf
 
     fast = synthetic_data(int(20 * 200), 2, 200.0)
     slow = synthetic_data(int(20 * 50), 1, 50.0)
@@ -185,7 +185,7 @@ def test_several_streams_are_offered_and_shown(qtbot, window, tmp_path):
 
 def test_a_multi_rate_edf_opens_on_its_main_stream_not_a_slow_trend(qtbot, window, tmp_path):
     """An oximeter trend at 1 Hz stored first must not be what a clinician sees first."""
-    from tracemark.demo.edf_writer import write_edf
+    from tracemark.io_backends.edf_writer import write_edf
 
     eeg = synthetic_data(int(20 * 256), 6, 256.0)
     trend = np.full(20, 97.0, dtype=np.float32)

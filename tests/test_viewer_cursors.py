@@ -18,7 +18,7 @@ from PyQt6.QtWidgets import QApplication
 from viewer_support import drag, make_source, open_viewer, plot_point, press, wait_drawn
 
 from tracemark.dsp.montage import Derivation, Montage
-from tracemark.widgets.viewer import ArraySource
+from tracemark.paging.source import ArraySource
 from tracemark.widgets.viewer.cursors import CURSOR_A, CURSOR_B
 from tracemark.widgets.viewer.readout import (
     CursorReadout,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import QPointF, Qt
-
-from tracemark.widgets.viewer import ArraySource, SignalViewer, SourceEvent
 from viewer_support import EEG_NAMES, open_viewer, press, synthetic_data, wait_drawn
+
+from tracemark.paging.source import ArraySource, SourceEvent
+from tracemark.widgets.viewer import SignalViewer
 
 RATE = 256.0
 
@@ -128,8 +129,7 @@ def test_event_labels_stack_and_elide_with_the_whole_text_in_a_tooltip(qtbot):
               SourceEvent(2.2, 0.0, long_label, "note")]
     source = ArraySource(synthetic_data(int(30 * RATE), 4, RATE), RATE, EEG_NAMES[:4], events=events)
     viewer = open_viewer(qtbot, source)
-    markers = viewer.plot._event_markers
-    assert markers.lanes[:2] == [0, 1]             # the second label goes under the first
+    assert viewer.plot.event_label_lanes()[:2] == [0, 1]   # the second label goes under the first
     items = viewer.plot.event_label_items()
     texts = [item.textItem.toPlainText() for item in items]
     assert any(t.endswith("…") and len(t) <= 24 for t in texts)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
-
 from viewer_support import drag, make_source, open_viewer, plot_point, press, wait_drawn, wheel
 
 K = Qt.Key
@@ -73,7 +72,7 @@ def test_up_down_page_through_channels(qtbot):
     channels = viewer.model.channels
     channels.set_per_page(8)
     wait_drawn(qtbot, viewer)
-    assert viewer.plot._channel_axis._labels == list(viewer.row_labels()[:8])
+    assert viewer.plot.row_labels() == viewer.row_labels()[:8]
     press(qtbot, viewer, K.Key_Down)
     assert channels.first == 8
     assert viewer.last_result.request.rows == tuple(range(8, 16))
@@ -81,7 +80,7 @@ def test_up_down_page_through_channels(qtbot):
     assert channels.first == 11  # the last page is full, not a single channel
     press(qtbot, viewer, K.Key_Up)
     assert channels.first == 3
-    assert viewer.plot._channel_axis._labels == list(viewer.row_labels()[3:11])
+    assert viewer.plot.row_labels() == viewer.row_labels()[3:11]
 
 
 def test_amplitude_keys_step_through_clinical_sensitivities(qtbot, viewer):
@@ -147,14 +146,13 @@ def test_clicking_a_trace_selects_its_channel(qtbot, viewer):
 
     click(viewer.plot.viewport(), plot_point(viewer, 3.0, 4))
     assert viewer.model.channels.selected == 4
-    assert viewer.plot._selected == 4
+    assert viewer.plot.selected_position == 4
 
 
 def test_overview_click_jumps_there(qtbot, viewer):
     qtbot.waitUntil(lambda: viewer.overview.has_summary, timeout=5000)
     box = viewer.overview._box
     from PyQt6.QtCore import QPointF
-
     from viewer_support import click
 
     point = viewer.overview.plot.mapFromScene(box.mapViewToScene(QPointF(90.0, 0.5)))

@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
+from viewer_support import make_source, open_viewer, press, wait_drawn
 
 from tracemark.dsp.decimate import envelope_xy, minmax_decimate
 from tracemark.dsp.filters import DisplayFilter
-from tracemark.widgets.viewer import ArraySource
-from tracemark.widgets.viewer.request import ORIGIN_SUMMARY
-from viewer_support import make_source, open_viewer, press, wait_drawn
+from tracemark.paging.request import ORIGIN_SUMMARY
+from tracemark.paging.source import ArraySource
 
 
 def expected_envelope(full, request, rate, remove_dc=False):
@@ -73,7 +74,7 @@ def test_whole_recording_view_comes_from_the_summary_and_matches_eager_load(qtbo
     full = source.read_block(0, source.n_samples, range(len(source.channel_names)))
     viewer = open_viewer(qtbot, source)
     show_as_recorded(qtbot, viewer)
-    with qtbot.waitSignal(viewer.summary_ready, timeout=10000) if not viewer.overview.has_summary else _nothing():
+    with qtbot.waitSignal(viewer.summary_ready, timeout=10000) if not viewer.overview.has_summary else nullcontext():
         pass
     qtbot.waitUntil(lambda: viewer.overview.has_summary, timeout=10000)
     reads = len(source.reads)
@@ -86,14 +87,6 @@ def test_whole_recording_view_comes_from_the_summary_and_matches_eager_load(qtbo
     x, y = viewer.plot.drawn_values(0)
     np.testing.assert_allclose(y, y_expected[:len(y), 0], rtol=1e-5, atol=1e-3)
     assert y.min() == pytest.approx(-4000.0, rel=1e-5)
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *args):
-        return False
 
 
 def settle_prefetch(qtbot, viewer):

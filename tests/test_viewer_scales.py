@@ -5,9 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracemark.widgets.viewer.scales import (AutomaticScales, describe_sensitivities, format_quantity,
-                                             format_sensitivity, group_title, row_scale, scale_group,
-                                             step_at_or_above, step_sensitivity)
+from tracemark.widgets.viewer.scales import (
+    AutomaticScales,
+    describe_sensitivities,
+    format_quantity,
+    format_sensitivity,
+    group_title,
+    row_scale,
+    scale_group,
+    step_at_or_above,
+    step_sensitivity,
+)
 
 
 def test_steps_are_the_clinical_ones_at_every_scale():

@@ -9,7 +9,8 @@ from PyQt6.QtCore import QPoint, QPointF, Qt
 from PyQt6.QtGui import QMouseEvent, QWheelEvent
 from PyQt6.QtWidgets import QApplication
 
-from tracemark.widgets.viewer import ArraySource, SignalViewer, SourceEvent
+from tracemark.paging.source import ArraySource, SourceEvent
+from tracemark.widgets.viewer import SignalViewer
 
 EEG_NAMES = ("Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T3", "C3", "Cz", "C4", "T4",
              "T5", "P3", "Pz", "P4", "T6", "O1", "O2")
@@ -28,7 +29,8 @@ def make_source(duration_s: float = 120.0, rate: float = 256.0, names=EEG_NAMES,
                 start=datetime(2024, 5, 14, 9, 30, 0)) -> ArraySource:
     data = synthetic_data(int(duration_s * rate), len(names), rate)
     if events is None:
-        events = [SourceEvent(float(t), 0.0, f"stim {i}", "trigger") for i, t in enumerate(range(5, int(duration_s), 13))]
+        events = [SourceEvent(float(t), 0.0, f"stim {i}", "trigger")
+                  for i, t in enumerate(range(5, int(duration_s), 13))]
     return ArraySource(data, rate, names, name="synthetic", start_datetime=start, events=events)
 
 
@@ -47,12 +49,7 @@ def open_viewer(qtbot, source, *, width=1200, height=700, **kwargs) -> SignalVie
 
 def wait_drawn(qtbot, viewer, timeout: int = 5000) -> None:
     """Wait until the latest page request has been drawn."""
-    def drawn():
-        assert not viewer._request_timer.isActive()
-        latest = viewer.pager.latest_request
-        assert latest is not None and viewer.last_result is not None
-        assert viewer.last_result.request.request_id == latest.request_id
-    qtbot.waitUntil(drawn, timeout=timeout)
+    qtbot.waitUntil(viewer.page_is_current, timeout=timeout)
 
 
 def press(qtbot, viewer, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:

@@ -9,6 +9,7 @@ Qt, no pyqtgraph and no h5py (an import-linter contract in ``pyproject.toml``).
 """
 
 import importlib
+from typing import Any
 
 #: Public name -> submodule. The submodules load on first use, so that importing one of
 #: them (the trace editor uses ``peaks``) does not load them all at start-up.
@@ -25,7 +26,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'tracemark.analysis' has no attribute {name!r}")

@@ -85,7 +85,8 @@ class AverageAccumulator:
 
     def aligned_trace(self, index: int) -> np.ndarray:
         """Trace ``index`` aligned with its current shift (rows, channels), float64."""
-        return align_on_onsets(self.traces.data[index:index + 1], self.shift[index:index + 1])[0]
+        aligned: np.ndarray = align_on_onsets(self.traces.data[index:index + 1], self.shift[index:index + 1])[0]
+        return aligned
 
     def _add(self, index: int, sign: int) -> None:
         aligned = self.aligned_trace(index)

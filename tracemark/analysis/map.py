@@ -105,11 +105,14 @@ def value_label(scale: str, units: str = "uV") -> str:
 def transform(amplitude: np.ndarray, scale: str, reference: float) -> np.ndarray:
     """Amplitudes -> displayed values; ``reference`` is the 100 % of the percent scale."""
     amplitude = np.asarray(amplitude, dtype=np.float64)
+    shown: np.ndarray
     if scale == "log":
-        return np.log10(1.0 + np.maximum(amplitude, 0.0))
-    if scale == "percent":
-        return 100.0 * amplitude / reference if reference > 0 else np.full_like(amplitude, np.nan)
-    return amplitude.copy()
+        shown = np.log10(1.0 + np.maximum(amplitude, 0.0))
+    elif scale == "percent":
+        shown = 100.0 * amplitude / reference if reference > 0 else np.full_like(amplitude, np.nan)
+    else:
+        shown = amplitude.copy()
+    return shown
 
 
 def map_data(amplitude: np.ndarray, xyz: np.ndarray, reject: np.ndarray,
@@ -133,7 +136,7 @@ def map_data(amplitude: np.ndarray, xyz: np.ndarray, reject: np.ndarray,
                    _value_range(values, below, settings, reference),
                    value_label(settings.scale, units),
                    tuple(int(i) for i in missing_coords),
-                   tuple(names[i] for i in missing_coords),
+                   tuple(names[int(i)] for i in missing_coords),
                    tuple(int(i) for i in missing_amplitude),
                    int((~candidate).sum()), len(amplitude), settings)
 
@@ -171,7 +174,7 @@ def projection_image(u: np.ndarray, v: np.ndarray, values: np.ndarray, fwhm: flo
     weights = weight_u @ weight_v.T
     weighted = (weight_u * values[None, :]) @ weight_v.T
     with np.errstate(invalid="ignore", divide="ignore"):
-        image = weighted / weights
+        image: np.ndarray = weighted / weights
     image[weights < math.exp(-2.0)] = np.nan
     return image
 

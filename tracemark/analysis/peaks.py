@@ -26,12 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from tracemark.domain import trace_attributes as keys
+
 NEGATIVE, POSITIVE = "neg", "pos"
 
 #: Cache attribute keys of each peak: (magnitude key, latency key).
 PEAK_KEYS = {
-    NEGATIVE: ("neg_peak_magnitude_uv", "neg_peak_latency_ms"),
-    POSITIVE: ("pos_peak_magnitude_uv", "pos_peak_latency_ms"),
+    NEGATIVE: (keys.NEG_PEAK_MAGNITUDE, keys.NEG_PEAK_LATENCY),
+    POSITIVE: (keys.POS_PEAK_MAGNITUDE, keys.POS_PEAK_LATENCY),
 }
 
 
@@ -56,10 +58,10 @@ class PeakEstimate:
 
     def as_attrs(self) -> dict[str, float | None]:
         """The four cache attributes this estimate sets."""
-        return {"neg_peak_magnitude_uv": self.neg_magnitude_uv,
-                "neg_peak_latency_ms": self.neg_latency_ms,
-                "pos_peak_magnitude_uv": self.pos_magnitude_uv,
-                "pos_peak_latency_ms": self.pos_latency_ms}
+        return {keys.NEG_PEAK_MAGNITUDE: self.neg_magnitude_uv,
+                keys.NEG_PEAK_LATENCY: self.neg_latency_ms,
+                keys.POS_PEAK_MAGNITUDE: self.pos_magnitude_uv,
+                keys.POS_PEAK_LATENCY: self.pos_latency_ms}
 
 
 NO_PEAKS = PeakEstimate(None, None, None, None)
@@ -155,9 +157,7 @@ def pick_peak(trace_1d: np.ndarray, sampling_rate: float, samples_pre: int, onse
 
 def stored_peaks(attrs: Mapping[str, Any]) -> PeakEstimate:
     """The peaks an attribute mapping holds (anything not a finite number -> None)."""
-    return PeakEstimate(*(_number(attrs.get(key)) for key in (
-        "neg_peak_magnitude_uv", "neg_peak_latency_ms", "pos_peak_magnitude_uv",
-        "pos_peak_latency_ms")))
+    return PeakEstimate(*(_number(attrs.get(key)) for key in keys.PEAK_ATTRIBUTE_KEYS))
 
 
 def _number(value: Any) -> float | None:

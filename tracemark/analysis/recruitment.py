@@ -21,15 +21,17 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 MIN_POINTS = 5
 MIN_LEVELS = 4
 
 
-def boltzmann(intensity, plateau: float, i50: float, k: float):
+def boltzmann(intensity: npt.ArrayLike, plateau: float, i50: float, k: float) -> np.ndarray:
     """The three-parameter Boltzmann sigmoid (see the module docstring)."""
     z = np.clip((i50 - np.asarray(intensity, dtype=np.float64)) / k, -700, 700)
-    return plateau / (1.0 + np.exp(z))
+    amplitude: np.ndarray = plateau / (1.0 + np.exp(z))
+    return amplitude
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class RecruitmentFit:
         """Steepest slope, at I50, in amplitude units per %MSO."""
         return self.plateau / (4.0 * self.k) if self.ok else math.nan
 
-    def predict(self, intensity) -> np.ndarray:
+    def predict(self, intensity: npt.ArrayLike) -> np.ndarray:
         if not self.ok:
             return np.full(np.shape(intensity), np.nan)
         return boltzmann(intensity, self.plateau, self.i50, self.k)
@@ -71,12 +73,12 @@ class RecruitmentFit:
         return "\n".join(lines + list(self.warnings))
 
 
-def fit_recruitment(intensity, amplitude) -> RecruitmentFit:
+def fit_recruitment(intensity: npt.ArrayLike, amplitude: npt.ArrayLike) -> RecruitmentFit:
     """Fit the sigmoid to the finite (intensity, amplitude) pairs."""
-    intensity = np.asarray(intensity, dtype=np.float64)
-    amplitude = np.asarray(amplitude, dtype=np.float64)
-    keep = np.isfinite(intensity) & np.isfinite(amplitude)
-    x, y = intensity[keep], amplitude[keep]
+    intensities = np.asarray(intensity, dtype=np.float64)
+    amplitudes = np.asarray(amplitude, dtype=np.float64)
+    keep = np.isfinite(intensities) & np.isfinite(amplitudes)
+    x, y = intensities[keep], amplitudes[keep]
     n, levels = int(x.size), int(np.unique(x).size)
     if n < MIN_POINTS or levels < MIN_LEVELS:
         return RecruitmentFit(False, f"not enough data for a fit: {n} traces with an intensity "
@@ -89,7 +91,7 @@ def fit_recruitment(intensity, amplitude) -> RecruitmentFit:
     bounds = ([0.0, x.min() - span, span / 1000.0], [10.0 * y.max(), x.max() + span, 2.0 * span])
     # Imported here, on the first fit: scipy.optimize takes about half a second to import,
     # which a person who only looks at a recording should not wait for.
-    from scipy.optimize import OptimizeWarning, curve_fit   # noqa: PLC0415
+    from scipy.optimize import OptimizeWarning, curve_fit  # noqa: PLC0415
 
     try:
         with warnings.catch_warnings():
@@ -98,9 +100,10 @@ def fit_recruitment(intensity, amplitude) -> RecruitmentFit:
     except (RuntimeError, OptimizeWarning, ValueError) as error:
         return RecruitmentFit(False, f"the sigmoid fit did not converge ({error})", n, levels)
     plateau, i50, k = (float(v) for v in params)
-    stderr = tuple(float(v) for v in np.sqrt(np.clip(np.diag(covariance), 0, None)))
+    se_plateau, se_i50, se_k = (float(v) for v in np.sqrt(np.clip(np.diag(covariance), 0, None)))
+    stderr = (se_plateau, se_i50, se_k)
     if not all(math.isfinite(v) for v in stderr):
-        stderr = (math.nan,) * 3
+        stderr = (math.nan, math.nan, math.nan)
     residual = y - boltzmann(x, *params)
     total = float(np.sum((y - y.mean()) ** 2))
     r_squared = 1.0 - float(np.sum(residual ** 2)) / total

@@ -11,9 +11,11 @@ samples) and apply edits to it with :meth:`TraceSet.apply_attrs`, which takes th
 attribute mapping a cache returns and reports which fields changed, so that each view
 redoes only the work an edit calls for.
 
-Each trace's review state (accepted, rejected, unreviewed) follows
-:mod:`tracemark.domain.review` from its ``reviewed`` and ``reject`` flags, and traces are
-named for people by their number from 1 (:mod:`tracemark.domain.trace_numbers`).
+The attributes are read by :mod:`tracemark.domain.trace_attributes` (its keys, and its
+one reading of ``reject``, ``reviewed`` and ``onset_shift``), so an edit never changes how
+an untouched value reads; each trace's review state (accepted, rejected, unreviewed)
+follows :mod:`tracemark.domain.review` from its flags, and traces are named for people by
+their number from 1 (:mod:`tracemark.domain.trace_numbers`).
 """
 
 from __future__ import annotations
@@ -25,21 +27,19 @@ from typing import Any
 
 import numpy as np
 
-from tracemark.domain.review import (NOT_REJECTED, ReviewCounts, ReviewState, is_averaged,
-                                     is_set, state_of)
+from tracemark.domain import trace_attributes as keys
+from tracemark.domain.review import NOT_REJECTED, ReviewCounts, ReviewState, is_averaged, state_of
+from tracemark.domain.trace_attributes import is_rejected, is_reviewed, onset_shift_of
 from tracemark.domain.trace_numbers import trace_label
 
 #: Attribute keys (as stored in a cache) -> TraceSet field they update.
 ATTRIBUTE_FIELDS = {
-    "reject": "reject",
-    "reviewed": "reviewed",
-    "onset_shift": "onset_shift",
-    "stimulation_intensity_mso": "intensity_mso",
-    "xyz_coords": "xyz",
-    "neg_peak_magnitude_uv": "annotated",
-    "pos_peak_magnitude_uv": "annotated",
-    "neg_peak_latency_ms": "annotated",
-    "pos_peak_latency_ms": "annotated",
+    keys.REJECT: "reject",
+    keys.REVIEWED: "reviewed",
+    keys.ONSET_SHIFT: "onset_shift",
+    keys.STIMULATION_INTENSITY_MSO: "intensity_mso",
+    keys.XYZ_COORDS: "xyz",
+    **{key: "annotated" for key in keys.PEAK_ATTRIBUTE_KEYS},
 }
 
 
@@ -111,15 +111,21 @@ class TraceSet:
         return cls(data, float(sampling_rate), int(samples_pre), tuple(channel_labels), **fields)
 
     def __len__(self) -> int:
-        return self.data.shape[0]
+        return int(self.data.shape[0])
 
     @property
     def n_rows(self) -> int:
-        return self.data.shape[1]
+        return int(self.data.shape[1])
+
+    @property
+    def _reviewed(self) -> np.ndarray:
+        """``reviewed``, which ``__post_init__`` never leaves ``None``."""
+        assert self.reviewed is not None
+        return self.reviewed
 
     def copy(self) -> TraceSet:
         """Own copies of the per-trace attributes; the samples are shared (never written)."""
-        return replace(self, reject=self.reject.copy(), reviewed=self.reviewed.copy(),
+        return replace(self, reject=self.reject.copy(), reviewed=self._reviewed.copy(),
                        onset_shift=self.onset_shift.copy(),
                        intensity_mso=self.intensity_mso.copy(), xyz=self.xyz.copy(),
                        annotated_ptp_uv=self.annotated_ptp_uv.copy(),
@@ -128,7 +134,7 @@ class TraceSet:
     def states(self) -> list[ReviewState]:
         """Each trace's review state."""
         return [state_of(bool(reviewed), bool(reject))
-                for reviewed, reject in zip(self.reviewed, self.reject)]
+                for reviewed, reject in zip(self._reviewed, self.reject)]
 
     def review_counts(self) -> ReviewCounts:
         return ReviewCounts.of_states(self.states())
@@ -153,32 +159,32 @@ class TraceSet:
     def apply_attrs(self, index: int, attrs: Mapping[str, Any]) -> frozenset[str]:
         """Take the attributes of trace ``index`` (any subset of a cache's keys); returns the
         fields that changed ("reject", "reviewed", "onset_shift", "intensity_mso", "xyz",
-        "annotated"). ``reject`` and ``reviewed`` are read as decoded booleans
-        (:func:`tracemark.domain.review.is_set`)."""
+        "annotated"). ``reject``, ``reviewed`` and ``onset_shift`` are read by
+        :mod:`tracemark.domain.trace_attributes`, as when the set was loaded."""
         if not 0 <= index < len(self):
             raise IndexError(f"trace index {index} does not exist ({len(self)} traces)")
         changed = set()
-        for key, flags in (("reject", self.reject), ("reviewed", self.reviewed)):
-            if key in attrs and is_set(attrs[key]) != bool(flags[index]):
-                flags[index] = is_set(attrs[key])
-                changed.add(key)
-        if "onset_shift" in attrs:
-            shift = _int_or(attrs["onset_shift"], 0)
+        for key, read, flags in ((keys.REJECT, is_rejected, self.reject),
+                                 (keys.REVIEWED, is_reviewed, self._reviewed)):
+            if key in attrs and read(attrs) != bool(flags[index]):
+                flags[index] = read(attrs)
+                changed.add(ATTRIBUTE_FIELDS[key])
+        if keys.ONSET_SHIFT in attrs:
+            shift = onset_shift_of(attrs)
             if shift != self.onset_shift[index]:
                 self.onset_shift[index] = shift
-                changed.add("onset_shift")
-        if "stimulation_intensity_mso" in attrs:
-            value = _float(attrs["stimulation_intensity_mso"])
+                changed.add(ATTRIBUTE_FIELDS[keys.ONSET_SHIFT])
+        if keys.STIMULATION_INTENSITY_MSO in attrs:
+            value = _float(attrs[keys.STIMULATION_INTENSITY_MSO])
             if not _same(value, self.intensity_mso[index]):
                 self.intensity_mso[index] = value
                 changed.add("intensity_mso")
-        if "xyz_coords" in attrs:
-            xyz = coords_or_nan(attrs["xyz_coords"])
+        if keys.XYZ_COORDS in attrs:
+            xyz = coords_or_nan(attrs[keys.XYZ_COORDS])
             if not all(_same(a, b) for a, b in zip(xyz, self.xyz[index])):
                 self.xyz[index] = xyz
                 changed.add("xyz")
-        if any(key in attrs for key in ("neg_peak_magnitude_uv", "pos_peak_magnitude_uv",
-                                        "neg_peak_latency_ms", "pos_peak_latency_ms")):
+        if any(key in attrs for key in keys.PEAK_ATTRIBUTE_KEYS):
             ptp, latency = annotated_peaks(attrs)
             if not (_same(ptp, self.annotated_ptp_uv[index])
                     and _same(latency, self.annotated_latency_ms[index])):
@@ -191,7 +197,7 @@ class TraceSet:
 def default_channel(labels: Sequence[str], channel_of_interest: str | None = None) -> int:
     """The channel a picture shows unless told otherwise: the cache's channel of interest,
     else the first EMG channel (MEP sessions), else the first channel."""
-    if channel_of_interest in labels:
+    if channel_of_interest is not None and channel_of_interest in labels:
         return list(labels).index(channel_of_interest)
     for i, label in enumerate(labels):
         if label.upper().startswith("EMG"):
@@ -202,10 +208,10 @@ def default_channel(labels: Sequence[str], channel_of_interest: str | None = Non
 def annotated_peaks(attrs: Mapping[str, Any]) -> tuple[float, float]:
     """(peak-to-peak in uV, latency of the earlier peak in ms) from annotated peak
     attributes; NaN where they are not both set."""
-    neg, pos = _float(attrs.get("neg_peak_magnitude_uv")), _float(attrs.get("pos_peak_magnitude_uv"))
+    neg, pos = _float(attrs.get(keys.NEG_PEAK_MAGNITUDE)), _float(attrs.get(keys.POS_PEAK_MAGNITUDE))
     ptp = pos - neg if math.isfinite(neg) and math.isfinite(pos) else math.nan
-    latencies = [v for v in (_float(attrs.get("neg_peak_latency_ms")),
-                             _float(attrs.get("pos_peak_latency_ms"))) if math.isfinite(v)]
+    latencies = [v for v in (_float(attrs.get(keys.NEG_PEAK_LATENCY)),
+                             _float(attrs.get(keys.POS_PEAK_LATENCY))) if math.isfinite(v)]
     return ptp, (min(latencies) if latencies else math.nan)
 
 
@@ -225,11 +231,6 @@ def _float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
-
-
-def _int_or(value: Any, default: int) -> int:
-    number = _float(value)
-    return int(number) if math.isfinite(number) else default
 
 
 def _same(a: float, b: float) -> bool:

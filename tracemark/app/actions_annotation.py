@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from tracemark.widgets.actions import ActionSpec
 from tracemark.widgets.editor import EDITOR_ACTIONS
-from tracemark.widgets.viewer import VIEWER_ACTIONS, ActionSpec
+from tracemark.widgets.viewer import VIEWER_ACTIONS
 
 from .sessions import SESSION_ACTIONS
 from .spectrum_dock import SPECTRUM_ACTIONS

@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
+from tracemark.domain import trace_attributes as keys
+from tracemark.domain.trace_attributes import TRANSIENT_KEYS
 from tracemark.io_backends.cache import CacheError, CacheFile, CheckpointError
-from tracemark.io_backends.cache.cachefile import TRANSIENT_KEYS
 from tracemark.widgets.editor import TraceRow, TraceView
 
 from .workers import Task, TaskCancelled
@@ -343,12 +344,12 @@ def _origin_info(name: str, attrs: Mapping[str, Any]) -> OriginInfo:
         value = attrs.get(key)
         return kind(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
-    labels = attrs.get("channel_labels")
+    labels = attrs.get(keys.CHANNEL_LABELS)
     labels = tuple(str(v) for v in labels) if isinstance(labels, (list, tuple)) else ()
     return OriginInfo(name=name, channel_labels=labels,
-                      sampling_rate=number("samplingrate", float, 1000.0),
-                      samples_pre=number("samples_pre_event", int, 0),
-                      samples_post=number("samples_post_event", int, 0),
-                      source_file=str(attrs.get("source_file") or ""),
-                      source_sha256=str(attrs.get("source_sha256") or ""),
+                      sampling_rate=number(keys.SAMPLING_RATE, float, 1000.0),
+                      samples_pre=number(keys.SAMPLES_PRE_EVENT, int, 0),
+                      samples_post=number(keys.SAMPLES_POST_EVENT, int, 0),
+                      source_file=str(attrs.get(keys.SOURCE_FILE) or ""),
+                      source_sha256=str(attrs.get(keys.SOURCE_SHA256) or ""),
                       attrs=dict(attrs))

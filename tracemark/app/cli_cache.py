@@ -32,9 +32,18 @@ from pathlib import Path
 
 from tracemark.app.cli_output import report
 from tracemark.domain.review import ReviewCounts, review_state
-from tracemark.io_backends.cache import (BuildSpec, CacheError, CacheFile, CacheValueError,
-                                         CheckpointError, build_cache, export_table,
-                                         merge_caches, schema)
+from tracemark.domain.trace_attributes import CACHE_FILE, CACHE_FILE_INDEX, attribute_problems
+from tracemark.io_backends.cache import (
+    BuildSpec,
+    CacheError,
+    CacheFile,
+    CacheValueError,
+    CheckpointError,
+    build_cache,
+    export_table,
+    merge_caches,
+    schema,
+)
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|us)?\s*$")
 
@@ -147,7 +156,12 @@ def _peek(args) -> int:
             return 0
         if not args.indexes:
             print(cache.summary())
-            print(f"review: {review_counts(cache).describe()}")
+            counts, unreadable = review_counts(cache)
+            print(f"review: {counts.describe()}")
+            if unreadable:
+                print(f"unreadable values: {len(unreadable)} traces hold a reject, reviewed or "
+                      f"onset_shift nobody can read (read as not rejected, unreviewed, 0), "
+                      f"first index {unreadable[0]}; see cache peek")
             return 0
         for text in args.indexes:
             for index in parse_indexes(text, len(cache)):
@@ -155,21 +169,26 @@ def _peek(args) -> int:
                 state = review_state(attrs)          # from the decoded values, even with --raw
                 attrs = cache.get_trace_attrs_raw(index) if args.raw else attrs
                 print(f"index {index} ({'/'.join(cache.trace_origin(index))}): {state}")
+                for problem in attribute_problems(cache.get_trace_attrs(index)):
+                    print(f"    problem: {problem}")
                 for key, value in attrs.items():
-                    if key not in ("cache_file", "cache_file_index"):
+                    if key not in (CACHE_FILE, CACHE_FILE_INDEX):
                         print(f"    {key:28s} {value!r}")
     return 0
 
 
-def review_counts(cache: CacheFile) -> ReviewCounts:
-    """Accepted, rejected and unreviewed traces of ``cache``, from the decoded attributes.
+def review_counts(cache: CacheFile) -> tuple[ReviewCounts, list[int]]:
+    """Accepted, rejected and unreviewed traces of ``cache``, from the decoded attributes,
+    and the indexes of traces holding a value the rules cannot read (``attribute_problems``).
     A trace whose attributes cannot be read counts as unreviewed, as in the window."""
     def attrs(index: int) -> dict:
         try:
             return cache.get_trace_attrs(index)
         except CacheError:
             return {}
-    return ReviewCounts.of_attrs(attrs(i) for i in range(len(cache)))
+    every = [attrs(i) for i in range(len(cache))]
+    unreadable = [i for i, trace in enumerate(every) if attribute_problems(trace)]
+    return ReviewCounts.of_attrs(every), unreadable
 
 
 def _set(args) -> int:

@@ -86,7 +86,8 @@ def format_text(summary: dict, list_all_channels: bool = False) -> str:
         channels = stream["channels"]
         shown = channels if list_all_channels else channels[:MAX_LISTED_CHANNELS]
         if list_all_channels:
-            lines += [f"      {c['name']:<20} {c['unit']:<6} gain {c['gain']:.6g} offset {c['offset']:.6g}" for c in shown]
+            lines += [f"      {c['name']:<20} {c['unit']:<6} gain {c['gain']:.6g} offset {c['offset']:.6g}"
+                      for c in shown]
         else:
             names = ", ".join(f"{c['name']} ({c['unit']})" for c in shown)
             more = f", ... {len(channels) - len(shown)} more" if len(channels) > len(shown) else ""

@@ -76,7 +76,7 @@ def guarded_stdout() -> Iterator[None]:
         yield
         return
     guard = _GuardedStream(original)
-    sys.stdout = guard  # type: ignore[assignment]
+    sys.stdout = guard
     try:
         yield
     finally:

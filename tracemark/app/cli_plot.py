@@ -82,9 +82,8 @@ def run(args: argparse.Namespace) -> int:
     _check_drawable(args.kind, traces, Path(args.cache), args.include_rejected,
                     _average_over(args))
     _ensure_platform()
-    from PyQt6.QtWidgets import QApplication
-
     from PyQt6.QtCore import qInstallMessageHandler
+    from PyQt6.QtWidgets import QApplication
 
     previous = qInstallMessageHandler(_qt_message)
     try:
@@ -178,10 +177,10 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def _qt_message(mode, context, message: str) -> None:
+def _qt_message(mode: object, context: object, message: str | None) -> None:
     """Qt's warnings on stderr, less the offscreen plugin's note that it cannot resize
     windows, which says nothing to a person drawing a figure."""
-    if "propagateSizeHints" not in message:
+    if message is not None and "propagateSizeHints" not in message:
         print(f"Qt: {message}", file=sys.stderr)
 
 

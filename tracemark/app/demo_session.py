@@ -1,8 +1,11 @@
 """The demo on first use: the demo recording (``tracemark.demo``) and a trace cache of its
 pulses beside it in the user's data folder, so ``tracemark --demo`` opens both side by side.
 
-The cache is built under a private name and renamed into place only once complete, so an
-interrupted first run, or two first runs at once, never leave a half-built demo cache.
+The cache is cut from the demo recording where it lies, so it names that recording as its
+source, and its ground truth is entered through the cache's own writer. All of this happens
+in a private folder; the finished cache is then moved into place atomically
+(:mod:`tracemark.storage.atomic`), so an interrupted first run, or two first runs at once,
+never leave a half-built demo cache, and its journal and lock stay in the private folder.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracemark.demo import demo_folder, ensure_demo_files
+from tracemark.storage import atomic
 
 from .plot_data import build_demo_cache
 
@@ -35,26 +39,8 @@ def ensure_demo_session(folder: str | os.PathLike | None = None) -> DemoSession:
         staging = folder / f".demo-cache-{uuid.uuid4().hex[:8]}"
         staging.mkdir(parents=True)
         try:
-            for path in (files.trc, files.nwb, files.trials_json):
-                os.link(path, staging / path.name) if _same_device(path, staging) else \
-                    shutil.copy2(path, staging / path.name)
-            built = build_demo_cache(staging)
-            point_at_recording(built, files.trc)
-            os.replace(built, cache)
+            built = build_demo_cache(folder, out=staging / DEMO_CACHE_NAME)
+            atomic.replace_file(built, cache)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return DemoSession(files.trc, cache)
-
-
-def _same_device(a: Path, b: Path) -> bool:
-    return a.stat().st_dev == b.stat().st_dev
-
-
-def point_at_recording(cache: Path, recording: Path) -> None:
-    """The cache was cut from the staging copy; name the real demo recording as its source."""
-    import h5py
-
-    with h5py.File(cache, "r+") as f:
-        for name in f:
-            if "source_file" in f[name].attrs:
-                f[name].attrs["source_file"] = str(recording.absolute())

@@ -183,7 +183,7 @@ class ExportCommands:
         )
 
         try:
-            with _busy():
+            with _WaitCursor():
                 write_page(page_content_from_viewer(self.viewer, producer=producer()), path)
         except (OSError, ValueError) as error:
             self.window.show_error("Export page", f"Could not write {path}:\n{error}")
@@ -251,7 +251,7 @@ class ExportCommands:
         )
 
         try:
-            with _busy():
+            with _WaitCursor():
                 print_page(page_content_from_viewer(self.viewer, producer=producer()), printer)
         except (OSError, ValueError) as error:
             self.window.show_error("Print", f"Could not print: {error}")
@@ -274,7 +274,7 @@ def _write_segment(segment, path: Path, report, cancelled) -> Path:
         raise TaskCancelled from None
 
 
-class _busy:
+class _WaitCursor:
     """A wait cursor while an export runs on the GUI thread (a page, or a bounded span)."""
 
     def __enter__(self):

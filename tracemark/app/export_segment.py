@@ -3,7 +3,7 @@
 :func:`build_segment` turns a span, display rows and (optionally) a montage and display
 filter into a :class:`~tracemark.io_backends.segment_export.Segment`, the Qt-free job the
 writer runs. Rows are read *as displayed* through the viewer's own
-:func:`~tracemark.widgets.viewer.pipeline.read_displayed` (montage, then filter, read
+:func:`~tracemark.paging.pipeline.read_displayed` (montage, then filter, read
 with the filter's padding so chunk edges are clean), or *raw*: channels as recorded, in
 physical units, unfiltered. The viewer's per-page DC removal is a display aid, not part
 of the signal: an export never removes it (a mean per chunk would put steps at the chunk
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from tracemark.io_backends.segment_export import Annotation, ExportError, Segment
-from tracemark.widgets.viewer.page_export import row_units
-from tracemark.widgets.viewer.pipeline import read_displayed
+from tracemark.paging.pipeline import read_displayed
+from tracemark.widgets.viewer.rows import row_units
 
 
 def build_segment(source, start_s: float, stop_s: float, rows: Sequence[int], *, output,

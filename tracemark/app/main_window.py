@@ -2,9 +2,11 @@
 A thin wiring layer.
 
 It opens a recording, a trace cache, or both (a cache names its source recordings; when
-one is found it opens beside the traces, otherwise the traces are shown alone). The review
-loop lives in :mod:`.review_controller`, the cache in :mod:`.annotation_session`, opening
-files in :mod:`.opening`; commands are declared once in :mod:`.actions_annotation` (plus
+one is found it opens beside the traces, otherwise the traces are shown alone). What is
+open lives in a :class:`~.workspace.Workspace`, which the window watches: each change of
+it is shown here once (viewer, editor, viewer link, menus, title). Opening files is the
+:mod:`.opening` service, the review loop :mod:`.review_controller`, the cache
+:mod:`.annotation_session`; commands are declared once in :mod:`.actions_annotation` (plus
 the editor's and the viewer's own lists) and the menus and the help are generated from
 them. Errors appear as window-modal message boxes naming the file and the problem; the
 window stays usable.
@@ -13,15 +15,15 @@ window stays usable.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from platformdirs import user_data_dir
 from PyQt6.QtCore import QPoint, Qt, QTimer
-from PyQt6.QtWidgets import (QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QStackedWidget,
-                             QWidget)
+from PyQt6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QStackedWidget, QWidget
 
+from tracemark.widgets.actions import ActionSet, ShortcutsDialog
 from tracemark.widgets.editor import TraceEditorWidget
 from tracemark.widgets.gui_gc import collect_in_gui_thread
-from tracemark.widgets.viewer import ActionSet, ShortcutsDialog, SignalViewer
+from tracemark.widgets.viewer import SignalViewer
 
 from . import actions_annotation as annotation_actions
 from .export_dialog import ExportCommands
@@ -30,23 +32,32 @@ from .geometry import first_size, fit_to_screen
 from .opening import Opener
 from .plot_docks import PlotDocks
 from .sessions import SESSION_ACTIONS, ViewSessions
-from .spectrum_dock import SPECTRUM_ACTIONS, SpectrumDocks
 from .settings import Settings
+from .spectrum_dock import SPECTRUM_ACTIONS, SpectrumDocks
 from .ui_names import name_window_parts
 from .viewer_link import ViewerLink
+from .viewer_source import EventsOnlySource, RecordingSource
+from .workspace import SourceLink, SourceState, Workspace
+
+if TYPE_CHECKING:   # the review loop loads when a cache is opened
+    from .annotation_session import AnnotationSession
+    from .review_controller import ReviewController
 
 
 def montage_library():
     """The user's saved montages (None when the montage module is unavailable)."""
     try:
-        from tracemark.dsp.montage import MontageLibrary
+        from tracemark.storage.montages import MontageLibrary
     except ImportError:
         return None
-    return MontageLibrary(Path(user_data_dir("tracemark", appauthor=False)) / "montages")
+    return MontageLibrary()  # in the user's data folder
 
 
 #: The window-level commands (the editor's and the viewer's are declared with them).
 WINDOW_ACTIONS = annotation_actions.WINDOW_ACTIONS
+
+#: Span (s) a recording of events only opens on, from just before its first event.
+EVENTS_ONLY_SPAN_S = 60.0
 
 #: Windows opened from another window ("Open in a new window"), held while they are open
 #: as launch.py holds the first ones, so that Python does not collect them.
@@ -63,16 +74,22 @@ class MainWindow(QMainWindow):
         self.last_error_box: QMessageBox | None = None
         self.last_dialog = None
         self.last_new_window: MainWindow | None = None
+        self.hint = None   # the first-run hint while it is up
+        #: What is open here; the window shows each change of it (see _wire_workspace).
+        self.workspace = Workspace(self)
+        #: The review loop of the open cache (made when one opens).
+        self.controller: ReviewController | None = None
         self._build_widgets()
-        self.opener = Opener(self)
+        self.opener = Opener(self.workspace, self.settings, self)
         self.sessions = ViewSessions(self)
         self._build_actions()
         self._build_status()
+        self._wire_workspace()
         name_window_parts(self)
         self.resize(first_size(self))
         self._restore_layout()
         self._fit_timer = QTimer(self, singleShot=True, interval=0)
-        self._fit_timer.timeout.connect(lambda: fit_to_screen(self))
+        self._fit_timer.timeout.connect(self._fit_to_screen)   # a method, not a lambda: see widgets/gui_gc
         for dock in [*self.plots.docks.values(), *self.spectrum.docks.values()]:
             dock.visibilityChanged.connect(lambda _visible: self._fit_timer.start())
         self.viewer.model.display.montage_changed.connect(lambda _montage: self._fit_timer.start())
@@ -160,7 +177,6 @@ class MainWindow(QMainWindow):
         self.menus["Signals"].addSeparator()
         self.menus["Signals"].addMenu(self.streams_menu)
         self.streams_menu.setEnabled(False)
-        self.plots.trace_selected.connect(lambda index: self.opener.show_trace(index))
         self.update_actions()
 
     def _build_status(self) -> None:
@@ -178,35 +194,119 @@ class MainWindow(QMainWindow):
         self.focus_marker = FocusMarker({VIEWER: self.viewer, EDITOR: self.editor}, self.keys_label, self)
         self.statusBar().setObjectName("statusBar")
 
-    # -- opening (see :mod:`.opening`) ---------------------------------------------------------
+    def _wire_workspace(self) -> None:
+        """Connect, once, what is open (the workspace) and what the opener tells to the
+        widgets that show them."""
+        self.opener.status.connect(self.set_status)
+        self.opener.error.connect(self.show_error)
+        self.opener.dialog_opened.connect(self._dialog_opened)
+        self.opener.recent_changed.connect(self.fill_recent_menu)
+        self.opener.new_window_requested.connect(self.open_in_new_window)
+        self.workspace.recording_changed.connect(lambda _recording: self._show_recording())
+        self.workspace.stream_changed.connect(lambda _stream: self._show_recording())
+        self.workspace.session_changed.connect(self._show_session)
+        self.workspace.source_link_changed.connect(self._show_source_link)
+
+    # -- what is open (see :mod:`.workspace`; opening is :mod:`.opening`) -----------------------
     def open_path(self, path: str | Path, stream: int | None = None) -> bool:
         """Open a recording or a cache (told apart by content); False, with a dialog, on failure."""
         return self.opener.open_paths([path], stream=stream)
 
     @property
     def recording(self):
-        return self.opener.recording
+        return self.workspace.recording
 
     @property
-    def session(self):
-        return self.opener.session
+    def session(self) -> AnnotationSession | None:
+        return self.workspace.session
 
-    @property
-    def controller(self):
-        return self.opener.controller
+    def show_trace(self, index: int) -> None:
+        if self.controller is not None:
+            self.controller.show(index)
+
+    def _show_recording(self) -> None:
+        """Show the workspace's recording on its stream (its events only when the stream is
+        None), or nothing; the view left behind is saved first, for next time."""
+        self.sessions.save_now()
+        recording, stream = self.workspace.recording, self.workspace.stream
+        if recording is None:
+            self.viewer.close_source()
+        elif stream is None:
+            source = EventsOnlySource(recording)
+            self.viewer.set_source(source, span_s=EVENTS_ONLY_SPAN_S)
+            first = min((e.time_s for e in source.events()), default=0.0)
+            self.viewer.model.window.set_start(first - 0.05 * EVENTS_ONLY_SPAN_S)   # open on the events
+        else:
+            self.viewer.set_source(RecordingSource(recording, stream))
+        self.link.set_recording(None if recording is None else recording.path)
+        self._fill_streams_menu()
+        self.update_layout()
+        if recording is None:
+            return
+        if self.workspace.session is None:
+            self.viewer.plot.setFocus()
+        elif self.controller is not None and self.controller.current is not None:
+            self.controller.show(self.controller.current)   # placed on the recording now shown
+
+    def _fill_streams_menu(self) -> None:
+        self.streams_menu.clear()
+        recording = self.workspace.recording
+        streams = recording.header.streams if recording is not None else ()
+        for index, header in enumerate(streams):
+            action = self.streams_menu.addAction(header.describe())
+            action.setCheckable(True)
+            action.setChecked(index == self.workspace.stream)
+            action.triggered.connect(lambda _checked=False, i=index: self.opener.show_stream(i))
+        self.streams_menu.setEnabled(len(streams) > 1)
+
+    def _show_session(self, session: AnnotationSession | None) -> None:
+        """Put the traces of the workspace's session in the editor and the plots, with a
+        review loop of their own (or take the old one down)."""
+        self.link.forget_refusals()   # what was learnt about the old traces' source
+        if self.controller is not None:
+            self.controller.disconnect_all()
+            self.controller.deleteLater()
+            self.controller = None
+            self.plots.clear()
+        if session is not None:
+            from .review_controller import ReviewController  # noqa: PLC0415 (the cache side loads with a cache)
+
+            self.controller = ReviewController(session, self.editor, self.link, self.show_error, self)
+            self.controller.status.connect(self.set_status)
+            self.controller.set_plots(self.plots)
+            self.controller.examiner = self.settings.examiner
+            session.trace_changed.connect(lambda *_args: self._first_decision())
+        self.update_layout()
+        if session is not None:
+            if len(session):
+                self.controller.show(0)
+            self.editor.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _show_source_link(self, link: SourceLink) -> None:
+        if link.state is SourceState.NOT_SOURCE and link.recording is not None:
+            self.link.refuse(link.recording)   # its name matched, its contents do not
+        self.set_source_status(link.describe(), warning=link.warning)
+
+    def _dialog_opened(self, dialog) -> None:
+        self.last_dialog = dialog
 
     def open_in_new_window(self, paths: list[str | Path], stream: int | None = None) -> MainWindow:
         """A new window, beside this one, showing ``paths``; kept alive while it is open."""
         self.sessions.save_now()   # the new window opens the view as it is here
         window = MainWindow(settings=self.settings)
         window.move(self.pos() + QPoint(30, 30))
+        # Qt deletes it once closed, at a quiet turn of the event loop. Left to Python's
+        # collector, its widgets would be deleted from inside a collection, with the Python
+        # objects their last signals call already half torn down.
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.destroyed.connect(lambda _object, held=EXTRA_WINDOWS, w=window: held.remove(w))
         window.show()
         EXTRA_WINDOWS.append(window)
         self.last_new_window = window
         window.opener.open_paths(paths, stream=stream)
         return window
 
-    # -- helpers used by Opener and the controller -------------------------------------------
+    # -- what the opener and the controller tell ------------------------------------------------
     def set_status(self, text: str) -> None:
         self.status_label.setText(text)
 
@@ -227,7 +327,7 @@ class MainWindow(QMainWindow):
     def update_layout(self) -> None:
         """Show the viewer when a recording is open, the editor when a cache is."""
         has_recording = self.viewer.source is not None
-        has_cache = self.opener.session is not None
+        has_cache = self.workspace.session is not None
         self.viewer.setVisible(has_recording)
         self.editor.setVisible(has_cache)
         self.pages.setCurrentWidget(self.splitter if has_recording or has_cache else self.placeholder)
@@ -237,12 +337,12 @@ class MainWindow(QMainWindow):
         self._fit_timer.start()
 
     def update_actions(self) -> None:
-        session = self.opener.session
+        session = self.workspace.session
         writable = session is not None and session.writable
         for name in ("undo", "redo"):
             self.window_actions[name].setEnabled(writable)
         self.window_actions["export_csv"].setEnabled(session is not None)
-        self.window_actions["build_cache"].setEnabled(self.opener.recording is not None)
+        self.window_actions["build_cache"].setEnabled(self.workspace.recording is not None)
         for name in ("export_page", "export_segment", "print_page"):
             self.window_actions[name].setEnabled(self.viewer.source is not None)
         self.session_actions["reset_view"].setEnabled(self.viewer.source is not None)
@@ -251,10 +351,10 @@ class MainWindow(QMainWindow):
 
     def update_title(self) -> None:
         parts = []
-        session = self.opener.session
+        session = self.workspace.session
         if session is not None:
             parts.append(session.path.name + ("" if session.writable else " [read-only]"))
-        if self.opener.recording is not None and self.viewer.source is not None:
+        if self.workspace.recording is not None and self.viewer.source is not None:
             parts.append(self.viewer.source.name)
         self.setWindowTitle(" — ".join(parts + ["Tracemark"]))
 
@@ -279,12 +379,12 @@ class MainWindow(QMainWindow):
 
     # -- commands ------------------------------------------------------------------------------
     def undo(self) -> None:
-        if self.opener.controller is not None:
-            self.opener.controller.undo()
+        if self.controller is not None:
+            self.controller.undo()
 
     def redo(self) -> None:
-        if self.opener.controller is not None:
-            self.opener.controller.redo()
+        if self.controller is not None:
+            self.controller.redo()
 
     def focus_editor(self) -> None:
         if self.editor.isVisible():
@@ -295,7 +395,7 @@ class MainWindow(QMainWindow):
             self.viewer.plot.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def about(self) -> None:
-        from .about import show_about   # noqa: PLC0415 (package metadata: read when asked)
+        from .about import show_about  # noqa: PLC0415 (package metadata: read when asked)
 
         show_about(self)
 
@@ -331,7 +431,7 @@ class MainWindow(QMainWindow):
 
     def _first_decision(self) -> None:
         """The hint has done its job once the person has made a decision by keyboard."""
-        hint = getattr(self, "hint", None)
+        hint = self.hint
         if hint is not None:
             self.hint = None
             try:
@@ -366,15 +466,15 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         self._fit_timer.start()   # a geometry restored from a larger monitor comes back inside
 
+    def _fit_to_screen(self) -> None:
+        fit_to_screen(self)
+
     def closeEvent(self, event) -> None:
         self.save_layout()
         self.opener.shutdown()
         self.sessions.shutdown()
         self.spectrum.shutdown()
         self.viewer.shutdown()
+        for timer in self.findChildren(QTimer):   # nothing of a closed window runs later
+            timer.stop()
         super().closeEvent(event)
-        if self in EXTRA_WINDOWS:
-            # Let go once the close is handled: dropping the last reference now would
-            # delete the window in the middle of its own close event.
-            QTimer.singleShot(0, lambda window=self: EXTRA_WINDOWS.remove(window)
-                              if window in EXTRA_WINDOWS else None)

@@ -41,8 +41,7 @@ class UrlOpening:
         self.stream = stream
         self.origin = origin
         self.cancelled = False
-        window = opener.window
-        self.dialog = QProgressDialog(f"Connecting to {url}…", "Cancel", 0, 0, window)
+        self.dialog = QProgressDialog(f"Connecting to {url}…", "Cancel", 0, 0, opener.dialog_parent)
         self.dialog.setObjectName("openUrlProgress")
         self.dialog.setWindowTitle("Opening from a server")
         self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -57,7 +56,7 @@ class UrlOpening:
             self._failed(RecordingError(self.url, "is not an address Tracemark can stream from; "
                                                   f"it must start with {', '.join(REMOTE_SCHEMES)}"))
             return self
-        self.opener.window.set_status(f"Opening {self.url}…")
+        self.opener.status.emit(f"Opening {self.url}…")
         self.dialog.show()
         _RUNNING.add(self)
         self.task.start()
@@ -71,7 +70,7 @@ class UrlOpening:
         self.cancelled = True
         self.task.cancel()
         self.dialog.close()
-        self.opener.window.set_status("Opening cancelled.")
+        self.opener.status.emit("Opening cancelled.")
 
     def _opened(self, recording) -> None:
         _RUNNING.discard(self)
@@ -79,7 +78,7 @@ class UrlOpening:
             recording.close()
             return
         self._dismiss()
-        self.opener.window.set_status("")
+        self.opener.status.emit("")
         self.opener.show_opened(recording, recording.path, self.stream, self.origin)
 
     def _failed(self, error: BaseException) -> None:
@@ -87,9 +86,9 @@ class UrlOpening:
         if self.cancelled:
             return
         self._dismiss()
-        self.opener.window.set_status("")
+        self.opener.status.emit("")
         if isinstance(error, RecordingError):
             text = f"{error.path}\n\n{error.problem}"
         else:
             text = f"{self.url}\n\n{type(error).__name__}: {error}"
-        self.opener.window.show_error("Cannot open the recording", text)
+        self.opener.error.emit("Cannot open the recording", text)

@@ -1,5 +1,10 @@
-"""Opening and closing what the main window shows: recordings, trace caches, the demo; the
+"""Opening and closing what a main window shows: recordings, trace caches, the demo; the
 build-cache dialog and the CSV export, which start from what is open.
+
+:class:`Opener` is a service: it opens and closes, records what is open in the window's
+:class:`~.workspace.Workspace` (which the window watches), and tells the person through its
+signals (a status line, an error to show in a dialog, a dialog it opened). It touches no
+widget of the window; the window is only the parent of its dialogs.
 
 Recordings open on the GUI thread (a reader parses only the header). A cache opens on a
 worker (its trace index and, after a crash, the recovery checkpoint grow with the file),
@@ -22,40 +27,38 @@ recording does not wait for it before the first page.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PyQt6.QtCore import QEventLoop, QObject, Qt, QTimer
-from PyQt6.QtWidgets import QFileDialog, QProgressDialog
+from PyQt6.QtCore import QEventLoop, QObject, Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
 from tracemark.io_backends import open_recording
 from tracemark.io_backends.errors import RecordingError, TracemarkError
+from tracemark.io_backends.registry import HDF5_SIGNATURE
 from tracemark.io_backends.remote import is_remote
+from tracemark.storage import atomic
 
 from .open_url import UrlOpening, ask_for_url
 from .recording_mismatch import CLOSE_TRACES, NEW_WINDOW, ask_recording_mismatch
-from .viewer_source import EventsOnlySource, RecordingSource
+from .settings import Settings
 from .workers import Task, TaskCancelled
+from .workspace import SourceLink, SourceState, Workspace
 
-if TYPE_CHECKING:   # the cache, its session and the review loop load when a cache is opened
+if TYPE_CHECKING:   # the cache and its session load when a cache is opened
     from tracemark.io_backends.cache import CacheFile
 
     from .annotation_session import AnnotationSession
-    from .review_controller import ReviewController
 
 RECORDING_FILTER = ("Recordings (*.trc *.TRC *.nwb *.edf *.EDF *.bdf *.BDF *.rec *.vhdr);;"
                     "Micromed TRC (*.trc *.TRC);;NWB (*.nwb);;EDF/BDF (*.edf *.bdf *.EDF *.BDF);;"
                     "All files (*)")
 CACHE_FILTER = "Trace caches (*.hdf5 *.h5 *.hdf);;All files (*)"
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 CACHE_SUFFIXES = (".hdf5", ".h5", ".hdf")
 #: A final checkpoint or an export that takes longer than this shows a progress dialog.
 CHECKPOINT_PROGRESS_AFTER_MS = 250
 EXPORT_PROGRESS_AFTER_MS = 250
-#: Span (s) a recording of events only opens on, from just before its first event.
-EVENTS_ONLY_SPAN_S = 60.0
 
 
 def stream_to_show(header, stream: int | None = None, origin=None) -> int:
@@ -100,18 +103,46 @@ def looks_like_cache(path: Path) -> bool:
 
 
 class Opener(QObject):
-    """What is open in one main window, and the commands that change it."""
+    """The commands that change what one main window has open, as a service: each opens
+    or closes, records the result in the :class:`~.workspace.Workspace`, and tells the
+    person through its signals. It knows the window only as the parent of its dialogs."""
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self.recording = None
-        self.session: AnnotationSession | None = None
-        self.controller: ReviewController | None = None
+    #: A short line for the status bar.
+    status = pyqtSignal(str)
+    #: (title, text) of a problem the person must be told in a dialog.
+    error = pyqtSignal(str, str)
+    #: A dialog it opened without blocking (the window keeps the latest: tests answer it).
+    dialog_opened = pyqtSignal(QObject)
+    #: The list of recent files changed.
+    recent_changed = pyqtSignal()
+    #: (paths, stream) the person chose to open in a new window.
+    new_window_requested = pyqtSignal(list, object)
+
+    def __init__(self, workspace: Workspace, settings: Settings, dialog_parent: QWidget):
+        super().__init__(dialog_parent)
+        self.workspace = workspace
+        self.settings = settings
+        self.dialog_parent = dialog_parent
         self.opening_cache: Task | None = None
         self.source_check: Task | None = None
         self.tasks: list[Task] = []
         self.url_opening: UrlOpening | None = None   # the latest File › Open URL, if any
+
+    @property
+    def recording(self):
+        return self.workspace.recording
+
+    @property
+    def session(self) -> AnnotationSession | None:
+        return self.workspace.session
+
+    def _open_dialog(self, dialog):
+        self.dialog_opened.emit(dialog)
+        return dialog
+
+    def _add_recent(self, path: Path) -> None:
+        self.settings.add_recent(path)
+        self.recent_changed.emit()
 
     # -- entry points ------------------------------------------------------------------------
     def open_paths(self, paths: Sequence[str | Path], stream: int | None = None) -> bool:
@@ -128,8 +159,8 @@ class Opener(QObject):
         ask = not caches
         for path in paths:
             if not path.exists():
-                self.window.settings.remove_recent(path)
-                self.window.fill_recent_menu()
+                self.settings.remove_recent(path)
+                self.recent_changed.emit()
                 ok = self.open_recording(path, stream) and ok   # the reader says what is wrong
             elif path not in caches:
                 ok = self.open_recording(path, stream, ask=ask) and ok
@@ -138,12 +169,12 @@ class Opener(QObject):
         return ok
 
     def open_recording_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open recording", "", RECORDING_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open recording", "", RECORDING_FILTER)
         if path:
             self.open_paths([path])
 
     def open_url_dialog(self) -> None:
-        url = ask_for_url(self.window)
+        url = ask_for_url(self.dialog_parent)
         if url:
             self.open_url(url)
 
@@ -153,7 +184,7 @@ class Opener(QObject):
         return True
 
     def open_cache_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open trace cache", "", CACHE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open trace cache", "", CACHE_FILTER)
         if path:
             self.open_cache(Path(path))
 
@@ -165,18 +196,18 @@ class Opener(QObject):
         the person has answered; the answer opens it, or not). It opens on ``stream``; when
         None, on the stream the traces of ``origin`` were cut from, else its main stream."""
         path = Path(path)
-        if ask and self._traces_not_from(path):
-            self.window.last_dialog = ask_recording_mismatch(
-                self.window, self.session, path,
-                lambda answer: self._mismatch_answered(answer, path, stream))
+        if ask and self.workspace.traces_not_from(path):
+            self._open_dialog(ask_recording_mismatch(
+                self.dialog_parent, self.session, path,
+                lambda answer: self._mismatch_answered(answer, path, stream)))
             return False
         try:
             recording = open_recording(path)
         except RecordingError as error:
-            self.window.show_error(f"Cannot open {path.name}", f"{error.path}\n\n{error.problem}")
+            self.error.emit(f"Cannot open {path.name}", f"{error.path}\n\n{error.problem}")
             return False
         except OSError as error:
-            self.window.show_error(f"Cannot open {path.name}", f"{path}\n\n{error.strerror or error}")
+            self.error.emit(f"Cannot open {path.name}", f"{path}\n\n{error.strerror or error}")
             return False
         return self.show_opened(recording, path, stream, origin)
 
@@ -185,13 +216,13 @@ class Opener(QObject):
         if not recording.header.streams and not self._has_events(recording, path):
             return False
         self.close_recording()
-        self.recording = recording
         if recording.header.streams:
-            self.show_stream(stream_to_show(recording.header, stream, origin))
+            self.workspace.set_recording(recording, stream_to_show(recording.header, stream, origin))
         else:
-            self._show_events_only()
-        self.window.settings.add_recent(path)
-        self.window.fill_recent_menu()
+            self.workspace.set_recording(recording, None)
+            self.status.emit(f"{recording.path.name} holds events only "
+                             f"({len(recording.events())}), no continuous signal")
+        self._add_recent(path)
         self._check_moved_source(path)
         return True
 
@@ -203,37 +234,16 @@ class Opener(QObject):
                 return True
         except RecordingError as error:
             recording.close()
-            self.window.show_error(f"Cannot open {path.name}", f"{error.path}\n\n{error.problem}")
+            self.error.emit(f"Cannot open {path.name}", f"{error.path}\n\n{error.problem}")
             return False
         recording.close()
-        self.window.show_error(f"Nothing to show in {path.name}",
-                               f"{path}\n\nThe file holds no continuous signals and no events.")
+        self.error.emit(f"Nothing to show in {path.name}",
+                        f"{path}\n\nThe file holds no continuous signals and no events.")
         return False
-
-    def _show_events_only(self) -> None:
-        viewer = self.window.viewer
-        source = EventsOnlySource(self.recording)
-        viewer.set_source(source, span_s=EVENTS_ONLY_SPAN_S)
-        first = min((e.time_s for e in source.events()), default=0.0)
-        viewer.model.window.set_start(first - 0.05 * EVENTS_ONLY_SPAN_S)   # open on the events
-        self.window.link.set_recording(self.recording.path)
-        self._fill_streams_menu(-1)
-        self.window.update_layout()
-        if self.session is None:
-            viewer.plot.setFocus()
-        self.window.set_status(f"{self.recording.path.name} holds events only "
-                               f"({len(self.recording.events())}), no continuous signal")
-
-    def _traces_not_from(self, path: Path) -> bool:
-        """Traces are open and none of them was cut from ``path`` (an existing file)."""
-        session = self.session
-        if session is None or not len(session) or not session.origins or not path.is_file():
-            return False
-        return not session.cut_from(path)
 
     def _mismatch_answered(self, answer: str, path: Path, stream: int | None) -> None:
         if answer == NEW_WINDOW:
-            self.window.open_in_new_window([path], stream)
+            self.new_window_requested.emit([path], stream)
         elif answer == CLOSE_TRACES:
             self.close_cache()
             self.open_recording(path, stream, ask=False)
@@ -247,48 +257,25 @@ class Opener(QObject):
         origin = next((o for o in self.session.origins.values()
                        if o.source_sha256 and o.cut_from(path) and not o.names_file(path)), None)
         if origin is not None:
-            self.window.set_source_status(f"Source: {path.name} (checking…)")
+            self.workspace.set_source_link(SourceLink(SourceState.CHECKING, Path(path)))
             self._check_source(path, origin.source_sha256, by_name=True)
 
     def show_stream(self, stream: int) -> None:
-        self.window.sessions.save_now()   # the view left behind is kept for next time
-        viewer = self.window.viewer
-        viewer.set_source(RecordingSource(self.recording, stream))
-        self.window.link.set_recording(self.recording.path)
-        self._fill_streams_menu(stream)
-        self.window.update_layout()
-        if self.session is None:
-            viewer.plot.setFocus()
-        elif self.controller is not None and self.controller.current is not None:
-            self.controller.show(self.controller.current)
-
-    def _fill_streams_menu(self, current: int) -> None:
-        menu = self.window.streams_menu
-        menu.clear()
-        streams = self.recording.header.streams if self.recording is not None else ()
-        for index, header in enumerate(streams):
-            action = menu.addAction(header.describe())
-            action.setCheckable(True)
-            action.setChecked(index == current)
-            action.triggered.connect(lambda _checked=False, i=index: self.show_stream(i))
-        menu.setEnabled(len(streams) > 1)
+        """Show another stream of the open recording (or the same one, afresh)."""
+        self.workspace.set_stream(stream)
 
     def close_recording(self) -> None:
-        self.window.sessions.save_now()   # the view left behind is kept for next time
-        self.window.viewer.close_source()
-        self.window.link.set_recording(None)
-        if self.recording is not None:
-            self.recording.close()
-            self.recording = None
-        self._fill_streams_menu(-1)
-        self.window.update_layout()
+        recording = self.workspace.recording
+        self.workspace.set_recording(None)   # nothing shows it any more when it closes
+        if recording is not None:
+            recording.close()
 
     # -- caches --------------------------------------------------------------------------------
     def open_cache(self, path: Path) -> bool:
         """Open the cache on a worker (``mode="auto"``), then show it; a dialog on failure."""
         path = Path(path).absolute()
-        self.window.set_status(f"Opening {path.name}…")
-        from tracemark.io_backends.cache import CacheFile  # noqa: PLC0415 (see _load_cache_side)
+        self.status.emit(f"Opening {path.name}…")
+        from tracemark.io_backends.cache import CacheFile  # noqa: PLC0415 (see the module docstring)
 
         task = Task(lambda _p, _c: CacheFile(path, mode="auto"), name="openCache")
         task.finished.connect(lambda cache: self._cache_opened(path, cache))
@@ -298,46 +285,34 @@ class Opener(QObject):
         return True
 
     def _open_failed(self, path: Path, error: BaseException) -> None:
-        self.window.set_status("")
+        self.status.emit("")
         if isinstance(error, TracemarkError) and hasattr(error, "problem"):   # RecordingError, CacheError
             text = f"{error.path}\n\n{error.problem}"
         elif isinstance(error, OSError):
             text = f"{path}\n\n{error.strerror or error}"
         else:
             text = f"{path}\n\n{type(error).__name__}: {error}"
-        self.window.show_error(f"Cannot open {path.name}", text)
+        self.error.emit(f"Cannot open {path.name}", text)
 
     def _cache_opened(self, path: Path, cache: CacheFile) -> None:
         self.close_cache()
-        window = self.window
         from .annotation_session import AnnotationSession  # noqa: PLC0415 (see the docstring)
-        from .review_controller import ReviewController  # noqa: PLC0415
 
-        self.session = AnnotationSession(cache, window)
-        self.controller = ReviewController(self.session, window.editor, window.link,
-                                           window.show_error, self)
-        self.controller.status.connect(window.set_status)
-        self.controller.set_plots(window.plots)
-        self.controller.examiner = window.settings.examiner
-        self.session.load_progress.connect(
-            lambda done, total: window.set_status(f"Loading traces… {done} of {total}"))
-        self.session.load_failed.connect(lambda text: window.show_error(
+        session = AnnotationSession(cache, self)
+        session.load_progress.connect(
+            lambda done, total: self.status.emit(f"Loading traces… {done} of {total}"))
+        session.load_failed.connect(lambda text: self.error.emit(
             f"Cannot read {path.name}", f"{path}\n\n{text}"))
-        self.session.checkpoint_failed.connect(window.set_status)
-        self.session.trace_changed.connect(lambda *_args: window._first_decision())
-        if self.session.read_only_reason:
-            window.set_status(f"Read-only: {self.session.read_only_reason}")
-        self._tell_problems(path, cache)
+        session.checkpoint_failed.connect(self.status.emit)
+        if session.read_only_reason:
+            self.status.emit(f"Read-only: {session.read_only_reason}")
+        self._tell_problems(path, cache, session)
+        self.workspace.set_session(session)
         self._open_source_of_cache()
-        window.settings.add_recent(path)
-        window.fill_recent_menu()
-        window.update_layout()
-        if len(self.session):
-            self.controller.show(0)
-        window.editor.setFocus(Qt.FocusReason.OtherFocusReason)
-        self.session.start_loading()
+        self._add_recent(path)
+        session.start_loading()
 
-    def _tell_problems(self, path: Path, cache: CacheFile) -> None:
+    def _tell_problems(self, path: Path, cache: CacheFile, session: AnnotationSession) -> None:
         """A cache that opened despite damage says what was skipped, and whether it can
         be edited, in a dialog: annotators must not find out later that edits are missing."""
         problems = list(cache.problems)
@@ -348,24 +323,21 @@ class Opener(QObject):
         lines = [f"• {p if len(p) <= 300 else p[:300] + '…'}" for p in problems[:6]]
         if len(problems) > 6:
             lines.append(f"… and {len(problems) - 6} more (tracemark cache peek lists them all)")
-        access = (f"It is open read-only: {self.session.read_only_reason}." if not cache.writable
+        access = (f"It is open read-only: {session.read_only_reason}." if not cache.writable
                   else "It is open for editing.")
-        self.window.show_error(f"{path.name} opened with problems",
-                               f"{path}\n\nThe rest of the cache is shown; these parts of it were "
-                               f"skipped or are shown as stored:\n" + "\n".join(lines)
-                               + f"\n\n{access}")
-
-    def show_trace(self, index: int) -> None:
-        if self.controller is not None:
-            self.controller.show(index)
+        self.error.emit(f"{path.name} opened with problems",
+                        f"{path}\n\nThe rest of the cache is shown; these parts of it were "
+                        f"skipped or are shown as stored:\n" + "\n".join(lines)
+                        + f"\n\n{access}")
 
     def _open_source_of_cache(self) -> None:
         """Open the first origin's source recording beside the traces, when found."""
         origins = list(self.session.origins.values())
         if not origins:
             return
-        if self.recording is not None and any(self.window.link.links(o) for o in origins):
-            self._check_moved_source(Path(self.recording.path))
+        recording = self.recording
+        if recording is not None and any(o.cut_from(Path(recording.path).absolute()) for o in origins):
+            self._check_moved_source(Path(recording.path))
             return
         remote = next((o for o in origins if is_remote(o.source_file)), None)
         if remote is not None:   # built from a URL: stream it again
@@ -373,16 +345,13 @@ class Opener(QObject):
             return
         origin = next((o for o in origins if o.source_file and Path(o.source_file).is_file()), None)
         if origin is None:
-            named = origins[0].source_file or "no source recording named"
-            # A recording already open beside them is not their source: say so where it stays.
-            beside = ("" if self.recording is None else
-                      f"; {Path(self.recording.path).name} is not their source")
-            self.window.set_source_status(f"Source recording not found: {named}{beside}",
-                                          warning=True)
-            self.window.set_status("Showing the traces alone.")
+            beside = None if recording is None else Path(recording.path)
+            self.workspace.set_source_link(SourceLink(SourceState.NOT_FOUND, beside,
+                                                      origins[0].source_file))
+            self.status.emit("Showing the traces alone.")
             return
         if self.open_recording(Path(origin.source_file), ask=False, origin=origin) and origin.source_sha256:
-            self.window.set_source_status(f"Source: {Path(origin.source_file).name} (checking…)")
+            self.workspace.set_source_link(SourceLink(SourceState.CHECKING, Path(origin.source_file)))
             self._check_source(Path(origin.source_file), origin.source_sha256)
 
     def _check_source(self, path: Path, expected: str, by_name: bool = False) -> None:
@@ -404,18 +373,17 @@ class Opener(QObject):
         if self.recording is None or Path(self.recording.path).absolute() != path.absolute():
             return
         if actual == expected:
-            self.window.set_source_status(f"Source: {path.name} (checksum matches)")
+            self.workspace.set_source_link(SourceLink(SourceState.MATCHES, path))
         elif by_name:
             # Only the name matched, and the contents differ: another recording.
-            self.window.link.refuse(path)
-            self.window.set_source_status(f"{path.name} is not the traces' source", warning=True)
-            self.window.show_error(
+            self.workspace.set_source_link(SourceLink(SourceState.NOT_SOURCE, path))
+            self.error.emit(
                 "Not the traces' source recording", f"{path}\n\nThis recording has the name of "
                 f"the one the trace cache was built from, but not its contents (its checksum "
                 f"differs). The traces' windows are not marked on it.")
         else:
-            self.window.set_source_status(f"Source: {path.name} differs from the cache's", warning=True)
-            self.window.show_error(
+            self.workspace.set_source_link(SourceLink(SourceState.DIFFERS, path))
+            self.error.emit(
                 "Source recording differs", f"{path}\n\nThis recording is not the one the trace "
                 f"cache was built from (its checksum differs). The traces shown come from the cache; "
                 f"the recording beside them may not line up.")
@@ -423,19 +391,14 @@ class Opener(QObject):
     def close_cache(self) -> None:
         if self.source_check is not None:
             self.source_check.cancel()
-        self.window.set_source_status("")
-        self.window.link.forget_refusals()
-        if self.controller is not None:
-            self.controller.disconnect_all()
-            self.controller = None
-        if self.session is not None:
-            session, self.session = self.session, None
-            try:
-                self._close_session(session)
-            except TracemarkError as error:
-                self.window.show_error("Edits kept in the journal", str(error))
-            self.window.plots.clear()
-        self.window.update_layout()
+        session = self.workspace.session
+        if session is None:
+            return
+        self.workspace.set_session(None)   # nothing shows it any more when it closes
+        try:
+            self._close_session(session)
+        except TracemarkError as error:
+            self.error.emit("Edits kept in the journal", str(error))
 
     def _close_session(self, session: AnnotationSession) -> None:
         """Close ``session``; when edits must be folded into the file first, do it on a
@@ -444,7 +407,8 @@ class Opener(QObject):
         if not session.needs_final_checkpoint:
             session.close()
             return
-        dialog = QProgressDialog(f"Saving the edits into {session.path.name}…", "", 0, 0, self.window)
+        dialog = QProgressDialog(f"Saving the edits into {session.path.name}…", "", 0, 0,
+                                 self.dialog_parent)
         dialog.setObjectName("checkpointProgress")
         dialog.setWindowTitle("Saving edits")
         dialog.setCancelButton(None)
@@ -452,12 +416,12 @@ class Opener(QObject):
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
         dialog.hide()
-        self.window.last_dialog = dialog
+        self._open_dialog(dialog)
         loop = QEventLoop(self)
         task = session.close_in_background()
         task.finished.connect(loop.quit)
         task.failed.connect(loop.quit)
-        QTimer.singleShot(CHECKPOINT_PROGRESS_AFTER_MS, lambda: None if task.done else dialog.show())
+        show_if_slow(dialog, task, CHECKPOINT_PROGRESS_AFTER_MS)
         if not task.done:
             loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
         dialog.close()
@@ -487,10 +451,10 @@ class Opener(QObject):
     def open_demo(self) -> None:
         from .demo_session import ensure_demo_session
 
-        self.window.set_status("Preparing the demo…")
+        self.status.emit("Preparing the demo…")
         task = Task(lambda _p, _c: ensure_demo_session(), name="demo")
         task.finished.connect(lambda demo: self.open_paths([demo.recording, demo.cache]))
-        task.failed.connect(lambda error: self.window.show_error("Cannot prepare the demo", str(error)))
+        task.failed.connect(lambda error: self.error.emit("Cannot prepare the demo", str(error)))
         self.tasks.append(task.start())
 
     def build_cache_dialog(self) -> None:
@@ -498,8 +462,7 @@ class Opener(QObject):
             return
         from .build_cache_dialog import BuildCacheDialog
 
-        dialog = BuildCacheDialog(self.recording, self.window)
-        self.window.last_dialog = dialog
+        dialog = self._open_dialog(BuildCacheDialog(self.recording, self.dialog_parent))
         dialog.built.connect(lambda path: self.open_cache(Path(path)))
         dialog.open()
 
@@ -507,7 +470,7 @@ class Opener(QObject):
         if self.session is None:
             return
         default = str(self.session.path.with_suffix(".csv"))
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export table as CSV", default,
+        path, _ = QFileDialog.getSaveFileName(self.dialog_parent, "Export table as CSV", default,
                                               "CSV (*.csv);;All files (*)")
         if path:
             self.export_to(Path(path))
@@ -519,33 +482,33 @@ class Opener(QObject):
         existing file at ``path`` is kept until the new one is whole)."""
         cache = self.session.cache
         path = Path(path)
-        self.window.set_status(f"Exporting {path.name}…")
+        self.status.emit(f"Exporting {path.name}…")
         task = Task(lambda progress, cancelled: _export(cache, path, progress, cancelled),
                     name="exportCsv")
-        dialog = QProgressDialog(f"Exporting {path.name}…", "Cancel", 0, max(len(cache), 1), self.window)
+        dialog = QProgressDialog(f"Exporting {path.name}…", "Cancel", 0, max(len(cache), 1),
+                                 self.dialog_parent)
         dialog.setObjectName("exportProgress")
         dialog.setWindowTitle("Export table")
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
         dialog.hide()
-        self.window.last_dialog = dialog
+        self._open_dialog(dialog)
         dialog.canceled.connect(task.cancel)
         task.progress.connect(lambda done, _total: dialog.setValue(done))
 
         def done(text: str) -> None:
             dialog.close()
             dialog.deleteLater()
-            self.window.set_status(text)
+            self.status.emit(text)
 
         task.finished.connect(lambda rows: done(f"Exported {rows} traces to {path}"))
         task.cancelled_signal.connect(lambda: done(f"Export cancelled; {path.name} was not written."))
-        task.failed.connect(lambda error: (done(""), self.window.show_error(
+        task.failed.connect(lambda error: (done(""), self.error.emit(
             f"Cannot export {path.name}", f"{path}\n\n{getattr(error, 'strerror', None) or error}")))
-        QTimer.singleShot(EXPORT_PROGRESS_AFTER_MS, lambda: None if task.done else dialog.show())
+        show_if_slow(dialog, task, EXPORT_PROGRESS_AFTER_MS)
         self.tasks.append(task.start())
         return task
-
 
 
 class _ReportingCache:
@@ -572,16 +535,25 @@ class _ReportingCache:
 
 
 def _export(cache: CacheFile, path: Path, progress, cancelled) -> int:
-    part = path.with_name(f".{path.name}.part-{os.getpid()}")
-    try:
-        from tracemark.io_backends.cache import export_table  # noqa: PLC0415
+    from tracemark.io_backends.cache import export_table  # noqa: PLC0415
 
-        rows = export_table(_ReportingCache(cache, progress, cancelled), part)
+    with atomic.Replacement(path) as replacement:  # a cancelled export leaves no file
+        rows = export_table(_ReportingCache(cache, progress, cancelled), replacement.temporary)
         if cancelled():
             raise TaskCancelled
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
     progress(rows, rows)
     return rows
+
+
+def show_if_slow(dialog, task, after_ms: int) -> None:
+    """Show ``dialog`` once ``task`` has run ``after_ms`` without ending. The timer is the
+    dialog's child and only Qt's own slots are connected, so no Python callable is left
+    for a timer to call after the dialog or its window has gone."""
+    timer = QTimer(dialog)
+    timer.setSingleShot(True)
+    timer.setInterval(after_ms)
+    timer.timeout.connect(dialog.show)
+    for ended in (task.finished, task.failed, task.cancelled_signal):
+        ended.connect(timer.stop)
+    if not task.done:
+        timer.start()

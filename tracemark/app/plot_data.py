@@ -20,7 +20,8 @@ import numpy as np
 
 from tracemark.analysis import TraceSet
 from tracemark.analysis.traces import annotated_peaks, coords_or_nan
-from tracemark.domain.review import is_set
+from tracemark.domain import trace_attributes as keys
+from tracemark.domain.trace_attributes import is_rejected, is_reviewed, onset_shift_of
 from tracemark.domain.trace_numbers import trace_label
 from tracemark.io_backends.cache import CacheFile
 from tracemark.io_backends.errors import TracemarkError
@@ -56,14 +57,14 @@ def load_trace_set(cache: CacheFile | str | os.PathLike, attrs: list[dict] | Non
     channel_of_interest = None
     for index in range(n):
         trace_attrs = cache.get_trace_attrs(index) if attrs is None else attrs[index]
-        origin = trace_attrs["origin"]
+        origin = trace_attrs[keys.ORIGIN]
         pre = frame.origin_pre[origin]
         trace = np.asarray(cache.get_trace_data(index), dtype=np.float32)
         start = frame.pre - pre
         rows = min(trace.shape[0], data.shape[1] - start)
         data[index, start:start + rows] = trace[:rows]
         _collect(columns, trace_attrs, index, origin, len(cache.origins) > 1)
-        channel_of_interest = channel_of_interest or _text(trace_attrs.get("channel_of_interest"))
+        channel_of_interest = channel_of_interest or _text(trace_attrs.get(keys.CHANNEL_OF_INTEREST))
     return TraceSet(data, frame.rate, frame.pre, frame.labels,
                     reject=np.array(columns["reject"], bool),
                     reviewed=np.array(columns["reviewed"], bool),
@@ -87,13 +88,13 @@ def _frame(cache: CacheFile) -> _Frame:
     rates, labels, pres, posts = set(), set(), {}, []
     for origin in cache.origins:
         attrs = cache.origin_attrs(origin)
-        rate, pre, post = attrs.get("samplingrate"), attrs.get("samples_pre_event"), attrs.get(
-            "samples_post_event")
+        rate, pre, post = (attrs.get(keys.SAMPLING_RATE), attrs.get(keys.SAMPLES_PRE_EVENT),
+                           attrs.get(keys.SAMPLES_POST_EVENT))
         if not isinstance(rate, float) or not isinstance(pre, int) or not isinstance(post, int):
             raise PlotDataError(cache.path, f"origin {origin!r} lacks a readable samplingrate, "
                                             f"samples_pre_event or samples_post_event")
         rates.add(rate)
-        labels.add(tuple(attrs.get("channel_labels") or ()))
+        labels.add(tuple(attrs.get(keys.CHANNEL_LABELS) or ()))
         pres[origin] = pre
         posts.append(post)
     if len(rates) > 1 or len(labels) > 1:
@@ -107,18 +108,17 @@ def _frame(cache: CacheFile) -> _Frame:
 
 def _collect(columns: dict[str, list], attrs: dict, index: int, origin: str,
              several_origins: bool) -> None:
-    columns["reject"].append(is_set(attrs.get("reject")))
-    columns["reviewed"].append(is_set(attrs.get("reviewed")))
-    shift = attrs.get("onset_shift")
-    columns["onset_shift"].append(shift if isinstance(shift, int) else 0)
-    columns["intensity_mso"].append(_number(attrs.get("stimulation_intensity_mso")))
-    columns["xyz"].append(coords_or_nan(attrs.get("xyz_coords")))
-    columns["event_time_s"].append(_number(attrs.get("event_time")))
+    columns["reject"].append(is_rejected(attrs))
+    columns["reviewed"].append(is_reviewed(attrs))
+    columns["onset_shift"].append(onset_shift_of(attrs))
+    columns["intensity_mso"].append(_number(attrs.get(keys.STIMULATION_INTENSITY_MSO)))
+    columns["xyz"].append(coords_or_nan(attrs.get(keys.XYZ_COORDS)))
+    columns["event_time_s"].append(_number(attrs.get(keys.EVENT_TIME)))
     ptp, latency = annotated_peaks(attrs)
     columns["annotated_ptp_uv"].append(ptp)
     columns["annotated_latency_ms"].append(latency)
     # The stored ``id`` is the trace's 0-based index within its origin, named as such.
-    local = attrs.get("id", "?")
+    local = attrs.get(keys.ID, "?")
     label = trace_label(index)
     columns["names"].append(f"{label} ({origin} index {local})" if several_origins else label)
 
@@ -131,10 +131,14 @@ def _text(value) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def build_demo_cache(folder: str | os.PathLike, *, overwrite: bool = False) -> Path:
+def build_demo_cache(folder: str | os.PathLike, *, overwrite: bool = False,
+                     out: str | os.PathLike | None = None) -> Path:
     """A cache of the demo session's EMG channels (50 ms before to 100 ms after each pulse)
     with each trace's stimulation intensity and coil position filled in from the demo's
-    ground truth, as an annotator would enter them; for the README pictures and tests."""
+    ground truth, as an annotator would enter them; for the README pictures and tests.
+
+    The demo recording is in ``folder``; the cache is written to ``out`` (default: beside
+    the recording) and names the recording in ``folder`` as its source."""
     import json
 
     from tracemark.demo import ensure_demo_files
@@ -143,7 +147,7 @@ def build_demo_cache(folder: str | os.PathLike, *, overwrite: bool = False) -> P
     folder = Path(folder)
     demo = ensure_demo_files(folder)
     trials = json.loads(demo.trials_json.read_text())["trials"]
-    out = folder / "tracemark-demo-meps.hdf5"
+    out = Path(out) if out is not None else folder / "tracemark-demo-meps.hdf5"
     if out.exists() and not overwrite:
         return out
     build_cache(demo.trc, out, BuildSpec(None, 0.05, 0.1, channels=["EMG", "EMG2"],

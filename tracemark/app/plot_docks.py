@@ -17,7 +17,6 @@ from typing import Any
 from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QDockWidget, QMainWindow
 
-
 #: Pause in navigation (ms) after which visible plot views catch up.
 COALESCE_MS = 120
 
@@ -85,7 +84,7 @@ class PlotDocks(QObject):
         """The view of dock ``name``, built (and put in its dock) on first use."""
         view = self.views.built.get(name)
         if view is None:
-            from tracemark.widgets.plots import VIEWS   # noqa: PLC0415 (see the module docstring)
+            from tracemark.widgets.plots import VIEWS  # noqa: PLC0415 (see the module docstring)
 
             view = VIEWS[name]()
             view.trace_selected.connect(self.trace_selected)

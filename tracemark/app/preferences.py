@@ -5,8 +5,7 @@ recording viewer ("Measured" = fitted to each recording's data on opening). Stor
 
 from __future__ import annotations
 
-from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
-                             QLineEdit, QWidget)
+from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from tracemark.domain.channel_types import ECG, ECOG, EEG, EMG, EOG, RESP, SEEG, type_title
 
@@ -36,8 +35,11 @@ class PreferencesDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.setObjectName("preferences.buttons")
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setObjectName("preferences.ok")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setObjectName("preferences.cancel")
+        for button, name in ((QDialogButtonBox.StandardButton.Ok, "preferences.ok"),
+                             (QDialogButtonBox.StandardButton.Cancel, "preferences.cancel")):
+            made = buttons.button(button)
+            if made is not None:  # both were asked for above
+                made.setObjectName(name)
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)

@@ -51,7 +51,8 @@ def ask_recording_mismatch(parent: QWidget, session: AnnotationSession, recordin
         CANCEL: box.addButton(QMessageBox.StandardButton.Cancel),
     }
     for answer, button in buttons.items():
-        button.setObjectName(f"recordingMismatch.{answer}")
+        if button is not None:  # Qt returns None only for a role it does not know
+            button.setObjectName(f"recordingMismatch.{answer}")
     box.setDefaultButton(buttons[NEW_WINDOW])
     box.setEscapeButton(buttons[CANCEL])
     box.setWindowModality(Qt.WindowModality.WindowModal)

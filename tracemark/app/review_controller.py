@@ -14,12 +14,14 @@ the editor's header and table do, and tell counts as :mod:`tracemark.domain.revi
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
+from tracemark.domain import trace_attributes as keys
+from tracemark.domain.review import ACCEPTED, REJECTED
+from tracemark.domain.trace_attributes import is_rejected
 from tracemark.domain.trace_numbers import describe_traces, trace_label
 from tracemark.io_backends.cache import CacheError
 from tracemark.widgets.editor import TraceEditorWidget, TraceView
@@ -48,8 +50,6 @@ class ReviewController(QObject):
         self._skip_redraw: int | None = None
         #: Returns the examiner name to record with each decision ("" = none).
         self.examiner: Callable[[], str] = lambda: ""
-        #: Seconds the last ``show`` took (trace read + editor), for the benchmark.
-        self.last_show_s = 0.0
         # The continuous viewer follows the trace one frame (16 ms) after the editor has
         # painted it: the trace a person is deciding on appears first, and a burst of key
         # presses moves the viewer once, to where the burst ended.
@@ -64,7 +64,7 @@ class ReviewController(QObject):
         editor.trace_requested.connect(self.show)
         editor.edit_requested.connect(self.edit)
         editor.navigation_requested.connect(self.navigate)
-        link.onset_dragged.connect(lambda index, shift: self.edit(index, {"onset_shift": shift}))
+        link.onset_dragged.connect(lambda index, shift: self.edit(index, {keys.ONSET_SHIFT: shift}))
         session.trace_changed.connect(self._confirmed)
         session.table_loaded.connect(self._table_loaded)
 
@@ -91,7 +91,6 @@ class ReviewController(QObject):
         """Put trace ``index`` on screen: editor, table row, viewer and plots."""
         if not 0 <= index < len(self.session):
             return
-        started = time.perf_counter()
         self.current = index
         view, attrs = self._view(index)
         self.editor.set_trace(view)
@@ -99,7 +98,6 @@ class ReviewController(QObject):
         self._viewer_follow.start()
         if self.plots is not None:
             self.plots.set_current(index)
-        self.last_show_s = time.perf_counter() - started
         self.current_changed.emit(index)
 
     def _view(self, index: int, attrs: dict | None = None) -> tuple[TraceView, dict]:
@@ -160,11 +158,11 @@ class ReviewController(QObject):
             self.status.emit(f"Read-only: {self.session.read_only_reason}")
             return
         values = dict(values)
-        if "reviewed" in values:
+        if keys.REVIEWED in values:
             name = self.examiner()
             if name and self.session.row(index).examiner != name:
-                values["examiner"] = name   # who decided, in the same transaction
-        moving_on = "reviewed" in values and index == self.current
+                values[keys.EXAMINER] = name   # who decided, in the same transaction
+        moving_on = keys.REVIEWED in values and index == self.current
         # A decision moves on: the decided trace need not be redrawn before the next one.
         self._skip_redraw = index if moving_on else None
         try:
@@ -219,16 +217,15 @@ class ReviewController(QObject):
 
 def _describe(values: dict) -> str:
     """A short account of an edit for the status line."""
-    if "reviewed" in values:
-        return "rejected" if values.get("reject") else "accepted"
+    if keys.REVIEWED in values:
+        return str(REJECTED if is_rejected(values) else ACCEPTED)
     parts = []
     for key, value in values.items():
-        if key == "onset_shift":
+        if key == keys.ONSET_SHIFT:
             parts.append(f"onset shift {value:+d} samples")
-        elif key in ("comment", "examiner"):
+        elif key in (keys.COMMENT, keys.EXAMINER):
             parts.append(f"{key} {value!r}")
-        elif key.endswith("_peak_magnitude_uv") and value is not None:
-            parts.append(f"{key.split('_')[0]} peak {value:.1f} µV")
-        elif key.endswith("_peak_magnitude_uv"):
-            parts.append(f"{key.split('_')[0]} peak cleared")
+        elif key in (keys.NEG_PEAK_MAGNITUDE, keys.POS_PEAK_MAGNITUDE):
+            kind = key.split("_")[0]
+            parts.append(f"{kind} peak cleared" if value is None else f"{kind} peak {value:.1f} µV")
     return ", ".join(parts) or ", ".join(sorted(values))

@@ -8,7 +8,7 @@ per stream it was read on, and which stream was read last. Files are named by a 
 the recording's resolved path, so a recording that is edited or grows keeps its session
 (the viewer restores what still applies); one that is moved starts afresh.
 
-Writes are atomic (a temporary file, flushed to disk, renamed over the old one), so a
+Writes are atomic (:mod:`tracemark.storage.atomic`), so a
 crash leaves the previous session or the new one, never half of either. A file that
 cannot be read raises :class:`SessionFileError` naming it and the problem; callers ignore
 such a session with a note, since a view is never worth an error dialog.
@@ -23,13 +23,14 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
+
+from tracemark.storage import atomic
 
 #: Written into every file; a file of a newer version is ignored, not misread.
 SCHEMA_VERSION = 1
@@ -191,7 +192,8 @@ class SessionStore:
         session = RecordingSession(str(Path(recording).resolve()), stream,
                                    datetime.now(timezone.utc).isoformat(timespec="seconds"), streams)
         path = self.path_for(recording)
-        _write_atomically(path, json.dumps(_session_to_json(session), indent=1, ensure_ascii=False))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_text(path, json.dumps(_session_to_json(session), indent=1, ensure_ascii=False))
         return path
 
     def forget(self, recording: str | os.PathLike) -> bool:
@@ -223,17 +225,3 @@ def _session_from_json(data: object, path: Path) -> RecordingSession:
         raise SessionFileError(path, "'recording', 'last_stream' and 'saved_at' must be text")
     return RecordingSession(recording, last, saved,
                             {str(key): ViewState.from_json(value, path) for key, value in streams.items()})
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -32,7 +32,7 @@ from PyQt6.QtWidgets import QDockWidget
 
 from tracemark.dsp.filters import DisplayFilter
 from tracemark.dsp.montage import Montage, MontageError
-from tracemark.widgets.viewer import ActionSpec
+from tracemark.widgets.actions import ActionSpec
 from tracemark.widgets.viewer.view_model import TIME_CLOCK, TIME_SECONDS
 from tracemark.widgets.viewer.viewer import DEFAULT_DISPLAY_FILTER
 
@@ -233,7 +233,7 @@ class ViewSessions(QObject):
         #: must hold no reference to a Qt object, or it could be the one to delete it).
         self._failed_writes: list[Path] = []
         self._save_timer = QTimer(self, singleShot=True, interval=SAVE_AFTER_MS)
-        self._save_timer.timeout.connect(lambda: self.save_now(wait=False))
+        self._save_timer.timeout.connect(self._save_in_background)   # a method: see gui_gc
         self.viewer.source_changed.connect(self._source_shown)
         self.viewer.page_drawn.connect(lambda _result: self._apply_pending_sensitivities())
         self._watch_changes()
@@ -299,6 +299,9 @@ class ViewSessions(QObject):
             log.warning("cannot save the view of %s: %s", path, error)
             self.window.set_status(f"Could not save the view of {path.name}: {error.strerror or error}")
 
+
+    def _save_in_background(self) -> None:
+        self.save_now(wait=False)
 
     def shutdown(self) -> None:
         """For the window's close, after the last save: writes asked for finish, then the

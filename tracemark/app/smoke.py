@@ -193,7 +193,7 @@ class FirstFrameWatcher:
         window.viewer.page_drawn.connect(self._on_page_drawn)
 
     def _on_page_drawn(self, result) -> None:
-        from tracemark.widgets.viewer.request import ORIGIN_PENDING
+        from tracemark.paging.request import ORIGIN_PENDING
 
         # A pending page is a placeholder drawn while a summary is built: no signal yet.
         if result.origin != ORIGIN_PENDING:
@@ -273,8 +273,8 @@ def check_readers(trc: Path, nwb: Path, scratch: Path) -> list[str]:
     through python-neo's Micromed reader), the demo NWB, and a small EDF written here."""
     import numpy as np
 
-    from tracemark.demo.edf_writer import write_edf
     from tracemark.io_backends import open_recording
+    from tracemark.io_backends.edf_writer import write_edf
 
     edf = scratch / "smoke.edf"
     samples = np.sin(np.linspace(0, 20 * np.pi, 2000, dtype=np.float32))[:, None].repeat(2, axis=1)

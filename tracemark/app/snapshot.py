@@ -92,7 +92,7 @@ def first_screen(paths: Sequence[str | os.PathLike], size: tuple[int, int] = DEF
 
 
 def _wait_first_page(app, window, timeout_s: float) -> None:
-    from tracemark.widgets.viewer.request import ORIGIN_PENDING
+    from tracemark.paging.request import ORIGIN_PENDING
 
     deadline = time.monotonic() + timeout_s
 

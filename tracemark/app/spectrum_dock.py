@@ -23,7 +23,7 @@ import numpy as np
 from PyQt6.QtCore import QObject, Qt, QThreadPool, QTimer
 from PyQt6.QtWidgets import QDockWidget, QMainWindow
 
-from tracemark.widgets.viewer import ActionSet, ActionSpec
+from tracemark.widgets.actions import ActionSet, ActionSpec
 from tracemark.widgets.viewer.viewer import filter_key, montage_key
 
 from .workers import Task

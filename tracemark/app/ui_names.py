@@ -10,9 +10,20 @@ line edit's clear button, table headers).
 
 from __future__ import annotations
 
-from PyQt6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSpinBox, QComboBox,
-                             QGraphicsView, QHeaderView, QLineEdit, QPlainTextEdit, QSlider,
-                             QTabBar, QTextEdit, QWidget)
+from PyQt6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QComboBox,
+    QGraphicsView,
+    QHeaderView,
+    QLineEdit,
+    QPlainTextEdit,
+    QSlider,
+    QTabBar,
+    QTextEdit,
+    QWidget,
+)
 
 INTERACTIVE = (QAbstractButton, QLineEdit, QAbstractSpinBox, QComboBox, QAbstractItemView,
                QGraphicsView, QSlider, QTextEdit, QPlainTextEdit, QTabBar)

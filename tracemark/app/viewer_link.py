@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import pyqtgraph as pg
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from tracemark.domain import trace_attributes as keys
+from tracemark.domain.trace_attributes import onset_shift_of
 from tracemark.widgets.guarded_line import GuardedInfiniteLine
 
 if TYPE_CHECKING:   # the cache side loads when a cache is opened
@@ -86,11 +88,11 @@ class ViewerLink(QObject):
 
     def show_trace(self, index: int, origin: OriginInfo, attrs: dict[str, Any]) -> bool:
         """Centre the viewer on the trace, shade its window, place the onset line."""
-        event = attrs.get("event_sample")
+        event = attrs.get(keys.EVENT_SAMPLE)
         if not isinstance(event, int) or not self.links(origin):
             self.clear()
             return False
-        shift = attrs.get("onset_shift") if isinstance(attrs.get("onset_shift"), int) else 0
+        shift = onset_shift_of(attrs)
         rate = origin.sampling_rate
         self._trace = (index, origin, event, shift)
         start, stop = (event - origin.samples_pre) / rate, (event + origin.samples_post) / rate

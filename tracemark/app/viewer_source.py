@@ -12,9 +12,9 @@ from datetime import timedelta
 
 import numpy as np
 
-from tracemark.dsp.summary import recording_identity
 from tracemark.io_backends.protocol import BaseRecording
-from tracemark.widgets.viewer.source import SourceEvent
+from tracemark.paging.source import SourceEvent
+from tracemark.storage.summaries import recording_identity
 
 
 class RecordingSource:

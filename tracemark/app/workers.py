@@ -39,7 +39,9 @@ class Task(QObject):
         self.error: BaseException | None = None
 
     def start(self, pool: QThreadPool | None = None) -> Task:
-        (pool or QThreadPool.globalInstance()).start(_Runner(self))
+        chosen = pool or QThreadPool.globalInstance()
+        assert chosen is not None  # Qt's global pool exists while the application does
+        chosen.start(_Runner(self))
         return self
 
     def cancel(self) -> None:

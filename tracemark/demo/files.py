@@ -2,21 +2,23 @@
 
 ``ensure_demo_files()`` writes the demo session (see :mod:`tracemark.demo.synth`) as a
 Micromed TRC and an NWB file the first time it is called and returns their paths after
-that. Files are written under temporary names and renamed into place, so an interrupted
-first run never leaves a half-written demo behind, and two instances starting at once
-both end up with complete files.
+that. Files are written under temporary names and renamed into place
+(:mod:`tracemark.storage.atomic`), so an interrupted first run never leaves a
+half-written demo behind, and two instances starting at once both end up with complete
+files.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from platformdirs import user_data_dir
+
+from tracemark.storage import atomic
 
 from .synth import TRIGGER_CODE, TRIGGER_LABEL, SyntheticSession, demo_session
 
@@ -48,7 +50,9 @@ def ensure_demo_files(folder: str | os.PathLike | None = None) -> DemoFiles:
         if not path.exists():
             session = session or demo_session()
             folder.mkdir(parents=True, exist_ok=True)
-            _write_atomically(path, lambda tmp, w=writer: w(tmp, session))
+            # The writers refuse to overwrite: the temporary's name is fresh, not yet a file.
+            with atomic.Replacement(path) as replacement:
+                writer(replacement.temporary, session)
     return files
 
 
@@ -81,13 +85,3 @@ def write_trials_json(path: Path, session: SyntheticSession) -> None:
         "trigger_label": TRIGGER_LABEL,
         "trials": [asdict(t) for t in session.trials],
     }, indent=1))
-
-
-def _write_atomically(path: Path, write) -> None:
-    # A name no other process uses, not yet created: writers refuse to overwrite.
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

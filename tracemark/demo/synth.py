@@ -6,9 +6,10 @@ that every part of Tracemark is exercised on signals that look like a real TMS s
 * EEG channels at the 10-20 positions: 1/f-like background (about 20 uV RMS), a 10 Hz
   alpha rhythm strongest over occipital channels, occasional eye blinks on the frontal
   poles and a little 50 Hz line noise;
-* EMG channels (``EMG`` over the target muscle, ``EMG2`` over a neighbour; TRC labels hold 6 bytes): a few uV of background noise and, after each pulse,
-  a biphasic MEP whose amplitude follows a sigmoid recruitment curve of the stimulation
-  intensity with trial-to-trial variability; below threshold there is no response;
+* EMG channels (``EMG`` over the target muscle, ``EMG2`` over a neighbour; TRC labels hold
+  6 bytes): a few uV of background noise and, after each pulse, a biphasic MEP whose
+  amplitude follows a sigmoid recruitment curve of the stimulation intensity with
+  trial-to-trial variability; below threshold there is no response;
 * a TMS artefact at each pulse on every channel (largest on EMG).
 
 Generation streams in chunks with the filter state carried from one chunk to the next,

@@ -30,8 +30,9 @@ Events are given in samples: triggers ``(sample, code)``, notes ``(sample, text)
 (at most 40 cp1252 bytes), EVENT A/B ``(start_sample, stop_sample)`` (written with
 code 1). neo ignores any of them at sample 0; Tracemark's reader keeps them.
 ``start_datetime=None`` writes 2000-01-01 00:00:00, because a zero date makes neo
-fail to open the file. The file is written to ``<path>.part`` and renamed when complete, so an
-interrupted write never leaves a plausible but short recording behind.
+fail to open the file. The file is written to a temporary that replaces ``path`` when
+complete (:mod:`tracemark.storage.atomic`), so an interrupted write never leaves a
+plausible but short recording behind.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from tracemark.io_backends import trc_layout as L
+from tracemark.storage import atomic
 
 #: Default physical range per unit: a span that holds clinical EEG with fine steps.
 DEFAULT_PHYSICAL_RANGE = {"nV": (-3_200_000, 3_200_000), "uV": (-3200, 3200),
@@ -136,18 +138,13 @@ def write_trc_frames(path: str | os.PathLike, channels: Sequence[TrcChannel], ra
     head = _fixed_header(channels, rate_min, frame_values, zones, start_datetime,
                          patient_surname, patient_first_name, laboratory, title)
     dtype = np.dtype(f"<u{widths.pop()}")
-    partial = path.with_name(path.name + ".part")
-    try:
-        with open(partial, "wb") as handle:
-            handle.write(head)
-            for name in L.ZONE_NAMES:
-                handle.write(zones[name])
-            written = _write_frames(handle, frames, dtype, frame_values)
+    with atomic.open_replacement(path, "wb") as handle:
+        handle.write(head)
+        for name in L.ZONE_NAMES:
+            handle.write(zones[name])
+        written = _write_frames(handle, frames, dtype, frame_values)
         if written != n_frames:
             raise ValueError(f"the chunks held {written} rows, expected n_samples={n_frames}")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
     return path
 
 

@@ -24,6 +24,7 @@ EDF and Micromed systems spell them:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 EEG = "eeg"
 SEEG = "seeg"
@@ -127,7 +128,7 @@ def infer_channel_type(label: str, unit: str = "", *, default: str = EEG) -> str
     return default if is_voltage(unit) else MISC
 
 
-def infer_channel_types(labels, units, *, default: str = EEG) -> tuple[str, ...]:
+def infer_channel_types(labels: Iterable[str], units: Iterable[str], *, default: str = EEG) -> tuple[str, ...]:
     """:func:`infer_channel_type` for each ``(label, unit)`` pair."""
     return tuple(infer_channel_type(label, unit, default=default) for label, unit in zip(labels, units))
 

@@ -11,12 +11,11 @@ The vocabulary:
 "Accepted" never stands for "not rejected": a count of traces that are not rejected says
 so (:attr:`ReviewCounts.not_rejected`, :func:`describe_average`).
 
-The values read are the *decoded* ones a cache returns: the cache's schema
-(``tracemark.io_backends.cache.schema``) turns the stored strings ``"True"``, ``"true"``,
-``"1"``, ``"yes"`` into ``True`` and ``"False"``, ``"0"``, ``"no"`` into ``False``, and
-returns a string it cannot decode as that raw string. Nothing here parses text again: only
-a decoded true (``True``, or a numpy ``True``) counts as set, so a value the schema could
-not read never marks a trace as decided.
+The two flags are read by :mod:`tracemark.domain.trace_attributes` (:func:`is_rejected`,
+:func:`is_reviewed`), the one reading every layer and the cache's schema share: ``True``,
+``1``, ``"true"``, ``"1"`` ... are set, ``False``, ``0``, ``"false"`` ... are not, and a
+value that is neither (``"maybe"``) is not set either, so a value nobody can read never
+marks a trace as decided.
 
 Plain Python: imports nothing else from Tracemark, no Qt, no file formats.
 """
@@ -27,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+from tracemark.domain.trace_attributes import is_rejected, is_reviewed
 
 
 class ReviewState(str, Enum):
@@ -54,16 +55,6 @@ NOT_REJECTED, ACCEPTED_ONLY = "not_rejected", "accepted_only"
 AVERAGE_OVER = (NOT_REJECTED, ACCEPTED_ONLY)
 
 
-def is_set(value: Any) -> bool:
-    """Whether a decoded boolean attribute is true: ``True`` or a numpy ``True``; anything
-    else (``False``, ``None``, absent, an undecodable raw string) is not."""
-    if value is True:
-        return True
-    # numpy's bool scalar, without importing numpy: a 0-d array-like of kind "b".
-    dtype = getattr(value, "dtype", None)
-    return getattr(dtype, "kind", None) == "b" and getattr(value, "ndim", 1) == 0 and bool(value)
-
-
 def state_of(reviewed: bool, reject: bool) -> ReviewState:
     """THE rule: rejected wins, then reviewed means accepted, else unreviewed."""
     if reject:
@@ -72,8 +63,8 @@ def state_of(reviewed: bool, reject: bool) -> ReviewState:
 
 
 def review_state(attrs: Mapping[str, Any]) -> ReviewState:
-    """The state of a trace from its decoded attributes (``CacheFile.get_trace_attrs``)."""
-    return state_of(is_set(attrs.get("reviewed")), is_set(attrs.get("reject")))
+    """The state of a trace from its attributes (``CacheFile.get_trace_attrs``)."""
+    return state_of(is_reviewed(attrs), is_rejected(attrs))
 
 
 def is_averaged(state: ReviewState, over: str = NOT_REJECTED) -> bool:

@@ -11,9 +11,18 @@ Plain Python: imports nothing else from Tracemark.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol, TypeVar
+
+_Number = TypeVar("_Number", covariant=True)
 
 
-def trace_number(index):
+class _Index(Protocol[_Number]):
+    """An int, or a numpy array of ints: anything that adds an int element by element."""
+
+    def __add__(self, other: int, /) -> _Number: ...
+
+
+def trace_number(index: _Index[_Number]) -> _Number:
     """The number a person reads for the trace at 0-based ``index`` (an int, or a numpy
     array of indexes, numbered element by element)."""
     return index + 1

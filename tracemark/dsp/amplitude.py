@@ -107,7 +107,7 @@ def robust_spreads(windows: Sequence[np.ndarray], segment: int | None = None
     return (high - low).astype(np.float64), np.asarray(bursts, dtype=np.float64)
 
 
-def _segments(window, segment: int | None) -> list:
+def _segments(window: np.ndarray, segment: int | None) -> list[np.ndarray]:
     if not segment or len(window) <= segment:
         return [window]
     return [window[i:i + segment] for i in range(0, len(window), segment)]
@@ -145,9 +145,9 @@ def median_along(values: np.ndarray, axis: int) -> np.ndarray:
     n = values.shape[axis]
     k = n // 2
     if n % 2:
-        return np.take(np.partition(values, k, axis=axis), k, axis=axis)
+        return np.asarray(np.take(np.partition(values, k, axis=axis), k, axis=axis))
     part = np.partition(values, (k - 1, k), axis=axis)
-    return (np.take(part, k - 1, axis=axis) + np.take(part, k, axis=axis)) / 2
+    return np.asarray((np.take(part, k - 1, axis=axis) + np.take(part, k, axis=axis)) / 2)
 
 
 def typical_spread(spreads: np.ndarray) -> float | None:

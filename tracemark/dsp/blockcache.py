@@ -19,23 +19,25 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Union
 
 import numpy as np
 
 __all__ = ["BlockCache"]
 
-CachedValue = Union[np.ndarray, tuple[np.ndarray, ...]]
+CachedValue = np.ndarray | tuple[np.ndarray, ...]
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view: np.ndarray = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _frozen(value: CachedValue) -> tuple[CachedValue, int]:
     if isinstance(value, np.ndarray):
-        view = value.view()
-        view.flags.writeable = False
-        return view, int(value.nbytes)
+        return _read_only(value), int(value.nbytes)
     if isinstance(value, tuple) and all(isinstance(v, np.ndarray) for v in value):
-        parts = tuple(_frozen(v)[0] for v in value)
-        return parts, sum(int(v.nbytes) for v in value)
+        return tuple(_read_only(v) for v in value), sum(int(v.nbytes) for v in value)
     raise TypeError(
         f"BlockCache stores numpy arrays or tuples of them, not {type(value).__name__}")
 

@@ -73,7 +73,7 @@ def _check_factor(factor: int) -> None:
         raise ValueError(f"decimation factor must be a positive integer, got {factor!r}")
 
 
-def _reduce_aligned(values: np.ndarray, ratio: int, first_index: int, ufunc) -> np.ndarray:
+def _reduce_aligned(values: np.ndarray, ratio: int, first_index: int, ufunc: np.ufunc) -> np.ndarray:
     """Reduce rows of ``values`` in groups aligned to multiples of ``ratio``.
 
     Row 0 of ``values`` has absolute index ``first_index``; group ``k`` holds the rows
@@ -83,7 +83,7 @@ def _reduce_aligned(values: np.ndarray, ratio: int, first_index: int, ufunc) -> 
     n = values.shape[0]
     head = min((-first_index) % ratio, n)
     n_middle = ((n - head) // ratio) * ratio
-    parts = []
+    parts: list[np.ndarray] = []
     if head:
         parts.append(ufunc.reduce(values[:head], axis=0, keepdims=True))
     if n_middle:
@@ -126,6 +126,8 @@ def minmax_decimate(
     k_first = first_sample // factor
     k_last = (first_sample + n - 1) // factor
     bin_starts = np.arange(k_first, k_last + 1, dtype=np.int64) * factor
+    reduce_min: np.ufunc
+    reduce_max: np.ufunc
     if np.issubdtype(data.dtype, np.floating):
         reduce_min, reduce_max = np.fmin, np.fmax
     else:

@@ -51,8 +51,9 @@ DEFAULT_TOLERANCE = 1e-3
 @lru_cache(maxsize=64)
 def _design(kind: str, frequency: float, sampling_rate: float) -> np.ndarray:
     """Second-order sections of one filter (cached: the viewer asks for every page)."""
-    from scipy import signal   # noqa: PLC0415 (see the module docstring)
+    from scipy import signal  # noqa: PLC0415 (see the module docstring)
 
+    sos: np.ndarray
     if kind == "notch":
         b, a = signal.iirnotch(frequency, NOTCH_Q, fs=sampling_rate)
         sos = signal.tf2sos(b, a)
@@ -148,7 +149,7 @@ class DisplayFilter:
         sos = self.sos(sampling_rate)
         if sos is None:
             return 0
-        from scipy import signal   # noqa: PLC0415 (see the module docstring)
+        from scipy import signal  # noqa: PLC0415 (see the module docstring)
 
         _, poles, _ = signal.sos2zpk(sos)
         radius = float(np.max(np.abs(poles))) if poles.size else 0.0
@@ -193,10 +194,12 @@ class DisplayFilter:
 
 def _channel_means(values: np.ndarray, gaps: np.ndarray | None) -> np.ndarray:
     if gaps is None:
-        return values.mean(axis=0)
+        means: np.ndarray = values.mean(axis=0)
+        return means
     counts = (~gaps).sum(axis=0)
-    sums = np.where(gaps, 0.0, values).sum(axis=0)
-    return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+    sums: np.ndarray = np.where(gaps, 0.0, values).sum(axis=0)
+    means_of_present: np.ndarray = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+    return means_of_present
 
 
 def _sosfiltfilt(sos: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -206,6 +209,7 @@ def _sosfiltfilt(sos: np.ndarray, values: np.ndarray) -> np.ndarray:
     n_zero_a = int((sos[:, 5] == 0).sum())
     default_padlen = 3 * (2 * len(sos) + 1 - min(n_zero_b, n_zero_a))
     padlen = min(default_padlen, values.shape[0] - 1)
-    from scipy import signal   # noqa: PLC0415 (see the module docstring)
+    from scipy import signal  # noqa: PLC0415 (see the module docstring)
 
-    return signal.sosfiltfilt(sos, values, axis=0, padlen=padlen)
+    filtered: np.ndarray = signal.sosfiltfilt(sos, values, axis=0, padlen=padlen)
+    return filtered

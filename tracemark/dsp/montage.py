@@ -37,24 +37,20 @@ EEG, SEEG or ECoG (EMG, ECG, EOG, triggers...) as recorded to each bipolar monta
 montage never hides the channels it does not re-reference. Labels use the recording's own spelling (``T3-T5`` on a
 recording labelled the old way).
 
-Saved montages are JSON files in a :class:`MontageLibrary` folder.
+Montages are saved and loaded by :class:`tracemark.storage.montages.MontageLibrary`
+(:meth:`Montage.to_dict` / :meth:`Montage.from_dict` are the format it stores).
 
-Pure Python/numpy; no Qt, no file formats.
+Pure Python/numpy; no Qt, no files.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import numpy as np
-from platformdirs import user_data_dir
 
 from tracemark.domain.channel_types import CEREBRAL_TYPES, SCALP_1010, infer_channel_types
 
@@ -63,13 +59,11 @@ __all__ = [
     "Derivation",
     "Montage",
     "MontageError",
-    "MontageLibrary",
     "average_reference",
     "bipolar_longitudinal_1020",
     "bipolar_transverse_1020",
     "builtin_montages",
     "channel_key",
-    "default_montage_dir",
     "display_name",
     "keeping",
     "is_non_eeg",
@@ -266,7 +260,7 @@ class Montage:
             out[:, average_cols] -= mean.astype(np.float32)[:, None]
         return out
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "format": "tracemark-montage",
             "version": FORMAT_VERSION,
@@ -276,7 +270,7 @@ class Montage:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> Montage:
+    def from_dict(cls, data: dict[str, Any]) -> Montage:
         """Inverse of :meth:`to_dict`; raises :class:`MontageError` on malformed input."""
         try:
             if data.get("version", FORMAT_VERSION) > FORMAT_VERSION:
@@ -335,7 +329,7 @@ _TRANSVERSE_1020 = (
 )
 
 
-def _bipolar_from_pairs(name: str, pairs, channel_names: Sequence[str]) -> Montage | None:
+def _bipolar_from_pairs(name: str, pairs: Iterable[tuple[str, str]], channel_names: Sequence[str]) -> Montage | None:
     by_key: dict[str, str] = {}
     for channel in channel_names:
         by_key.setdefault(channel_key(channel), channel)
@@ -415,7 +409,7 @@ def seeg_neighbours(channel_names: Sequence[str]) -> Montage | None:
     keys = {channel_key(n) for n in channel_names}
     scalp_context = len(keys & _SCALP_LANDMARKS) >= 2
     derivations = []
-    for stem, contacts in electrodes.items():
+    for contacts in electrodes.values():
         if len(contacts) > MAX_SEEG_CONTACTS or _longest_run(list(contacts)) < MIN_SEEG_CONTACTS:
             continue
         if scalp_context and all(channel_key(n) in _SCALP_CONTACTS for n in contacts.values()):
@@ -460,93 +454,3 @@ def keeping(montage: Montage, channel_names: Sequence[str]) -> Montage:
     shown = {d.positive for d in montage.derivations if d.negative is None}
     kept = tuple(Derivation(n, n, None) for n in dict.fromkeys(channel_names) if n not in shown)
     return Montage(montage.name, montage.derivations + kept)
-
-
-# -- library ------------------------------------------------------------------------
-
-
-def default_montage_dir() -> Path:
-    """Where the user's saved montages live: ``<user data dir>/tracemark/montages``."""
-    return Path(user_data_dir("tracemark", appauthor=False)) / "montages"
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
-
-
-def _file_stem(name: str) -> str:
-    # Readable part for people browsing the folder, hash for uniqueness: "a/b" and "a:b"
-    # sanitise alike, and case-insensitive file systems would merge "EEG" and "eeg".
-    readable = _UNSAFE.sub("_", name).strip(" .")[:60] or "montage"
-    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
-    return f"{readable}-{digest}"
-
-
-class MontageLibrary:
-    """Saved montages, one JSON file each, in ``folder`` (created on first save)."""
-
-    def __init__(self, folder: str | os.PathLike | None = None) -> None:
-        self.folder = Path(folder) if folder is not None else default_montage_dir()
-
-    def path_for(self, name: str) -> Path:
-        return self.folder / f"{_file_stem(name)}.json"
-
-    def save(self, montage: Montage) -> Path:
-        """Write ``montage`` (replacing one of the same name); returns the file path."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.path_for(montage.name)
-        text = json.dumps(montage.to_dict(), indent=1, ensure_ascii=False)
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        return path
-
-    def load(self, name: str) -> Montage:
-        """The montage saved as ``name``; :class:`MontageError` if absent or unreadable."""
-        path = self.path_for(name)
-        if not path.is_file():
-            raise MontageError(f"no montage named {name!r} in {self.folder}")
-        montage = self._read(path)
-        if montage.name != name:
-            raise MontageError(f"{path} holds montage {montage.name!r}, not {name!r}")
-        return montage
-
-    @staticmethod
-    def _read(path: Path) -> Montage:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MontageError(f"cannot read montage file {path}: {exc}") from None
-        if not isinstance(data, dict):
-            raise MontageError(f"{path} is not a montage file")
-        try:
-            return Montage.from_dict(data)
-        except MontageError as exc:
-            raise MontageError(f"{path}: {exc}") from None
-
-    def names(self) -> list[str]:
-        """Names of the readable montages in the folder, sorted case-insensitively."""
-        if not self.folder.is_dir():
-            return []
-        found = []
-        for path in self.folder.glob("*.json"):
-            try:
-                found.append(self._read(path).name)
-            except MontageError:
-                continue  # a damaged file is skipped, not fatal to the whole list
-        return sorted(found, key=lambda n: (n.casefold(), n))
-
-    def delete(self, name: str) -> bool:
-        """Remove the montage saved as ``name``; returns whether there was one."""
-        path = self.path_for(name)
-        if path.is_file():
-            path.unlink()
-            return True
-        return False
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.path_for(name).is_file()

@@ -1,4 +1,4 @@
-"""Multi-resolution min/max summary of a whole stream, and where its cache files live.
+"""Multi-resolution min/max summary of a whole stream.
 
 Zooming out to the whole recording must not read the whole file on every frame. A
 :class:`MinMaxPyramid` holds, for a few power-of-two factors (e.g. 64, 512, 4096,
@@ -15,62 +15,27 @@ Memory: each level costs ``ceil(n_samples / factor) * n_channels * 8`` bytes, so
 finest level dominates. For long, wide recordings choose ``base_factor`` with
 :func:`suggest_base_factor` to stay inside a byte budget.
 
-Cache files are ``.npz`` archives in :func:`summary_cache_dir` (the user's cache
-directory, never beside the source recording), named by a hash of an identity string
-(path, size, mtime, stream) so a changed file is never served a stale summary.
+The pyramid is kept between sessions by :mod:`tracemark.storage.summaries`; this
+module only computes and queries it. Plain numpy; no files.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
-import platformdirs
 
 from .decimate import merge_minmax, minmax_decimate
 
 __all__ = [
     "MinMaxPyramid",
-    "summary_cache_dir",
-    "summary_cache_path",
-    "recording_identity",
     "suggest_base_factor",
 ]
 
-FORMAT_VERSION = 1
 _CHUNK_BYTES = 16 * 1024 * 1024
 
 ReadBlock = Callable[[int, int], np.ndarray]
 ReadMinMax = Callable[[int, int, int], tuple[np.ndarray, np.ndarray]]
-
-
-def summary_cache_dir() -> Path:
-    """Folder for summary caches: ``<user cache dir>/tracemark/summaries``.
-
-    Uses ``platformdirs.user_cache_dir`` (which honours ``XDG_CACHE_HOME`` on Linux).
-    The folder is not created here; :meth:`MinMaxPyramid.save` creates it.
-    """
-    return Path(platformdirs.user_cache_dir("tracemark", appauthor=False)) / "summaries"
-
-
-def recording_identity(path: str | os.PathLike, stream: int | str = 0) -> str:
-    """Identity string of one stream of a file: resolved path, size, mtime and stream.
-
-    A cache saved under this identity is rejected when the file is replaced or edited.
-    """
-    resolved = Path(path).resolve()
-    stat = resolved.stat()
-    return f"{resolved}|{stat.st_size}|{stat.st_mtime_ns}|stream={stream}"
-
-
-def summary_cache_path(identity: str) -> Path:
-    """Cache file for ``identity`` inside :func:`summary_cache_dir`."""
-    digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
-    return summary_cache_dir() / f"{digest}.npz"
 
 
 def suggest_base_factor(
@@ -119,7 +84,8 @@ class MinMaxPyramid:
             for array in pair:
                 # Shared by every query thread; nobody may change them after the build.
                 array.flags.writeable = False
-        #: What the pyramid summarises (see :func:`recording_identity`); saved with it.
+        #: What the pyramid summarises (see
+        #: :func:`tracemark.storage.summaries.recording_identity`); saved with it.
         self.identity = str(identity)
         self._validate()
 
@@ -295,57 +261,3 @@ class MinMaxPyramid:
         starts = np.arange(k_first, k_stop, dtype=np.int64) * level_factor
         # merge_minmax always returns new arrays, never views into the levels.
         return merge_minmax(starts, mins, maxs, level_factor, int(factor))
-
-    # -- persistence --------------------------------------------------------------
-
-    def save(self, path: str | os.PathLike, identity: str | None = None) -> None:
-        """Write the pyramid and its identity to ``path`` (.npz), atomically.
-
-        ``identity`` defaults to :attr:`identity` (set by :meth:`build` or :meth:`load`).
-        The file is written to a temporary name in the same folder and renamed, so a
-        crash never leaves a half-written cache under the final name.
-        """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, np.ndarray] = {
-            "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
-            "identity": np.array(self.identity if identity is None else identity),
-            "n_samples": np.array(self.n_samples, dtype=np.int64),
-            "n_channels": np.array(self.n_channels, dtype=np.int64),
-            "factors": np.array(self.factors, dtype=np.int64),
-        }
-        for i, (mins, maxs) in enumerate(self.levels):
-            arrays[f"mins_{i}"] = mins
-            arrays[f"maxs_{i}"] = maxs
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays)
-            os.replace(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, *, expected_identity: str) -> MinMaxPyramid | None:
-        """The pyramid saved at ``path``, or None when it is absent, damaged or stale.
-
-        A cache is disposable: any failure to read it, a format version other than
-        this one, or an identity other than ``expected_identity`` means "rebuild", so
-        this never raises for a bad cache file.
-        """
-        try:
-            with np.load(Path(path), allow_pickle=False) as archive:
-                if int(archive["format_version"]) != FORMAT_VERSION:
-                    return None
-                if str(archive["identity"]) != expected_identity:
-                    return None
-                factors = [int(f) for f in archive["factors"]]
-                levels = [(archive[f"mins_{i}"], archive[f"maxs_{i}"])
-                          for i in range(len(factors))]
-                return cls(int(archive["n_samples"]), int(archive["n_channels"]),
-                           factors, levels, identity=expected_identity)
-        # Deliberately broad: zip, zlib, npy-header, key and shape errors all mean the
-        # same thing for a cache, and a cache must never stop a recording from opening.
-        except Exception:
-            return None

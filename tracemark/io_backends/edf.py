@@ -44,7 +44,7 @@ Layout decisions
       first ``events()`` call (its size is checked first), not a SIGBUS.
 
 Why hand-written instead of edfio or pyEDFlib. Measured on a 1-hour, 64-channel, 2048 Hz
-EDF+C file (944 MB, written by ``tracemark.demo.edf_writer``) on the 2-core development
+EDF+C file (944 MB, written by ``tracemark.io_backends.edf_writer``) on the 2-core development
 machine, medians of repeated runs, ranges over runs on a busy machine; "cold" after dropping
 the page cache:
 
@@ -72,20 +72,20 @@ records, 60 annotations) takes 9-15 ms, and opening it as EDF+D (every record on
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
-from .edf_annotations import (TalParseProblems, first_record_onset, parse_annotations,
-                              record_onsets, status_events)
-from .edf_header import EdfHeader, EdfSignal, read_edf_header
-from .errors import (CorruptRecordingError, RecordingClosedError, RecordingError,
-                     UnsupportedVariantError)
 from ..domain.channel_types import STIM
+from .edf_annotations import TalParseProblems, first_record_onset, parse_annotations, record_onsets, status_events
+from .edf_header import EdfHeader, EdfSignal, read_edf_header
+from .errors import CorruptRecordingError, RecordingClosedError, RecordingError, UnsupportedVariantError
 from .protocol import BaseRecording, Event, RecordingHeader, StreamHeader
-from .rawfile import PositionalFile, RecordFile
+from .rawfile import ArrayFile, PositionalFile, RecordFile
 
 __all__ = ["EdfRecording", "open_edf"]
 
@@ -96,19 +96,19 @@ MAX_TRIGGER_CHANGE_RATE = 0.05
 _STATUS_BLOCK_SAMPLES = 1 << 20
 
 
-def open_edf(path, *, truncated: str = "raise", status_events: bool = True) -> "EdfRecording":
+def open_edf(path: str | os.PathLike[str], *, truncated: str = "raise", status_events: bool = True) -> EdfRecording:
     """Open an EDF/EDF+/BDF/BDF+ file read-only; parses the header only.
 
     ``truncated="read"`` reads the complete records of a file shorter than its header says
     instead of raising :class:`TruncatedRecordingError`. ``status_events=False`` leaves
     BDF status triggers out of ``events()``.
     """
-    path = Path(path)
+    local = Path(path)
     try:
-        edf = read_edf_header(path, truncated=truncated)
+        edf = read_edf_header(local, truncated=truncated)
     except OSError as exc:
-        raise RecordingError(path, f"cannot be read: {exc.strerror or exc}") from exc
-    return EdfRecording(path, edf, status_events=status_events)
+        raise RecordingError(local, f"cannot be read: {exc.strerror or exc}") from exc
+    return EdfRecording(local, edf, status_events=status_events)
 
 
 class _StreamLayout:
@@ -123,12 +123,12 @@ class _StreamLayout:
 class EdfRecording(BaseRecording):
     """A read-only EDF/BDF file; see the module docstring for the layout rules."""
 
-    def __init__(self, path: Path, edf: EdfHeader, *, status_events: bool = True, file=None):
+    def __init__(self, path: Path, edf: EdfHeader, *, status_events: bool = True, file: ArrayFile | None = None):
         """``file``: the byte source to read records from (a remote file), else ``path``."""
         self.edf_header = edf
         self._records = _open_records(path, edf, file)
         self._layouts = _stream_layouts(edf)
-        self._record_times = None  # seconds from the recording start, set for EDF+D with gaps
+        self._record_times: np.ndarray | None = None  # seconds from the recording start, set for EDF+D with gaps
         origin = self._time_origin(path)
         streams = self._stream_headers(path)
         start = edf.start_datetime
@@ -187,7 +187,7 @@ class EdfRecording(BaseRecording):
             rate = spr / edf.record_duration_s
             n_samples = edf.n_records * spr
             regular = self._record_times is None
-            if not regular:
+            if self._record_times is not None:
                 span = float(self._record_times[-1]) + edf.record_duration_s
                 rate = n_samples / span
             signals = layout.signals
@@ -197,8 +197,8 @@ class EdfRecording(BaseRecording):
                 sampling_rate=rate, n_samples=n_samples,
                 channel_names=tuple(s.label for s in signals),
                 units=tuple(s.unit for s in signals),
-                gains=[s.gain for s in signals], offsets=[s.offset for s in signals],
-                raw_dtype=np.int32 if edf.is_bdf else np.int16, regular=regular,
+                gains=np.array([s.gain for s in signals]), offsets=np.array([s.offset for s in signals]),
+                raw_dtype=np.dtype(np.int32 if edf.is_bdf else np.int16), regular=regular,
                 channel_types=edf_channel_types(signals, is_bdf=edf.is_bdf)))
         return tuple(headers)
 
@@ -224,6 +224,7 @@ class EdfRecording(BaseRecording):
         offsets = layout.record_offsets[channels]
         bps = self.edf_header.bytes_per_sample
         width = spr * bps
+        column_of: Callable[[int], np.ndarray]
         if records.record_bytes > RecordFile.WHOLE_RECORD_BYTES and 4 * offsets.size * width < records.record_bytes:
             # A few channels of wide records: fetch only their bytes (the BDF Status pass,
             # a montage of two channels) instead of whole records.
@@ -240,25 +241,28 @@ class EdfRecording(BaseRecording):
 
     # -- time axis for EDF+D with gaps ----------------------------------------------------------
     def sample_times(self, i_start: int, i_stop: int, stream: int | str = 0) -> np.ndarray:
-        if self._record_times is None:
+        record_times = self._record_times
+        if record_times is None:
             return super().sample_times(i_start, i_stop, stream)
         index = self._header.stream_index(stream)
         n = self._header.streams[index].n_samples
         spr = self._layouts[index].samples_per_record
         i = np.arange(min(max(i_start, 0), n), min(max(i_stop, i_start, 0), n))
         nominal = spr / self.edf_header.record_duration_s
-        return self._record_times[i // spr] + (i % spr) / nominal
+        times: np.ndarray = record_times[i // spr] + (i % spr) / nominal
+        return times
 
     def sample_range(self, start_s: float, stop_s: float, stream: int | str = 0) -> tuple[int, int]:
-        if self._record_times is None:
+        times = self._record_times
+        if times is None:
             return super().sample_range(start_s, stop_s, stream)
         index = self._header.stream_index(stream)
-        return self._first_sample_at(start_s, index), self._first_sample_at(stop_s, index)
+        return self._first_sample_at(start_s, index, times), self._first_sample_at(stop_s, index, times)
 
-    def _first_sample_at(self, t: float, stream_index: int) -> int:
-        """Index of the first sample whose time is >= ``t`` on the gapped time axis."""
+    def _first_sample_at(self, t: float, stream_index: int, times: np.ndarray) -> int:
+        """Index of the first sample whose time is >= ``t`` on the gapped time axis
+        (``times``: each record's onset)."""
         spr = self._layouts[stream_index].samples_per_record
-        times = self._record_times
         record = int(np.searchsorted(times, t, side="right")) - 1
         if record < 0:
             return 0
@@ -298,7 +302,7 @@ class EdfRecording(BaseRecording):
                                            max_change_rate=MAX_TRIGGER_CHANGE_RATE)
         return found
 
-    def _status_blocks(self, stream_index: int, channel: int):
+    def _status_blocks(self, stream_index: int, channel: int) -> Iterator[np.ndarray]:
         n = self._header.streams[stream_index].n_samples
         chans = np.array([channel])
         for start in range(0, n, _STATUS_BLOCK_SAMPLES):
@@ -323,7 +327,7 @@ def _decode(raw: np.ndarray, bytes_per_sample: int) -> np.ndarray:
     return value
 
 
-def _open_records(path: Path, edf: EdfHeader, file=None) -> RecordFile:
+def _open_records(path: Path, edf: EdfHeader, file: ArrayFile | None = None) -> RecordFile:
     file = file if file is not None else PositionalFile(path)
     return RecordFile(file, edf.header_bytes, edf.record_bytes, edf.n_records)
 
@@ -335,7 +339,7 @@ def _stream_layouts(edf: EdfHeader) -> list[_StreamLayout]:
     return [_StreamLayout(signals) for signals in groups.values()]
 
 
-def _details(edf: EdfHeader, record_times) -> tuple[tuple[str, str], ...]:
+def _details(edf: EdfHeader, record_times: np.ndarray | None) -> tuple[tuple[str, str], ...]:
     details = [("Format", edf.variant), ("Patient", edf.patient_id),
                ("Recording", edf.recording_id),
                ("Data records", f"{edf.n_records} x {edf.record_duration_s:g} s")]

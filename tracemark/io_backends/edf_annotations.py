@@ -54,6 +54,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from .protocol import Event
+from .rawfile import RecordFile
 
 #: Records parsed per block: bounds memory for files with hundreds of thousands of records.
 _BLOCK_RECORDS = 4096
@@ -75,7 +76,7 @@ class TalParseProblems:
         self.count += 1
 
 
-def record_onsets(records: np.ndarray, offset: int, width: int) -> np.ndarray:
+def record_onsets(records: RecordFile | np.ndarray, offset: int, width: int) -> np.ndarray:
     """Onset (s, relative to the header start time) of every record, from the time-keeping TALs.
 
     ``records`` is indexed like a ``(n_records, record_bytes)`` uint8 array (a
@@ -95,14 +96,14 @@ def record_onsets(records: np.ndarray, offset: int, width: int) -> np.ndarray:
     return onsets
 
 
-def first_record_onset(records: np.ndarray, offset: int, width: int) -> float | None:
+def first_record_onset(records: RecordFile | np.ndarray, offset: int, width: int) -> float | None:
     """Onset of record 0 from its time-keeping TAL, or ``None`` when absent."""
     if records.shape[0] == 0:
         return None
     return _timekeeping_onset(bytes(records[0, offset:offset + width]))
 
 
-def parse_annotations(records: np.ndarray, signals: Iterable[tuple[int, int]], origin_s: float,
+def parse_annotations(records: RecordFile | np.ndarray, signals: Iterable[tuple[int, int]], origin_s: float,
                       problems: TalParseProblems) -> list[Event]:
     """Every non-empty annotation text of the annotation ``signals`` as an :class:`Event`.
 
@@ -150,13 +151,15 @@ def _not_bare(block: np.ndarray) -> np.ndarray:
     nonzero = block != 0
     filled = nonzero.sum(axis=1)
     if width < 3:
-        return filled > 0
+        filled_rows: np.ndarray = filled > 0
+        return filled_rows
     last = width - 1 - np.argmax(nonzero[:, ::-1], axis=1)  # last non-NUL byte
     rows = np.arange(n)
     bare = ((filled == last + 1) & (last >= 2) & (last < width - 1)
             & ((block == 0x14).sum(axis=1) == 2)
             & (block[rows, last] == 0x14) & (block[rows, np.maximum(last - 1, 0)] == 0x14))
-    return (filled > 0) & ~bare
+    annotated: np.ndarray = (filled > 0) & ~bare
+    return annotated
 
 
 class _MneDeduplicated:

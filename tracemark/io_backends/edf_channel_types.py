@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..domain.channel_types import (ECG, EEG, EMG, EOG, MISC, RESP, STIM, infer_channel_type,
-                                    label_channel_type)
+from ..domain.channel_types import ECG, EEG, EMG, EOG, MISC, RESP, STIM, infer_channel_type, label_channel_type
 from .edf_header import EdfSignal
 
 #: BioSemi's trigger and status channel in BDF files.

@@ -15,10 +15,12 @@ The number of data records is reconciled with the file size here:
 
 from __future__ import annotations
 
+import io
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import CorruptRecordingError, TruncatedRecordingError, UnsupportedFormatError
 
@@ -103,7 +105,7 @@ class EdfHeader:
         return tuple(s for s in self.signals if not s.is_annotation)
 
 
-def read_edf_header(path: Path, *, truncated: str = "raise", fileobj=None,
+def read_edf_header(path: Path, *, truncated: str = "raise", fileobj: BinaryIO | io.RawIOBase | None = None,
                     size: int | None = None) -> EdfHeader:
     """Parse ``path``'s header; raise a typed error naming the bad field.
 
@@ -112,7 +114,9 @@ def read_edf_header(path: Path, *, truncated: str = "raise", fileobj=None,
     """
     if truncated not in ("raise", "read"):
         raise ValueError(f"truncated must be 'raise' or 'read', not {truncated!r}")
-    file_size = size if fileobj is not None else path.stat().st_size
+    if fileobj is not None and size is None:
+        raise TypeError("read_edf_header() needs the size of the file object it reads")
+    file_size = size if size is not None and fileobj is not None else path.stat().st_size
     with nullcontext(fileobj) if fileobj is not None else open(path, "rb") as handle:
         main = handle.read(256)
         if len(main) < 256:
@@ -197,7 +201,8 @@ def _parse_signals(path: Path, raw: bytes, n: int, is_bdf: bool) -> tuple[EdfSig
     return tuple(signals)
 
 
-def _reconcile_records(path, declared, data_bytes, record_bytes, truncated):
+def _reconcile_records(path: Path, declared: int, data_bytes: int, record_bytes: int,
+                       truncated: str) -> tuple[int, list[str]]:
     complete = max(data_bytes, 0) // record_bytes
     leftover = max(data_bytes, 0) - complete * record_bytes
     if declared == -1:
@@ -226,7 +231,7 @@ def _variant(is_bdf: bool, reserved: str) -> str:
     return base
 
 
-def _start_datetime(date_raw: bytes, time_raw: bytes, recording: str):
+def _start_datetime(date_raw: bytes, time_raw: bytes, recording: str) -> tuple[datetime | None, str]:
     """Header date-time; EDF+'s 4-digit year in the recording field wins, as mne does.
 
     A malformed date or time gives ``None`` and a note rather than an error: the samples
@@ -238,19 +243,22 @@ def _start_datetime(date_raw: bytes, time_raw: bytes, recording: str):
         return None, "the start date is not recorded (EDF+ 'Startdate X')"
     try:
         hour, minute, second = (int(v) for v in time_text.split("."))
-        day, month, year_text = date_text.split(".")
+        day_text, month_text, year_text = date_text.split(".")
+        day, month = int(day_text), int(month_text)
         year = int(year_text) if year_text != "yy" else None
         if year is not None:
             year += 2000 if year < 85 else 1900
         plus_date = _recording_field_date(recording)
         if plus_date is not None:
             day, month, year = plus_date
-        return datetime(year, int(month), int(day), hour, minute, second), ""
+        if year is None:
+            raise ValueError("the year is not recorded ('yy')")
+        return datetime(year, month, day, hour, minute, second), ""
     except (ValueError, TypeError):
         return None, f"the start date/time {date_text!r} {time_text!r} is unreadable"
 
 
-def _recording_field_date(recording: str):
+def _recording_field_date(recording: str) -> tuple[int, int, int] | None:
     parts = recording.split()
     if len(parts) < 2 or parts[0] != "Startdate":
         return None

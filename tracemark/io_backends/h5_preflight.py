@@ -81,9 +81,12 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import h5_verdict_store
+from .h5_verdict_store import Identity
 
 #: No progress for this long means the HDF5 library is stuck in a loop. Generous, for a
 #: large attribute on a slow network share; the test-suite shortens it through the
@@ -94,16 +97,16 @@ MAX_ITEMS = 5_000_000
 #: File identities whose verdict is remembered (most recent first out when full).
 MEMORY = 512
 
-_verdicts: OrderedDict[tuple[int, ...], str | None] = OrderedDict()
+_verdicts: OrderedDict[Identity, str | None] = OrderedDict()
 _verdicts_lock = threading.Lock()
 
 
-def identity(path: Path) -> tuple[int, ...]:
+def identity(path: Path) -> Identity:
     """What tells one state of a file from another: a rename, a rewrite or an append."""
     return _identity_of(os.stat(path))
 
 
-def identity_of_open(h5file) -> tuple[int, ...] | None:
+def identity_of_open(h5file: Any) -> Identity | None:
     """The identity of the file an ``h5py.File`` has open (``None`` if it cannot tell)."""
     try:
         return identity_of_descriptor(h5file.id.get_vfd_handle())
@@ -111,15 +114,15 @@ def identity_of_open(h5file) -> tuple[int, ...] | None:
         return None
 
 
-def identity_of_descriptor(fd: int) -> tuple[int, ...]:
+def identity_of_descriptor(fd: int) -> Identity:
     return _identity_of(os.fstat(fd))
 
 
-def _identity_of(info: os.stat_result) -> tuple[int, ...]:
+def _identity_of(info: os.stat_result) -> Identity:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
-def metadata_problem(path: str | os.PathLike) -> str | None:
+def metadata_problem(path: str | os.PathLike[str]) -> str | None:
     """``None`` when the HDF5 library reads all of ``path``'s metadata in bounded time
     (errors it raises included), else why the file must not be opened in this process.
     ``OSError`` from ``stat`` (a missing file) is raised for the caller to tell."""
@@ -142,7 +145,7 @@ def metadata_problem(path: str | os.PathLike) -> str | None:
     return verdict
 
 
-def remember_sound(path: str | os.PathLike) -> None:
+def remember_sound(path: str | os.PathLike[str]) -> None:
     """Record that ``path`` as it is now was just written by this process's own HDF5
     library (a build, a checkpoint, a merge) or copied from a file known sound, so that
     opening it needs no walk, in this process or any later one. Waits (a clock tick,
@@ -153,7 +156,7 @@ def remember_sound(path: str | os.PathLike) -> None:
         h5_verdict_store.record(key)
 
 
-def remember_copy(source: tuple[int, ...], copy: str | os.PathLike) -> None:
+def remember_copy(source: Identity, copy: str | os.PathLike[str]) -> None:
     """Record ``copy`` as sound when it is a byte copy of the file whose identity was
     ``source`` and that file is known sound (walked, or written by Tracemark)."""
     with _verdicts_lock:
@@ -162,7 +165,7 @@ def remember_copy(source: tuple[int, ...], copy: str | os.PathLike) -> None:
         remember_sound(copy)
 
 
-def remember(key: tuple[int, ...], verdict: str | None) -> None:
+def remember(key: Identity, verdict: str | None) -> None:
     with _verdicts_lock:
         _verdicts[key] = verdict
         _verdicts.move_to_end(key)
@@ -189,7 +192,7 @@ def _change_clock_ns() -> int:
     return time.clock_gettime_ns(coarse) if coarse is not None else time.time_ns()
 
 
-def _settled(key: tuple[int, ...], now: int) -> bool:
+def _settled(key: Identity, now: int) -> bool:
     """Whether every write from ``now`` on gives the file of ``key`` a new ctime. A write
     in the same clock tick as the last one keeps mtime and ctime (and the size, if it
     overwrites), so an identity is trusted across processes only once the clock has
@@ -197,12 +200,12 @@ def _settled(key: tuple[int, ...], now: int) -> bool:
     return _settles_at(key) < now
 
 
-def _settles_at(key: tuple[int, ...]) -> int:
+def _settles_at(key: Identity) -> int:
     ctime = key[4]
     return ctime + (_COARSE_STEP_NS if ctime % _COARSE_TIMES_NS == 0 else _FINE_STEP_NS)
 
 
-def _wait_past_ctime(key: tuple[int, ...]) -> bool:
+def _wait_past_ctime(key: Identity) -> bool:
     """Wait until :func:`_settled`; ``False`` at once if that would take longer than
     :data:`_SETTLE_S` (a coarse file system, a ctime in the future)."""
     while True:
@@ -255,7 +258,7 @@ def _walk_in_child(path: Path) -> str | None:
         shared.unlink()
 
 
-def _fork_walker(path: Path, counter) -> int:
+def _fork_walker(path: Path, counter: _Counter) -> int:
     import h5py._objects  # the lock every h5py call takes
 
     with h5py._objects.phil:
@@ -281,7 +284,7 @@ def _quiet_child() -> None:
     os.close(devnull)
 
 
-def _watch(counter, wait, kill) -> str | None:
+def _watch(counter: _Counter, wait: Callable[[float | None], int | None], kill: Callable[[], None]) -> str | None:
     """Wait for the child's exit while its counter moves; kill it when it stops moving.
     ``wait(timeout)`` returns the child's status, or ``None`` if it still runs."""
     seen, last_progress = -1, time.monotonic()
@@ -328,7 +331,7 @@ def _wait_pid(pid: int, exited: int, timeout: float | None) -> int | None:
     return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
 
-def _wait_popen(child: subprocess.Popen, timeout: float | None) -> int | None:
+def _wait_popen(child: subprocess.Popen[bytes], timeout: float | None) -> int | None:
     try:
         return child.wait(timeout)
     except subprocess.TimeoutExpired:
@@ -338,12 +341,14 @@ def _wait_popen(child: subprocess.Popen, timeout: float | None) -> int | None:
 # -- the child side --------------------------------------------------------------------------------
 #: The shared progress counter: one unsigned 64-bit count of items touched.
 _COUNTER = struct.Struct("<Q")
+#: The memory that holds it: a mapping shared with a forked child, or a named block.
+_Counter = mmap.mmap | memoryview
 
 
 class _Progress:
     """Counts what the walk touched, in memory the parent watches."""
 
-    def __init__(self, counter):
+    def __init__(self, counter: _Counter):
         self.counter, self.count = counter, 0
 
     def step(self) -> None:
@@ -361,7 +366,7 @@ class _TooMany(Exception):
 _H5_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError, SystemError)
 
 
-def _walk(path: Path, counter) -> int:
+def _walk(path: Path, counter: _Counter) -> int:
     """Walk ``path``; the exit code for the parent."""
     import h5py
 
@@ -376,7 +381,7 @@ def _walk(path: Path, counter) -> int:
     return _WALKED
 
 
-def _walk_object(oid, progress: _Progress, seen: set) -> None:
+def _walk_object(oid: Any, progress: _Progress, seen: set[int]) -> None:
     """Read ``oid``'s header and attributes and, for a group, each hard-linked member,
     once per object. h5py's low-level API: its high-level objects cost several times
     more per item, which matters for caches of thousands of traces."""
@@ -396,7 +401,7 @@ def _walk_object(oid, progress: _Progress, seen: set) -> None:
         _walk_members(oid, progress, seen)
 
 
-def _walk_members(gid, progress: _Progress, seen: set) -> None:
+def _walk_members(gid: Any, progress: _Progress, seen: set[int]) -> None:
     from h5py import h5l, h5o
 
     names = _names(gid.links.iterate, progress)
@@ -411,11 +416,11 @@ def _walk_members(gid, progress: _Progress, seen: set) -> None:
         _walk_object(member, progress, seen)
 
 
-def _names(iterate, progress: _Progress) -> list[bytes]:
+def _names(iterate: Callable[[Callable[..., None]], object], progress: _Progress) -> list[bytes]:
     """Names an HDF5 iteration yields, up to the first error it raises."""
     names: list[bytes] = []
 
-    def collect(name, *_):
+    def collect(name: bytes, *_: object) -> None:
         progress.step()
         names.append(name)
 
@@ -426,7 +431,7 @@ def _names(iterate, progress: _Progress) -> list[bytes]:
     return names
 
 
-def _walk_attributes(oid, progress: _Progress) -> None:
+def _walk_attributes(oid: Any, progress: _Progress) -> None:
     from h5py import h5a
 
     for name in _names(lambda visit: h5a.iterate(oid, visit), progress):
@@ -437,7 +442,7 @@ def _walk_attributes(oid, progress: _Progress) -> None:
             continue
 
 
-def _read_value(attribute) -> None:
+def _read_value(attribute: Any) -> None:
     """Make HDF5 decode ``attribute``'s value. Nearly every attribute in our files is a
     variable-length string: it is read as one straight away (its value decoded from
     the global heap), which saves building a numpy dtype and a memory type per
@@ -457,7 +462,7 @@ def _read_value(attribute) -> None:
     attribute.read(value, mtype=h5t.py_create(dtype))
 
 
-def _text_type():
+def _text_type() -> Any:
     """The memory type of a variable-length string (HDF5 converts ASCII ones to it)."""
     global _TEXT_TYPE
     if _TEXT_TYPE is None:
@@ -468,10 +473,10 @@ def _text_type():
     return _TEXT_TYPE
 
 
-_TEXT_TYPE = None
+_TEXT_TYPE: Any = None
 
 
-def _touch_dataset(oid) -> None:
+def _touch_dataset(oid: Any) -> None:
     try:
         oid.shape, oid.dtype, oid.get_create_plist().get_layout()
     except _H5_ERRORS:
@@ -484,6 +489,7 @@ def _main(argv: list[str]) -> int:
     from multiprocessing import shared_memory
 
     shared = shared_memory.SharedMemory(name=argv[1])
+    assert shared.buf is not None  # None only after close()
     try:
         return _walk(Path(argv[0]), shared.buf)
     finally:

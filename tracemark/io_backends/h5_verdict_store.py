@@ -15,8 +15,8 @@ Where and how: ``<user cache dir>/hdf5-verified-v1.bin`` (``platformdirs``; test
 ``XDG_CACHE_HOME`` at a temporary folder). A magic line, fixed-size records (oldest first),
 and a CRC-32 of all of it. At most :data:`CAPACITY` identities: the least recently used go
 first (a hit refreshes an identity only once it has aged into the older half, so opening a
-known file seldom writes). Every change rewrites the file to a temporary beside it, fsyncs
-and renames it into place, so a reader sees the old list or the new one. Writers that race
+known file seldom writes). Every change replaces the file atomically
+(:mod:`tracemark.storage.atomic`), so a reader sees the old list or the new one. Writers that race
 lose each other's additions (last writer wins), which costs a later walk and nothing else.
 A store that is missing, truncated or corrupt reads as empty; any error writing it is
 swallowed for the same reason: a lost verdict only means walking the file again.
@@ -24,12 +24,13 @@ swallowed for the same reason: a lost verdict only means walking the file again.
 
 from __future__ import annotations
 
-import os
 import struct
 import threading
 import time
 import zlib
 from pathlib import Path
+
+from tracemark.storage import atomic
 
 #: Identities kept; 40 bytes each, so the file stays under 200 KiB.
 CAPACITY = 4096
@@ -56,7 +57,7 @@ def contains(identity: Identity) -> bool:
     """Whether ``identity`` is stored; refreshes it when it is among the oldest half."""
     identities = _read(store_path())
     try:
-        age = len(identities) - 1 - identities.index(tuple(identity))
+        age = len(identities) - 1 - identities.index(identity)
     except ValueError:
         return False
     if age >= CAPACITY // 2:
@@ -67,10 +68,9 @@ def contains(identity: Identity) -> bool:
 def record(identity: Identity) -> None:
     """Store ``identity`` as the most recently used one."""
     path = store_path()
-    key = tuple(identity)
     with _write_lock:
-        identities = [i for i in _read(path) if i != key]
-        identities.append(key)
+        identities = [i for i in _read(path) if i != identity]
+        identities.append(identity)
         _write(path, identities[-CAPACITY:])
 
 
@@ -99,24 +99,12 @@ def _read(path: Path) -> list[Identity]:
 def _write(path: Path, identities: list[Identity]) -> None:
     body = _MAGIC + b"".join(_RECORD.pack(*i) for i in identities if _packable(i))
     data = body + _CRC.pack(zlib.crc32(body))
-    temp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_temps(path)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
+        atomic.write_bytes(path, data)
     except OSError:
-        try:
-            temp.unlink()
-        except OSError:
-            pass
+        pass  # a verdict not kept only means walking that file again
 
 
 def _packable(identity: Identity) -> bool:
@@ -129,7 +117,7 @@ def _packable(identity: Identity) -> bool:
 
 def _remove_stale_temps(path: Path) -> None:
     deadline = time.time() - _STALE_TEMP_S
-    for temp in path.parent.glob(f"{path.name}.tmp-*"):
+    for temp in atomic.temporaries_of(path):
         try:
             if temp.stat().st_mtime < deadline:
                 temp.unlink()

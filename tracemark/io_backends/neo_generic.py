@@ -30,22 +30,30 @@ neo traceback reaches a person.
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .errors import (CorruptRecordingError, MissingDependencyError, RecordingClosedError,
-                     RecordingError, UnsupportedFormatError)
+from .errors import (
+    CorruptRecordingError,
+    MissingDependencyError,
+    RecordingClosedError,
+    RecordingError,
+    UnsupportedFormatError,
+)
 from .protocol import BaseRecording, Event, RecordingHeader, StreamHeader, contiguous_slice
 
 __all__ = ["NeoRecording", "open_with_neo"]
 
 
-def open_with_neo(path, *, rawio=None, rawio_options: dict | None = None, block_index: int = 0,
-                  segment_index: int = 0) -> "NeoRecording":
+def open_with_neo(path: str | os.PathLike[str], *, rawio: type | str | None = None,
+                  rawio_options: dict[str, Any] | None = None, block_index: int = 0,
+                  segment_index: int = 0) -> NeoRecording:
     """Open ``path`` (a file or a directory) with a python-neo rawio class.
 
     ``rawio`` forces the class, as a class or its name (``"RawBinarySignalRawIO"``);
@@ -78,7 +86,7 @@ def open_with_neo(path, *, rawio=None, rawio_options: dict | None = None, block_
     raise RecordingError(path, "python-neo could not read it (" + "; ".join(failures) + ")")
 
 
-def _candidate_classes(path: Path, forced, rawio_module) -> list[type]:
+def _candidate_classes(path: Path, forced: type | str | None, rawio_module: Any) -> list[type]:
     if forced is not None:
         if isinstance(forced, str):
             cls = getattr(rawio_module, forced, None)
@@ -94,7 +102,7 @@ def _candidate_classes(path: Path, forced, rawio_module) -> list[type]:
     return list(found)
 
 
-def _parse(cls, path: Path, options: dict):
+def _parse(cls: Any, path: Path, options: dict[str, Any]) -> Any:
     target = {"dirname": str(path)} if cls.rawmode == "one-dir" else {"filename": str(path)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -113,7 +121,7 @@ def _short(exc: Exception) -> str:
 class NeoRecording(BaseRecording):
     """A recording read through a python-neo rawio object; see the module docstring."""
 
-    def __init__(self, path: Path, reader, *, block_index: int = 0, segment_index: int = 0):
+    def __init__(self, path: Path, reader: Any, *, block_index: int = 0, segment_index: int = 0):
         self._reader = reader
         self._lock = threading.Lock()
         self._block, self._segment = _check_segment(path, reader, block_index, segment_index)
@@ -175,7 +183,7 @@ class NeoRecording(BaseRecording):
                         channels: np.ndarray) -> np.ndarray:
         neo_stream = self._neo_stream_index[stream_index]
         unique, inverse = np.unique(channels, return_inverse=True)
-        selection = contiguous_slice(unique)
+        selection: slice | np.ndarray | None = contiguous_slice(unique)
         if selection is None:
             selection = unique
         elif selection == slice(0, self._header.streams[stream_index].n_channels):
@@ -206,7 +214,7 @@ class NeoRecording(BaseRecording):
                 self._lazy_events = tuple(sorted(found, key=lambda e: (e.time_s, e.label)))
             return self._lazy_events
 
-    def _channel_events(self, reader, index: int, channel) -> list[Event]:
+    def _channel_events(self, reader: Any, index: int, channel: Any) -> list[Event]:
         is_epoch = channel["type"] in (b"epoch", "epoch")
         source = str(channel["name"]).strip().lower() or ("epoch" if is_epoch else "event")
         try:
@@ -225,7 +233,7 @@ class NeoRecording(BaseRecording):
                 for t, d, label in zip(times, lengths, labels)]
 
     # -- lifetime -------------------------------------------------------------------------------
-    def _require_open(self):
+    def _require_open(self) -> Any:
         if self._reader is None:
             raise RecordingClosedError(self.path, "the recording was closed")
         return self._reader
@@ -254,7 +262,7 @@ def _owned(raw: np.ndarray) -> np.ndarray:
     return np.array(raw, order="C")
 
 
-def _check_scaling(path: Path, stream, channels) -> None:
+def _check_scaling(path: Path, stream: Any, channels: Any) -> None:
     """neo passes a damaged header's numbers on as they are (a rate of -1000 Hz, a gain of nan)."""
     rate = float(channels["sampling_rate"][0])
     if not (np.isfinite(rate) and rate > 0):
@@ -267,7 +275,7 @@ def _check_scaling(path: Path, stream, channels) -> None:
                                     "or offsets (as python-neo reads the header)")
 
 
-def _check_segment(path: Path, reader, block_index: int, segment_index: int) -> tuple[int, int]:
+def _check_segment(path: Path, reader: Any, block_index: int, segment_index: int) -> tuple[int, int]:
     n_blocks = reader.block_count()
     if not 0 <= block_index < n_blocks:
         raise RecordingError(path, f"block {block_index} does not exist; it has {n_blocks}")
@@ -278,7 +286,7 @@ def _check_segment(path: Path, reader, block_index: int, segment_index: int) -> 
     return block_index, segment_index
 
 
-def _rec_datetime(reader, block: int, segment: int) -> datetime | None:
+def _rec_datetime(reader: Any, block: int, segment: int) -> datetime | None:
     try:
         block_annotations = reader.raw_annotations["blocks"][block]
     except (AttributeError, KeyError, IndexError, TypeError):

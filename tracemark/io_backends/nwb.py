@@ -53,17 +53,27 @@ import dataclasses
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
 
 from . import h5_preflight
-from .errors import (CorruptRecordingError, RecordingClosedError, RecordingError,
-                     TruncatedRecordingError, UnsupportedFormatError, UnsupportedVariantError)
+from .errors import (
+    CorruptRecordingError,
+    RecordingClosedError,
+    RecordingError,
+    TruncatedRecordingError,
+    UnsupportedFormatError,
+    UnsupportedVariantError,
+)
 from .nwb_events import event_series_events, event_table_events, interval_table_events
 from .nwb_layout import Item, neurodata_type, text, walk
 from .nwb_streams import VOLTAGE_UNITS, StreamSource, describe_signal
 from .protocol import BaseRecording, Event, RecordingHeader, contiguous_slice
+
+if TYPE_CHECKING:
+    from .remote.source import RemoteFile
 
 FORMAT_NAME = "NWB"
 #: Below this many timestamps a binary search reads the rest as one block.
@@ -74,7 +84,7 @@ _NAME_PREFIXES = (("/acquisition/", ""), ("/processing/", ""), ("/stimulus/prese
 
 
 def open_nwb(path: str | Path, *, voltage_unit: str = "uV",
-             require_streams: bool = False, source=None) -> NwbRecording:
+             require_streams: bool = False, source: RemoteFile | None = None) -> NwbRecording:
     """Open an NWB 2.x file read-only; typed ``RecordingError`` naming the file when it cannot.
 
     ``voltage_unit`` (``"uV"``, ``"mV"`` or ``"V"``) is the unit series stored in volts are
@@ -102,7 +112,7 @@ class NwbRecording(BaseRecording):
     """A lazily read NWB file; see the module docstring."""
 
     def __init__(self, h5file: h5py.File, header: RecordingHeader,
-                 sources: tuple[StreamSource, ...], events: list[Event], source=None):
+                 sources: tuple[StreamSource, ...], events: list[Event], source: RemoteFile | None = None):
         super().__init__(header, events)
         self._file = h5file
         self._byte_source = source  # a remote file h5py reads through, closed with the recording
@@ -138,7 +148,9 @@ class NwbRecording(BaseRecording):
             return np.empty(0)
         with self._io_lock:
             self._check_open()
-            times = self._times[index][i_start:i_stop]
+            timestamps = self._times[index]
+            assert timestamps is not None  # an irregular stream is one with timestamps
+            times = timestamps[i_start:i_stop]
         return np.asarray(times, dtype=np.float64) + self._sources[index].time_shift
 
     def _read_raw_block(self, stream_index: int, i_start: int, i_stop: int,
@@ -148,14 +160,16 @@ class NwbRecording(BaseRecording):
             data = self._data[stream_index]
             try:
                 if data.ndim == 1:
-                    return data[i_start:i_stop].reshape(-1, 1)[:, channels]
+                    column: np.ndarray = data[i_start:i_stop].reshape(-1, 1)[:, channels]
+                    return column
                 span = contiguous_slice(channels)
                 if span is not None:
-                    return data[i_start:i_stop, span]
+                    columns: np.ndarray = data[i_start:i_stop, span]
+                    return columns
                 # h5py fancy indexing wants sorted unique indexes and is slow; one rectangular
                 # read of the channel span, then numpy picks (and reorders, repeats) columns.
                 low, high = int(channels.min()), int(channels.max()) + 1
-                block = data[i_start:i_stop, low:high]
+                block: np.ndarray = data[i_start:i_stop, low:high]
             except OSError as exc:  # a damaged chunk: HDF5 reports it only when read
                 _raise_source_failure(self._byte_source, exc)
                 raise CorruptRecordingError(
@@ -241,7 +255,7 @@ def _open_hdf5(path: Path) -> h5py.File:
     return h5file
 
 
-def _open_hdf5_source(path: Path, source) -> h5py.File:
+def _open_hdf5_source(path: Path, source: RemoteFile) -> h5py.File:
     """``h5py.File`` over a remote file's view; typed errors as for a local file."""
     try:
         h5file = h5py.File(source.open_view(), "r")
@@ -256,7 +270,7 @@ def _open_hdf5_source(path: Path, source) -> h5py.File:
     return h5file
 
 
-def _raise_source_failure(source, exc: BaseException) -> None:
+def _raise_source_failure(source: RemoteFile | None, exc: BaseException) -> None:
     """Raise the network error behind an ``OSError`` h5py raised while reading ``source``."""
     failure = source.pop_failure() if source is not None else None
     if failure is not None:
@@ -286,7 +300,8 @@ def _check_is_nwb(h5file: h5py.File, path: Path) -> None:
         raise CorruptRecordingError(path, "NWB file without the required 'session_start_time'")
 
 
-def _parse(h5file: h5py.File, path: Path, voltage_unit: str, require_streams: bool):
+def _parse(h5file: h5py.File, path: Path, voltage_unit: str, require_streams: bool
+           ) -> tuple[RecordingHeader, tuple[StreamSource, ...], list[Event]]:
     start, shift, time_note = _time_reference(h5file)
     items = walk(h5file)
     signals = [i for i in items if i.kind == "signal"]
@@ -308,7 +323,8 @@ def _parse(h5file: h5py.File, path: Path, voltage_unit: str, require_streams: bo
     return header, sources, events
 
 
-def _streams(h5file: h5py.File, signals: list[Item], shift: float, path: Path, voltage_unit: str):
+def _streams(h5file: h5py.File, signals: list[Item], shift: float, path: Path,
+             voltage_unit: str) -> tuple[StreamSource, ...]:
     names = [_readable_name(item.path) for item in signals]
     names = [n if names.count(n) == 1 else item.path[1:] for n, item in zip(names, signals)]
     sources = [describe_signal(h5file, item, name, shift, path, voltage_unit)

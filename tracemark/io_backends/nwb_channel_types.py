@@ -31,8 +31,7 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
-from ..domain.channel_types import (ECG, ECOG, EEG, EMG, EOG, MISC, RESP, SEEG, STIM,
-                                    infer_channel_types)
+from ..domain.channel_types import ECG, ECOG, EEG, EMG, EOG, MISC, RESP, SEEG, STIM, infer_channel_types
 from .nwb_layout import neurodata_type, read_whole, string_column, text
 
 #: Core NWB intracellular series types (all subclasses of PatchClampSeries).
@@ -133,7 +132,7 @@ def _referenced_group_names(h5file: h5py.File, table: h5py.Group, rows: np.ndarr
     return [names[r] for r in rows.tolist()]
 
 
-def _group_text(group, name: str) -> str:
+def _group_text(group: h5py.Group, name: str) -> str:
     if not isinstance(group, h5py.Group):
         return name
     attrs = group.attrs

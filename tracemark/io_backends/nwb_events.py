@@ -28,6 +28,8 @@ the recording's axis (seconds from ``session_start_time``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import h5py
 import numpy as np
 
@@ -79,7 +81,7 @@ def event_series_events(series: h5py.Group, neurodata_type: str, time_shift: flo
     return [Event(float(t), 0.0, lab, name) for t, lab in zip(times, labels)]
 
 
-def _series_times(series: h5py.Group, data) -> np.ndarray:
+def _series_times(series: h5py.Group, data: h5py.Dataset) -> np.ndarray:
     timestamps = series.get("timestamps")
     if isinstance(timestamps, h5py.Dataset):
         return np.asarray(read_whole(timestamps), dtype=np.float64).reshape(-1)
@@ -123,14 +125,14 @@ def _interval_series(times: np.ndarray, codes: np.ndarray, name: str) -> list[Ev
     return events
 
 
-def _column(table: h5py.Group, column: str):
+def _column(table: h5py.Group, column: str) -> np.ndarray | None:
     dataset = table.get(column)
     if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 1:
         return None
     return read_whole(dataset)
 
 
-def _row_labels(table: h5py.Group, columns, n_rows: int) -> list[str]:
+def _row_labels(table: h5py.Group, columns: Iterable[str], n_rows: int) -> list[str]:
     """Per row, the first non-empty value among ``columns`` (ragged ones joined)."""
     labels = [""] * n_rows
     for column in columns:
@@ -162,7 +164,7 @@ def _ragged_text(table: h5py.Group, column: str, n_rows: int) -> list[str] | Non
     return [_cell(v) for v in values]
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{value:g}"
     return text(value).strip()

@@ -77,7 +77,8 @@ def read_whole(dataset: h5py.Dataset) -> np.ndarray:
     is checked before the read allocates it.
     """
     require_small(dataset)
-    return dataset[()]
+    values: np.ndarray = dataset[()]
+    return values
 
 
 def require_small(dataset: h5py.Dataset) -> None:
@@ -96,7 +97,7 @@ def string_column(table: h5py.Group, column: str, rows: np.ndarray) -> list[str]
     return [text(values[r]).strip() for r in rows]
 
 
-def text(value) -> str:
+def text(value: object) -> str:
     """An HDF5 attribute or string-dataset value as ``str`` (bytes decoded, arrays joined)."""
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
@@ -109,7 +110,7 @@ def text(value) -> str:
     return str(value)
 
 
-def neurodata_type(obj) -> str:
+def neurodata_type(obj: h5py.HLObject) -> str:
     return text(obj.attrs.get("neurodata_type", ""))
 
 

@@ -22,6 +22,7 @@ its electrodes' groups and locations; ``kind`` is the ``neurodata_type``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,9 @@ from .errors import CorruptRecordingError
 from .nwb_channel_types import ElectrodeRows, series_channel_types
 from .nwb_layout import Item, read_whole, string_column, text
 from .protocol import StreamHeader
+
+#: Makes the error that names the series and what is wrong with it.
+_Fail = Callable[[str], CorruptRecordingError]
 
 UNIT_SYMBOLS = {
     "volt": "V", "volts": "V", "v": "V", "millivolts": "mV", "microvolts": "uV",
@@ -106,7 +110,7 @@ def describe_signal(h5file: h5py.File, item: Item, name: str, time_shift: float,
     return StreamSource(header, data.name, timestamps_path, time_shift)
 
 
-def _clock(group: h5py.Group, n_samples: int, fail) -> tuple[float, float, str | None]:
+def _clock(group: h5py.Group, n_samples: int, fail: _Fail) -> tuple[float, float, str | None]:
     """(sampling rate, first sample time, timestamps dataset path or None)."""
     timestamps = group.get("timestamps")
     if isinstance(timestamps, h5py.Dataset):
@@ -131,7 +135,7 @@ def _clock(group: h5py.Group, n_samples: int, fail) -> tuple[float, float, str |
     return rate, start, None
 
 
-def _gains(group: h5py.Group, data: h5py.Dataset, n_channels: int, fail) -> np.ndarray:
+def _gains(group: h5py.Group, data: h5py.Dataset, n_channels: int, fail: _Fail) -> np.ndarray:
     conversion = float(data.attrs.get("conversion", 1.0))
     gains = np.full(n_channels, conversion)
     channel_conversion = group.get("channel_conversion")
@@ -145,7 +149,7 @@ def _gains(group: h5py.Group, data: h5py.Dataset, n_channels: int, fail) -> np.n
 
 
 def _electrode_rows(h5file: h5py.File, group: h5py.Group, n_channels: int,
-                    fail) -> ElectrodeRows | None:
+                    fail: _Fail) -> ElectrodeRows | None:
     """The electrodes-table rows of a series' channels; None when it has no electrodes."""
     region = group.get("electrodes")
     if not (isinstance(region, h5py.Dataset) and "table" in region.attrs):

@@ -5,10 +5,10 @@ parametrised over every backend.
 
 A *recording* is one file (TRC, NWB, EDF/BDF, or anything python-neo reads). It holds
 *streams* (none at all for a file of events only, such as an NWB file of spike times
-and intervals: asking such a file for a stream raises ``KeyError``); a stream is a block of channels that share one sampling clock,
-so a read returns a rectangular array. Files with several sampling rates (EDF with
-per-signal rates, NWB with several series, neo files with several signal streams)
-expose one stream per clock: nothing is dropped.
+and intervals: asking such a file for a stream raises ``KeyError``); a stream is a block of
+channels that share one sampling clock, so a read returns a rectangular array. Files with
+several sampling rates (EDF with per-signal rates, NWB with several series, neo files with
+several signal streams) expose one stream per clock: nothing is dropped.
 
 Header (immutable, parsed once on open)
     ``Recording.header`` is a frozen :class:`RecordingHeader`: path, format name,
@@ -93,15 +93,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
-from ..domain.channel_types import (CHANNEL_TYPES, MISC, STIM, infer_channel_types,
-                                    type_title)
+from ..domain.channel_types import CHANNEL_TYPES, MISC, STIM, infer_channel_types, type_title
 from .errors import RecordingClosedError
 from .stream_proxy import StreamProxy
 
-ChannelSelection = Sequence[int] | None
+ChannelSelection = Sequence[int] | np.ndarray | None
 
 #: Bytes read per block when a stream is loaded into memory whole: big enough for few
 #: calls, small enough that a backend's transient copies stay a small fraction of the total.
@@ -124,7 +125,7 @@ def format_rate(rate_hz: float, digits: int = 6) -> str:
     return f"{rate_hz:.{digits}g} Hz"
 
 
-def _frozen_array(values, dtype) -> np.ndarray:
+def _frozen_array(values: npt.ArrayLike, dtype: npt.DTypeLike) -> np.ndarray:
     array = np.array(values, dtype=dtype)
     array.setflags(write=False)
     return array
@@ -271,12 +272,15 @@ class RecordingHeader:
         return max(candidates, key=lambda i: _main_stream_rank(streams[i]))
 
 
-def _main_stream_rank(stream: StreamHeader) -> tuple:
+def _main_stream_rank(stream: StreamHeader) -> tuple[bool, bool, bool, int, float]:
     """Larger is more worth opening first; see ``RecordingHeader.main_stream_index``."""
     physiological = any(t not in (STIM, MISC) for t in stream.channel_types)
     electrical = "ElectricalSeries" in stream.kind
     response = not stream.kind.endswith("StimulusSeries")
     return (physiological, electrical, response, stream.n_channels, stream.sampling_rate)
+
+
+_Recording = TypeVar("_Recording", bound="BaseRecording")
 
 
 class BaseRecording:
@@ -441,10 +445,10 @@ class BaseRecording:
             self._held = None
             self._drop_extras_from_memory()
 
-    def __enter__(self):
+    def __enter__(self: _Recording) -> _Recording:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -455,7 +459,8 @@ class BaseRecording:
         if self._closed:
             raise RecordingClosedError(self._header.path, "the recording was closed")
 
-    def _prepare(self, i_start, i_stop, channels, stream):
+    def _prepare(self, i_start: int, i_stop: int, channels: ChannelSelection,
+                 stream: int | str) -> tuple[int, StreamHeader, int, int, np.ndarray]:
         self._check_not_closed()
         index = self._header.stream_index(stream)
         header = self._header.streams[index]

@@ -18,8 +18,10 @@ import mmap
 import os
 import threading
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import RecordingClosedError, RecordingError, TruncatedRecordingError
 
@@ -27,10 +29,21 @@ _HAS_PREADV = hasattr(os, "preadv")
 _HAS_PREAD = hasattr(os, "pread")
 
 
+class ArrayFile(Protocol):
+    """What the TRC and EDF readers read from: a local :class:`PositionalFile`, or a file on
+    a server (``remote.source.RemoteFile``)."""
+
+    def size(self) -> int: ...
+
+    def read_array(self, offset: int, dtype: npt.DTypeLike, shape: tuple[int, ...]) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
 class PositionalFile:
     """A file opened read-only; ``read_array`` returns fresh arrays, never views of the file."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         try:
             self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -46,10 +59,10 @@ class PositionalFile:
         with self._reading():
             return os.fstat(self._fd).st_size
 
-    def read_array(self, offset: int, dtype, shape: tuple[int, ...]) -> np.ndarray:
+    def read_array(self, offset: int, dtype: npt.DTypeLike, shape: tuple[int, ...]) -> np.ndarray:
         """``shape`` items of ``dtype`` starting at byte ``offset``; a short file raises."""
         out = np.empty(shape, dtype=dtype)
-        view = memoryview(out.reshape(-1).view(np.uint8))
+        view = out.reshape(-1).view(np.uint8).data
         with self._reading():
             done = 0
             while done < len(view):
@@ -61,7 +74,7 @@ class PositionalFile:
                 done += n
         return out
 
-    def map_array(self, offset: int, dtype, shape: tuple[int, ...]) -> np.ndarray | None:
+    def map_array(self, offset: int, dtype: npt.DTypeLike, shape: tuple[int, ...]) -> np.ndarray | None:
         """A read-only array over a fresh memory map of those bytes, or None where the file
         cannot be mapped (the caller reads instead). The map goes when the array does.
 
@@ -100,7 +113,7 @@ class PositionalFile:
         buffer[:len(data)] = data
         return len(data)
 
-    def _reading(self):
+    def _reading(self) -> _ReadGuard:
         return _ReadGuard(self)
 
     def close(self) -> None:
@@ -123,14 +136,14 @@ class _ReadGuard:
     def __init__(self, file: PositionalFile):
         self.file = file
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         state = self.file._state
         with state:
             if self.file._closed:
                 raise RecordingClosedError(self.file.path, "the recording was closed")
             self.file._active_reads += 1
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         state = self.file._state
         with state:
             self.file._active_reads -= 1
@@ -148,7 +161,7 @@ class RecordFile:
     #: Below this record width a column read fetches whole records: one read beats many.
     WHOLE_RECORD_BYTES = 16384
 
-    def __init__(self, file: PositionalFile, header_bytes: int, record_bytes: int, n_records: int):
+    def __init__(self, file: ArrayFile, header_bytes: int, record_bytes: int, n_records: int):
         self.file = file
         self.header_bytes = header_bytes
         self.record_bytes = record_bytes
@@ -160,10 +173,11 @@ class RecordFile:
         return self.file.read_array(self.header_bytes + r0 * self.record_bytes, np.uint8,
                                     (n, self.record_bytes))
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> np.ndarray:
         rows, columns = key if isinstance(key, tuple) else (key, slice(None))
         if isinstance(rows, int):
-            return self[rows:rows + 1, columns][0]
+            row: np.ndarray = self[rows:rows + 1, columns][0]
+            return row
         r0, r1, _ = rows.indices(self.shape[0])
         c0, c1, _ = columns.indices(self.record_bytes) if isinstance(columns, slice) else \
             (columns, columns + 1, 1)

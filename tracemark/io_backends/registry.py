@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 from pathlib import Path
+from typing import Any
 
 from .errors import RecordingError, UnsupportedFormatError
 from .protocol import BaseRecording
@@ -77,8 +78,8 @@ def _looks_like_trc(head: bytes) -> bool:
     return b"MICROMED" in head[:32]
 
 
-def open_recording(path: str | os.PathLike, *, format: str | None = None, lazy: bool = True,
-                   **options) -> BaseRecording:
+def open_recording(path: str | os.PathLike[str], *, format: str | None = None, lazy: bool = True,
+                   **options: Any) -> BaseRecording:
     """Open ``path`` read-only with the backend its content calls for.
 
     ``format`` forces a backend (``"trc"``, ``"nwb"``, ``"edf"``, ``"neo"``). ``lazy=False``

@@ -18,7 +18,7 @@ EDF+
     :func:`edf_unit_scale`). The start date-time is the recording's, moved to the span's first sample
     (sub-second part included, as EDF+ allows). Data records are as long as a whole
     number of samples allows, preferring records of at most 61,440 bytes as the EDF
-    specification recommends. The stream goes through :class:`~tracemark.demo.edf_writer.
+    specification recommends. The stream goes through :class:`~tracemark.io_backends.edf_writer.
     EdfWriter`, Tracemark's streaming EDF+ writer (edfio, the obvious library, assembles
     the whole file in memory before writing it, which a long span cannot afford; the
     tests read every file back with edfio and MNE).
@@ -26,8 +26,9 @@ CSV
     One header line (``time_s`` then ``label (unit)`` per column), then one line per
     sample; time in seconds on the recording's axis.
 
-Both are written chunk by chunk (about :data:`CHUNK_VALUES` values at a time) to
-``<name>.partial`` and renamed when complete, so a failure never leaves half a file.
+Both are written chunk by chunk (about :data:`CHUNK_VALUES` values at a time) to a
+temporary beside the target that replaces it only when complete
+(:mod:`tracemark.storage.atomic`), so a failure never leaves half a file.
 ``progress(fraction)`` is called after every chunk; it may raise :class:`ExportCancelled`
 to stop (the GUI's Cancel button does).
 """
@@ -42,12 +43,13 @@ from pathlib import Path
 
 import numpy as np
 
-from tracemark.demo.edf_writer import EdfWriter
+from tracemark.storage import atomic
 
+from .edf_writer import EdfWriter
 from .errors import TracemarkError
 
-__all__ = ["Annotation", "ExportCancelled", "ExportError", "Segment", "annotations_in_span", "edf_labels", "edf_unit_scale",
-           "record_duration_for", "write_segment", "write_segment_csv", "write_segment_edf"]
+__all__ = ["Annotation", "ExportCancelled", "ExportError", "Segment", "annotations_in_span", "edf_labels",
+           "edf_unit_scale", "record_duration_for", "write_segment", "write_segment_csv", "write_segment_edf"]
 
 #: Values (samples x columns) read and written at a time.
 CHUNK_VALUES = 2_000_000
@@ -71,7 +73,7 @@ class ExportCancelled(Exception):
 class ExportError(TracemarkError):
     """An export cannot be written. ``path`` is the output file, ``problem`` what is wrong."""
 
-    def __init__(self, path: str | os.PathLike, problem: str):
+    def __init__(self, path: str | os.PathLike[str], problem: str):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
@@ -129,7 +131,7 @@ def annotations_in_span(annotations: Sequence[Annotation], start_s: float, stop_
     return tuple(sorted(kept))
 
 
-def write_segment(segment: Segment, path: str | os.PathLike, progress: Progress | None = None) -> Path:
+def write_segment(segment: Segment, path: str | os.PathLike[str], progress: Progress | None = None) -> Path:
     """Write ``segment`` as EDF+ or CSV, chosen by the suffix of ``path``."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -141,7 +143,7 @@ def write_segment(segment: Segment, path: str | os.PathLike, progress: Progress 
 
 
 # -- EDF+ -------------------------------------------------------------------------------------
-def write_segment_edf(segment: Segment, path: str | os.PathLike, progress: Progress | None = None) -> Path:
+def write_segment_edf(segment: Segment, path: str | os.PathLike[str], progress: Progress | None = None) -> Path:
     path = Path(path)
     _check_segment(segment, path)
     duration = record_duration_for(segment.sampling_rate, len(segment.labels), segment.n_samples)
@@ -260,25 +262,21 @@ def _ascii(text: str) -> str:
 
 
 # -- CSV --------------------------------------------------------------------------------------
-def write_segment_csv(segment: Segment, path: str | os.PathLike, progress: Progress | None = None) -> Path:
+def write_segment_csv(segment: Segment, path: str | os.PathLike[str], progress: Progress | None = None) -> Path:
     path = Path(path)
     _check_segment(segment, path)
-    partial = path.with_name(path.name + ".partial")
     header = ",".join(["time_s"] + [_csv_cell(f"{label} ({unit})" if unit else label)
                                     for label, unit in zip(segment.labels, segment.units)])
     try:
-        with open(partial, "w", encoding="utf-8", newline="") as handle:
+        with atomic.open_replacement(path, "w", encoding="utf-8", newline="") as handle:
             handle.write(header + "\n")
             for first, block in segment.chunks():
                 times = (np.arange(first, first + len(block)) / segment.sampling_rate)[:, None]
                 np.savetxt(handle, np.hstack([times, block.astype(np.float64)]), delimiter=",",
                            fmt=["%.12g"] + ["%.9g"] * block.shape[1])
                 _report(progress, segment, first + len(block), 0.0, 1.0)
-        os.replace(partial, path)
     except (ValueError, OSError) as error:
         raise ExportError(path, str(error)) from error
-    finally:
-        partial.unlink(missing_ok=True)   # gone already when the file is complete
     return path
 
 

@@ -43,9 +43,10 @@ stores together: an EDF record, an HDF5 chunk).
 from __future__ import annotations
 
 import operator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, SupportsIndex
 
 import numpy as np
+import numpy.typing as npt
 
 if TYPE_CHECKING:
     from .protocol import BaseRecording, StreamHeader
@@ -119,22 +120,22 @@ class StreamProxy:
                 f"shape={self.shape} {self.dtype} ({kind})>")
 
     # -- reading ----------------------------------------------------------------------------------
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+    def __array__(self, dtype: npt.DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         if copy is False:
             raise ValueError("a StreamProxy cannot give its samples without a copy: "
                              "they are read from the recording")
         data = self._read(0, self.header.n_samples, None)
         return data if dtype is None else data.astype(dtype, copy=False)
 
-    def __getitem__(self, key) -> np.ndarray:
+    def __getitem__(self, key: object) -> np.ndarray:
         row_key, channel_key = _two_indexes(key)
         n_samples, n_channels = self.shape
         rows, drop_row = _row_range(row_key, n_samples)
         channels, drop_channel = _channel_indexes(channel_key, n_channels)
         block = self._read_rows(rows, channels)
         if drop_row:
-            block = block[0]
-            return block[0] if drop_channel else block
+            row: np.ndarray = block[0]
+            return row[0] if drop_channel else row
         return block[:, 0] if drop_channel else block
 
     def _read_rows(self, rows: range, channels: np.ndarray) -> np.ndarray:
@@ -165,7 +166,7 @@ class StreamProxy:
         return read(i_start, i_stop, channels, stream=self._stream_index)
 
 
-def _two_indexes(key) -> tuple[object, object]:
+def _two_indexes(key: object) -> tuple[object, object]:
     """``key`` as exactly (rows, channels), with ``...`` expanded and missing ones filled."""
     parts = key if isinstance(key, tuple) else (key,)
     if any(part is None for part in parts):
@@ -182,17 +183,17 @@ def _two_indexes(key) -> tuple[object, object]:
     return tuple(parts) + (slice(None),) * (2 - len(parts))
 
 
-def _as_int(value) -> int | None:
+def _as_int(value: object) -> int | None:
     """``value`` as a Python int when it is an integer scalar (never a bool), else None."""
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, SupportsIndex):
         return None
     try:
         return operator.index(value)
-    except TypeError:
+    except TypeError:  # an array has __index__, which only a one-item integer array answers
         return None
 
 
-def _row_range(key, n_samples: int) -> tuple[range, bool]:
+def _row_range(key: object, n_samples: int) -> tuple[range, bool]:
     """The sample indexes ``key`` selects, and whether it drops the samples dimension."""
     i = _as_int(key)
     if i is not None:
@@ -206,7 +207,7 @@ def _row_range(key, n_samples: int) -> tuple[range, bool]:
                      "read an arbitrary set of samples with a slice that covers them")
 
 
-def _channel_indexes(key, n_channels: int) -> tuple[np.ndarray, bool]:
+def _channel_indexes(key: object, n_channels: int) -> tuple[np.ndarray, bool]:
     """The channel indexes ``key`` selects, and whether it drops the channels dimension."""
     i = _as_int(key)
     if i is not None:

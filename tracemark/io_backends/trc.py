@@ -75,27 +75,29 @@ Why hand-written rather than wrapping neo's ``MicromedRawIO``
     reads the year as a signed byte (wrong from 2028); its float32 scaling
     computes ``raw * gain + offset`` in float32, which cancels two large numbers
     on a nV channel (offset near 1e6) and was off by 0.02-0.09 nV in our tests (we
-    subtract the ground in integers first and round once); damaged files surface as ``NotImplementedError``, ``struct.error`` or
-    numpy ``ValueError`` (a file cut mid-sample is refused outright) rather than
-    typed errors naming the problem; and it has no ``close()``: the file object it
-    opens on the first read lives until the instance is garbage-collected, whereas
-    the protocol requires ``close()`` to release every handle.
+    subtract the ground in integers first and round once); damaged files surface as
+    ``NotImplementedError``, ``struct.error`` or numpy ``ValueError`` (a file cut
+    mid-sample is refused outright) rather than typed errors naming the problem; and it
+    has no ``close()``: the file object it opens on the first read lives until the
+    instance is garbage-collected, whereas the protocol requires ``close()`` to release
+    every handle.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
 from .protocol import BaseRecording, contiguous_slice
-from .rawfile import PositionalFile
+from .rawfile import ArrayFile, PositionalFile
 from .trc_header import TrcPlan, parse_trc
 
 __all__ = ["TrcRecording", "open_trc"]
 
 
-def open_trc(path: str | os.PathLike, **options) -> TrcRecording:
+def open_trc(path: str | os.PathLike[str], **options: Any) -> TrcRecording:
     """Open a Micromed ``.TRC`` file read-only; the header is parsed, samples are not.
 
     No options are accepted yet; an unknown option raises ``TypeError``.
@@ -108,7 +110,7 @@ def open_trc(path: str | os.PathLike, **options) -> TrcRecording:
 class TrcRecording(BaseRecording):
     """A Micromed TRC recording; see the module docstring."""
 
-    def __init__(self, plan: TrcPlan, file: PositionalFile | None = None):
+    def __init__(self, plan: TrcPlan, file: ArrayFile | None = None):
         """``file``: the byte source to read samples from (a remote file), else the header's path."""
         super().__init__(plan.header, plan.events)
         self._plan = plan
@@ -154,12 +156,12 @@ class TrcRecording(BaseRecording):
         if raw.dtype.itemsize <= 2 and np.array_equal(gains.astype(np.float32), gains):
             # Differences of 16-bit codes and such gains are exact in float32, so
             # the single float32 product is already correctly rounded.
-            out = np.subtract(raw, grounds.astype(np.float32), dtype=np.float32)
+            out: np.ndarray = np.subtract(raw, grounds.astype(np.float32), dtype=np.float32)
             out *= gains.astype(np.float32)
             return out
-        out = np.subtract(raw, grounds, dtype=np.float64)
-        out *= gains
-        return out.astype(np.float32)
+        exact: np.ndarray = np.subtract(raw, grounds, dtype=np.float64)
+        exact *= gains
+        return exact.astype(np.float32)
 
     def _frames(self, f_start: int, f_stop: int) -> np.ndarray:
         """Whole frames ``[f_start, f_stop)``, shape ``(frames, values per frame)``."""

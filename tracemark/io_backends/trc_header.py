@@ -10,10 +10,12 @@ file. The byte layout is in :mod:`tracemark.io_backends.trc_layout`.
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -26,6 +28,9 @@ from .errors import (
     UnsupportedVariantError,
 )
 from .protocol import Event, RecordingHeader, StreamHeader
+
+#: Each header zone by name: (byte offset, length).
+Zones = dict[str, tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class TrcPlan:
 class _Reader:
     """Bounds-checked reads from an open file's header zones, raising typed errors."""
 
-    def __init__(self, path: Path, handle, size: int):
+    def __init__(self, path: Path, handle: BinaryIO | io.RawIOBase, size: int):
         self.path, self._handle, self.size = path, handle, size
         self.head = self.zone("fixed header", 0, min(L.FIXED_HEADER_SIZE, size))
 
@@ -66,15 +71,16 @@ class _Reader:
                 f"the end of the file ({self.size} bytes); the file is truncated")
         try:
             self._handle.seek(offset)
-            data = self._handle.read(length)
+            data: bytes | None = self._handle.read(length)
         except OSError as exc:
             raise RecordingError(self.path, f"cannot be read: {exc.strerror or exc}") from exc
-        if len(data) != length:
+        if data is None or len(data) != length:
             raise TruncatedRecordingError(self.path, f"the {name} zone is cut short")
         return data
 
 
-def parse_trc(path: str | os.PathLike, *, fileobj=None, size: int | None = None) -> TrcPlan:
+def parse_trc(path: str | os.PathLike[str], *, fileobj: BinaryIO | io.RawIOBase | None = None,
+              size: int | None = None) -> TrcPlan:
     """Read and check the header of ``path``; see the module docstring.
 
     ``fileobj`` (a seekable binary file object of ``size`` bytes, such as a remote file's
@@ -82,6 +88,8 @@ def parse_trc(path: str | os.PathLike, *, fileobj=None, size: int | None = None)
     """
     path = path if isinstance(path, Path) else Path(path)
     if fileobj is not None:
+        if size is None:
+            raise TypeError("parse_trc() needs the size of the file object it reads")
         return _parse(_Reader(path, fileobj, size))
     try:
         with open(path, "rb") as handle:
@@ -129,7 +137,7 @@ def _fixed_header(reader: _Reader) -> np.void:
         raise TruncatedRecordingError(
             path, f"the file is {reader.size} bytes long, shorter than the "
             f"{L.FIXED_HEADER_SIZE}-byte Micromed header; it is truncated")
-    fixed = np.frombuffer(head, dtype=L.FIXED_HEADER, count=1)[0]
+    fixed: np.void = np.frombuffer(head, dtype=L.FIXED_HEADER, count=1)[0]
     header_type = int(fixed["header_type"])
     if header_type != L.SUPPORTED_HEADER_TYPE:
         known = L.HEADER_TYPE_NAMES.get(header_type, "unknown")
@@ -149,8 +157,8 @@ def _fixed_header(reader: _Reader) -> np.void:
     return fixed
 
 
-def _zones(reader: _Reader, fixed: np.void) -> dict[str, tuple[int, int]]:
-    zones = {}
+def _zones(reader: _Reader, fixed: np.void) -> Zones:
+    zones: dict[str, tuple[int, int]] = {}
     for expected, descriptor in zip(L.ZONE_NAMES, fixed["zones"]):
         name = descriptor["name"].decode("latin-1").strip()
         if name != expected:
@@ -161,7 +169,7 @@ def _zones(reader: _Reader, fixed: np.void) -> dict[str, tuple[int, int]]:
     return zones
 
 
-def _electrodes(reader: _Reader, fixed: np.void, zones) -> np.ndarray:
+def _electrodes(reader: _Reader, fixed: np.void, zones: Zones) -> np.ndarray:
     """Electrode records in stored-channel order (the ORDER indirection resolved)."""
     path, n_channels = reader.path, int(fixed["n_channels"])
     order_offset, order_length = zones["ORDER"]
@@ -190,7 +198,7 @@ def _electrodes(reader: _Reader, fixed: np.void, zones) -> np.ndarray:
     return electrodes
 
 
-def _check_multiplexer(path, fixed, coefficients, frame_bytes) -> None:
+def _check_multiplexer(path: Path, fixed: np.void, coefficients: np.ndarray, frame_bytes: int) -> None:
     # With one rate every reader agrees on the frame, whatever the Multiplexer field
     # says. With several rates the frame layout is an inference (see trc.py), so we
     # insist that the header's own frame size confirms it.
@@ -219,7 +227,7 @@ def _frame_count(reader: _Reader, data_start: int, frame_bytes: int) -> tuple[in
     return n_frames, trailing
 
 
-def _segment_start(reader: _Reader, zones) -> int:
+def _segment_start(reader: _Reader, zones: Zones) -> int:
     """Sample time of the first (only) segment; several segments are refused."""
     offset, length = zones["TRONCA"]
     length -= length % L.SEGMENT.itemsize
@@ -239,10 +247,12 @@ def _segment_start(reader: _Reader, zones) -> int:
     return int(used[0]["time"])
 
 
-def _streams(electrodes, coefficients, rate_min, n_frames, bytes_per_sample, segment_start):
+def _streams(electrodes: np.ndarray, coefficients: np.ndarray, rate_min: int, n_frames: int,
+             bytes_per_sample: int, segment_start: int) -> tuple[tuple[StreamHeader, ...], tuple[StreamPlan, ...]]:
     first_column = np.concatenate([[0], np.cumsum(coefficients)[:-1]])
     distinct = list(dict.fromkeys(int(k) for k in coefficients))  # order of first appearance
-    headers, plans = [], []
+    headers: list[StreamHeader] = []
+    plans: list[StreamPlan] = []
     for index, k in enumerate(distinct):
         members = np.flatnonzero(coefficients == k)
         rate = float(rate_min * k)
@@ -260,7 +270,7 @@ def _streams(electrodes, coefficients, rate_min, n_frames, bytes_per_sample, seg
     return tuple(headers), tuple(plans)
 
 
-def _scaling(electrodes) -> tuple[np.ndarray, np.ndarray]:
+def _scaling(electrodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``gain``/``offset`` with ``raw * gain + offset == (raw - ground) * gain``.
 
     The two sides agree to within one float64 rounding, far below the float32 that
@@ -280,7 +290,7 @@ def _unit_name(code: int) -> str:
     return L.UNIT_NAMES.get(code, f"unknown unit (code {code})")
 
 
-def _recording_datetime(fixed) -> datetime | None:
+def _recording_datetime(fixed: np.void) -> datetime | None:
     # Bytes read unsigned: year-1900 as a signed byte (what neo does) wraps in 2028.
     day, month, year, hour, minute, second = (int(v) for v in fixed["recorded"])
     try:
@@ -289,12 +299,13 @@ def _recording_datetime(fixed) -> datetime | None:
         return None
 
 
-def _events(reader, zones, rate, n_samples, segment_start):
+def _events(reader: _Reader, zones: Zones, rate: float, n_samples: int,
+            segment_start: int) -> tuple[tuple[Event, ...], dict[str, int]]:
     """Triggers, notes and EVENT A/B within the data, and how many lay past its end."""
     found: list[Event] = []
     skipped: dict[str, int] = {}
 
-    def keep(source, sample, duration_samples, label):
+    def keep(source: str, sample: int, duration_samples: int, label: str) -> None:
         if sample >= n_samples:
             skipped[source] = skipped.get(source, 0) + 1
             return
@@ -323,13 +334,14 @@ def _events(reader, zones, rate, n_samples, segment_start):
     return tuple(found), skipped
 
 
-def _records(reader, zones, name, dtype) -> np.ndarray:
+def _records(reader: _Reader, zones: Zones, name: str, dtype: np.dtype) -> np.ndarray:
     offset, length = zones[name]
     length -= length % dtype.itemsize
     return np.frombuffer(reader.zone(name, offset, length), dtype=dtype)
 
 
-def _details(fixed, electrodes, trailing, skipped) -> tuple[tuple[str, str], ...]:
+def _details(fixed: np.void, electrodes: np.ndarray, trailing: int,
+             skipped: dict[str, int]) -> tuple[tuple[str, str], ...]:
     patient = " ".join(filter(None, (L.decode_text(fixed["surname"]),
                                      L.decode_text(fixed["first_name"]))))
     references = sorted({L.decode_text(e["negative"]) for e in electrodes} - {""})

@@ -21,6 +21,7 @@ class TracemarkDriver:
     def __init__(self, window, qtbot):
         self.window = window
         self.qtbot = qtbot
+        self._answering: tuple | None = None
 
     def find(self, object_name: str):
         """The child widget with this objectName (see docs/ui-automation.md); KeyError if none."""
@@ -62,18 +63,26 @@ class TracemarkDriver:
         self.qtbot.keyClick(target, key, modifier or Qt.KeyboardModifier.NoModifier)
 
     def answer_next_dialog(self, respond: Callable) -> None:
-        """Call ``respond(dialog)`` on the next modal dialog that opens."""
+        """Call ``respond(dialog)`` on the next modal dialog that opens (looked for every
+        10 ms by a timer that belongs to the window, so it ends with the window)."""
         from PyQt6.QtCore import QTimer
         from PyQt6.QtWidgets import QApplication
 
+        timer = QTimer(self.window)
+        timer.setInterval(10)
+
         def attempt():
             dialog = QApplication.activeModalWidget()
-            if dialog is None:
-                QTimer.singleShot(10, attempt)
-            else:
+            if dialog is not None:
+                timer.stop()
+                timer.deleteLater()
                 respond(dialog)
 
-        QTimer.singleShot(0, attempt)
+        timer.timeout.connect(attempt)
+        # Held by the driver: a callable only Qt refers to could be cleared by Python's
+        # collector while its timer still runs.
+        self._answering = (timer, attempt)
+        timer.start()
 
 
 def open_tracemark_window(qtbot, *paths: str | os.PathLike, wait: bool = True,

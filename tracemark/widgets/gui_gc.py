@@ -14,6 +14,13 @@ collection off and collect from a GUI-thread timer, generation by generation, wi
 thresholds. This module does that with the timer parented to the application, so it stops
 with it, and exposes :func:`collect_due` for callers (the test suite between tests) that run
 no event loop for a while.
+
+A second rule goes with it: a slot that a timer calls later is a method of a QObject, not
+a lambda or a nested function. A lambda that captures its window and that only Qt's
+connection refers to sits in a cycle the collector may clear, closure first, while the C++
+timer still runs; when the timer fires, the cleared lambda crashes the process. This was
+seen in the test suite as a segmentation fault inside a ``main_window`` lambda, called by a
+timer, at the lambda's first instruction.
 """
 
 from __future__ import annotations

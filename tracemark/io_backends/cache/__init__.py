@@ -4,8 +4,9 @@ and a crash-safe, locked, journaled path for editing those attributes.
 Layout and encoding: ``docs/cache-format.md``. Modules: :mod:`.schema` (keys, types,
 encoding), :mod:`.layout` (the HDF5 layout and the global index), :mod:`.journal`
 (the fsync'd log that acknowledges edits), :mod:`.lock` (one writer across processes),
-:mod:`.checkpoint` (folding edits into the HDF5 file), :mod:`.cachefile` (the API),
-:mod:`.queue_writer` (edits from many processes through the one writer),
+:mod:`.checkpoint` (folding edits into the HDF5 file), :mod:`.cachefile` (the API, a
+facade over :mod:`.reader`, :mod:`.session` and :mod:`.checkpointer`, with its states in
+:mod:`.lifecycle`), :mod:`.queue_writer` (edits from many processes through the one writer),
 :mod:`.build`, :mod:`.merge`, :mod:`.export`, :mod:`.columns` (the attribute table behind
 :meth:`CacheFile.load_only`), :mod:`.backup`.
 
@@ -16,9 +17,19 @@ written as); ``canonical(key, stored)`` rewrites another tool's spelling in Trac
 
 from .build import BuildSpec, build_cache
 from .cachefile import Batch, CacheFile
-from .errors import (CacheClosedError, CacheError, CacheFormatError, CacheIndexError,
-                     CacheLockedError, CacheReadOnlyError, CacheValueError, CacheWriteError,
-                     CheckpointError, JournalError, MergeError)
+from .errors import (
+                     CacheClosedError,
+                     CacheError,
+                     CacheFormatError,
+                     CacheIndexError,
+                     CacheLockedError,
+                     CacheReadOnlyError,
+                     CacheValueError,
+                     CacheWriteError,
+                     CheckpointError,
+                     JournalError,
+                     MergeError,
+)
 from .export import export_table
 from .journal import Change, Record
 from .merge import merge_caches

@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 
 from .. import h5_preflight
-from . import fsops
+from . import fsops, portable_io
 from .errors import CacheError
 from .journal import journal_path
 from .lock import WriterLock
@@ -38,7 +38,7 @@ def write_backup(source: Path, out: str | os.PathLike, *, overwrite: bool = Fals
     tmp = out.with_name(f"{out.name}.backup-{os.getpid()}")
     try:
         try:
-            frozen = os.open(source, os.O_RDONLY)
+            frozen = os.open(source, os.O_RDONLY | portable_io.BINARY)
         except OSError as error:
             raise CacheError(source, f"cannot be read for a backup ({error.strerror})") from error
         try:
@@ -89,6 +89,6 @@ def _check_target(source: Path, out: Path, overwrite: bool) -> None:
 def _copy_descriptor(source_fd: int, target: Path) -> None:
     with open(target, "wb") as handle:
         offset = 0
-        while chunk := os.pread(source_fd, _COPY_CHUNK, offset):
+        while chunk := portable_io.read_at(source_fd, _COPY_CHUNK, offset):
             handle.write(chunk)
             offset += len(chunk)

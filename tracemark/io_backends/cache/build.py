@@ -27,14 +27,14 @@ import h5py
 import numpy as np
 
 from tracemark import __version__
+from tracemark.domain import trace_attributes as keys
 from tracemark.io_backends import h5_preflight
 from tracemark.io_backends.protocol import BaseRecording, Event, StreamHeader
 
 from . import columns, fsops, schema
 from .errors import CacheError, CacheValueError
 from .journal import journal_path
-from .layout import (ATTR_APPLIED_SEQ, ATTR_CACHE_ID, ATTR_FORMAT, ATTR_JOURNAL_OFFSET,
-                     FORMAT_VERSION, TRACES)
+from .layout import ATTR_APPLIED_SEQ, ATTR_CACHE_ID, ATTR_FORMAT, ATTR_JOURNAL_OFFSET, FORMAT_VERSION, TRACES
 from .lock import WriterLock, lock_path
 
 Progress = Callable[[int, int], None]
@@ -201,13 +201,14 @@ def _write_origin(f: h5py.File, recording: BaseRecording, source: Path | None,
     group = f.create_group(_origin_name(f, recording))
     start = recording.header.start_datetime
     origin_attrs = {
-        "channel_labels": labels, "samples_pre_event": pre, "samples_post_event": post,
-        "samplingrate": float(rate), "subject": spec.subject, "readout": spec.readout,
-        "global_comment": "", "filedate": start.isoformat() if start else "", "history": "",
-        "version": __version__, "source_file": str(source or recording.path),
-        "source_sha256": sha256_of(source) if source is not None else "",
-        "created": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "tracemark_version": __version__, **spec.extra_origin_attrs}
+        keys.CHANNEL_LABELS: labels, keys.SAMPLES_PRE_EVENT: pre, keys.SAMPLES_POST_EVENT: post,
+        keys.SAMPLING_RATE: float(rate), keys.SUBJECT: spec.subject, keys.READOUT: spec.readout,
+        keys.GLOBAL_COMMENT: "", keys.FILEDATE: start.isoformat() if start else "",
+        keys.HISTORY: "", keys.VERSION: __version__,
+        keys.SOURCE_FILE: str(source or recording.path),
+        keys.SOURCE_SHA256: sha256_of(source) if source is not None else "",
+        keys.CREATED: datetime.now().astimezone().isoformat(timespec="seconds"),
+        keys.TRACEMARK_VERSION: __version__, **spec.extra_origin_attrs}
     for key, value in origin_attrs.items():
         group.attrs[key] = schema.encode(value)
     traces = group.create_group(TRACES)
@@ -219,11 +220,14 @@ def _write_origin(f: h5py.File, recording: BaseRecording, source: Path | None,
         data = _cut(recording, header.n_samples, sample - pre, sample + post, indexes, spec.stream)
         dataset = traces.create_dataset(str(number), data=data)
         # Times rounded to the nanosecond so that 0.3 is stored as 0.3, not 0.30000000000000004.
-        attrs = {"id": number, "event_name": event.label, "event_sample": sample,
-                 "event_time": round(float(event.time_s), 9), "onset_shift": 0,
-                 "time_since_last_pulse_in_s": math.inf if previous is None
+        attrs = {keys.ID: number, keys.EVENT_NAME: event.label, keys.EVENT_SAMPLE: sample,
+                 keys.EVENT_TIME: round(float(event.time_s), 9),
+                 keys.ONSET_SHIFT: keys.TRACE_KEYS[keys.ONSET_SHIFT].default,
+                 keys.TIME_SINCE_LAST_PULSE: math.inf if previous is None
                  else round(float(event.time_s - previous), 9),
-                 "reject": False, "reviewed": False, "comment": "", "examiner": spec.examiner,
+                 keys.REJECT: keys.TRACE_KEYS[keys.REJECT].default,
+                 keys.REVIEWED: keys.TRACE_KEYS[keys.REVIEWED].default,
+                 keys.COMMENT: keys.TRACE_KEYS[keys.COMMENT].default, keys.EXAMINER: spec.examiner,
                  **{key: None for key in readout_keys}}
         stored = {key: schema.encode(value) for key, value in attrs.items()}
         for key, text in stored.items():

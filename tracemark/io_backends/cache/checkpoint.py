@@ -20,8 +20,7 @@ import h5py
 from .. import h5_preflight
 from . import columns, fsops
 from .errors import CheckpointError
-from .layout import (ATTR_APPLIED_SEQ, ATTR_CACHE_ID, ATTR_FORMAT, ATTR_JOURNAL_OFFSET,
-                     FORMAT_VERSION, TRACES)
+from .layout import ATTR_APPLIED_SEQ, ATTR_CACHE_ID, ATTR_FORMAT, ATTR_JOURNAL_OFFSET, FORMAT_VERSION, TRACES
 
 #: (origin, trace name) -> {attribute: stored string, or None to remove it}
 Pending = dict[tuple[str, str], dict[str, "str | None"]]

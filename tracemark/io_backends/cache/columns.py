@@ -56,6 +56,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from . import portable_io
+
 TABLE = "tracemark_table"
 _TEXT = h5py.string_dtype()
 _UNSTAMPED = -1
@@ -132,13 +134,13 @@ def stamp_file(path: Path) -> None:
     with h5py.File(path, "r") as f:
         offsets = [f[origin][TABLE]["stamp"].id.get_offset() for origin in f
                    if isinstance(f[origin], h5py.Group) and TABLE in f[origin]]
-    fd = os.open(path, os.O_WRONLY)
+    fd = os.open(path, os.O_WRONLY | portable_io.BINARY)
     try:
         size = os.fstat(fd).st_size
         for offset in offsets:
             if offset is None:
                 raise OSError(f"{path}: the attribute table's stamp has no storage")
-            os.pwrite(fd, struct.pack("<q", size), offset)
+            portable_io.write_at(fd, struct.pack("<q", size), offset)
     finally:
         os.close(fd)
 

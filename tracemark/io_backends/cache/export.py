@@ -1,9 +1,17 @@
 """Exporting a cache's attributes as a table: one row per trace, CSV or TSV.
 
 Columns: ``index``, ``origin``, ``trace``, then the schema's trace keys present in the
-cache (in schema order), then any other keys (sorted), whose raw strings are kept.
-Values are written as the file stores them (Python ``str()`` style: ``True``, ``1.5``,
-``inf``, ``[1.0, 2.0, 3.0]``), except that an absent or ``None`` value is an empty cell.
+cache (in schema order), then ``review_state``, then any other keys (sorted), whose raw
+strings are kept. Values are written as the file stores them (Python ``str()`` style:
+``True``, ``1.5``, ``inf``, ``[1.0, 2.0, 3.0]``), except that an absent or ``None`` value
+is an empty cell.
+
+``review_state`` (``accepted``, ``rejected`` or ``unreviewed``) is derived, not stored: it
+is the state every view of Tracemark shows (:func:`tracemark.domain.review.review_state`),
+so a table read elsewhere need not re-derive it from ``reject`` and ``reviewed``, whose
+stored spellings vary (a ``reject`` of ``maybe`` is written as stored, and its state says
+how Tracemark reads it: not rejected). A foreign attribute of that name is kept as
+``review_state (stored)``.
 """
 
 from __future__ import annotations
@@ -13,6 +21,9 @@ import os
 import sys
 from pathlib import Path
 from typing import IO
+
+from tracemark.domain.review import review_state
+from tracemark.domain.trace_attributes import REVIEW_STATE
 
 from . import schema
 from .cachefile import CacheFile
@@ -28,7 +39,7 @@ def export_table(cache: CacheFile, out: str | os.PathLike | IO[str] | None = Non
     present = {key for row in rows for key in row}
     known = [key for key in schema.TRACE_KEYS if key in present]
     others = sorted(present - set(known))
-    columns = ["index", "origin", "trace", *known, *others]
+    columns = ["index", "origin", "trace", *known, REVIEW_STATE, *others]
     if out is None:
         return _write(sys.stdout, cache, rows, columns, delimiter)
     if isinstance(out, (str, os.PathLike)):
@@ -39,10 +50,14 @@ def export_table(cache: CacheFile, out: str | os.PathLike | IO[str] | None = Non
 
 def _write(handle: IO[str], cache: CacheFile, rows, columns, delimiter: str) -> int:
     writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(columns)
+    derived = columns.index(REVIEW_STATE)
+    writer.writerow([f"{key} (stored)" if key == REVIEW_STATE and i != derived else key
+                     for i, key in enumerate(columns)])
     for index, row in enumerate(rows):
         origin, name = cache.trace_origin(index)
         cells = [str(index), origin, name]
-        cells += ["" if row.get(key) is None else schema.encode(row[key]) for key in columns[3:]]
+        cells += [review_state(row).value if i == derived
+                  else "" if row.get(key) is None else schema.encode(row[key])
+                  for i, key in enumerate(columns[3:], start=3)]
         writer.writerow(cells)
     return len(rows)

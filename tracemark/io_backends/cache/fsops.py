@@ -5,6 +5,9 @@ so that one hook sees every write point. The hook is how the test-suite proves c
 safety without root or strace: it can end the process before (or half-way through) any
 write point, or make one fail with an I/O error, the way SQLite's test VFS does. In
 normal use the hook is ``None`` and costs one attribute test per call.
+
+Replacing a file and syncing a folder are :mod:`tracemark.storage.atomic`'s, behind the
+hook, so the cache keeps the same durability contract as every other file Tracemark writes.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+
+from tracemark.storage import atomic
+
+from . import portable_io
 
 #: ``hook(point, detail)`` is called before each write point. It may return normally,
 #: raise ``OSError`` (an injected I/O error) or end the process. For ``"append"`` it may
@@ -50,8 +57,9 @@ def append(fd: int, data: bytes, detail: str = "") -> None:
 
 def fsync(fd: int, detail: str = "") -> None:
     _point("fsync", detail)
-    # fdatasync is enough for appended data and file contents: the size is data-sync'd.
-    (os.fdatasync if hasattr(os, "fdatasync") else os.fsync)(fd)
+    # fdatasync where there is one: enough for appended data and file contents, since the
+    # size is data-sync'd (portable_io says what macOS and Windows need instead).
+    portable_io.sync_data(fd)
 
 
 def truncate(fd: int, size: int, detail: str = "") -> None:
@@ -60,16 +68,23 @@ def truncate(fd: int, size: int, detail: str = "") -> None:
 
 
 def create_file(path: Path, data: bytes) -> None:
-    """Create ``path`` holding ``data`` atomically: write a temporary, fsync, rename, fsync dir."""
+    """Create ``path`` holding ``data`` atomically: write a temporary, fsync, rename, fsync dir.
+
+    The temporary's name is one the cache's sweep of leftovers knows, so a killed writer's
+    is cleared by the next; a failure here removes it at once."""
     _point("create", str(path))
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | portable_io.BINARY, 0o644)
     try:
-        append(fd, data, str(tmp))
-        fsync(fd, str(tmp))
-    finally:
-        os.close(fd)
-    replace(tmp, path)
+        try:
+            append(fd, data, str(tmp))
+            fsync(fd, str(tmp))
+        finally:
+            os.close(fd)
+        replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     fsync_dir(path.parent)
 
 
@@ -90,7 +105,8 @@ def h5apply(detail: str) -> None:
 
 
 def fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    # Windows flushes a file only through a handle that may write to it (FlushFileBuffers).
+    fd = os.open(path, (os.O_RDWR if portable_io.portable else os.O_RDONLY) | portable_io.BINARY)
     try:
         fsync(fd, str(path))
     finally:
@@ -98,20 +114,14 @@ def fsync_path(path: Path) -> None:
 
 
 def replace(src: Path, dst: Path) -> None:
+    """Move the finished temporary ``src`` over ``dst`` durably (:func:`atomic.replace_file`)."""
     _point("replace", str(dst))
-    os.replace(src, dst)
+    atomic.replace_file(src, dst)
 
 
 def fsync_dir(path: Path) -> None:
     _point("fsync_dir", str(path))
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return  # platforms without directory fds: nothing more can be done
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic.fsync_directory(path)
 
 
 def unlink(path: Path) -> None:

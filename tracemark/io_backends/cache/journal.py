@@ -32,6 +32,9 @@ byte for byte; written beside it, fsync'd and renamed over it) before appending,
 appending to it would share sectors again. Readers notice the replaced file and follow
 the new one. An older Tracemark, which knows only version 1, shows such a cache's HDF5
 file alone and refuses to edit it, as for any journal from the future.
+
+Reads at an offset and the binary open flag come from :mod:`.portable_io`, since Windows
+has no ``pread`` and opens files in text mode unless told otherwise.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import fsops
+from . import fsops, portable_io
 from .errors import JournalError
 
 MAGIC = b"TRACEMARK-JOURNAL"
@@ -173,7 +176,7 @@ class ScanResult:
 def read_header(fd: int, path: Path) -> tuple[str, int, int]:
     """(cache id, offset of the first record, journal version)."""
     try:
-        head = os.pread(fd, 256, 0)
+        head = portable_io.read_at(fd, 256, 0)
     except OSError as error:
         raise JournalError(path, f"cannot be read ({error.strerror})") from error
     line, sep, _ = head.partition(b"\n")
@@ -228,7 +231,7 @@ def lines(fd: int, start: int, stop: int | None = None):
             else:
                 buffer += bytes(data_at - read_at)
             read_at = data_at
-        chunk = os.pread(fd, min(_CHUNK, size - read_at), read_at)
+        chunk = portable_io.read_at(fd, min(_CHUNK, size - read_at), read_at)
         if not chunk:
             return
         read_at += len(chunk)
@@ -305,8 +308,9 @@ def damage_text(offset: int, later: list[int]) -> str:
     seqs = f"#{later[0]}" if len(later) == 1 else f"#{later[0]}-#{later[-1]}"
     count = f"{len(later)} later record{'s' if len(later) > 1 else ''}"
     return (f"the record at byte {offset} is damaged and {count} ({seqs}) "
-            f"follow{'s' if len(later) == 1 else ''} it; they are not applied, and the cache stays read-only so that nothing "
-            f"acknowledged is thrown away (move the journal aside to edit without them)")
+            f"follow{'s' if len(later) == 1 else ''} it; they are not applied, and the cache "
+            f"stays read-only so that nothing acknowledged is thrown away (move the journal "
+            f"aside to edit without them)")
 
 
 class JournalWriter:
@@ -322,7 +326,7 @@ class JournalWriter:
             fsops.create_file(path, header_bytes(cache_id))
             resume = None
         try:
-            self._fd = os.open(path, os.O_RDWR | os.O_APPEND)
+            self._fd = os.open(path, os.O_RDWR | os.O_APPEND | portable_io.BINARY)
         except OSError as error:
             raise JournalError(path, f"cannot be opened for writing ({error.strerror})") from error
         try:
@@ -359,7 +363,7 @@ class JournalWriter:
             at += len(body[-1])
         fsops.create_file(self.path, header + b"".join(body))
         os.close(self._fd)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | portable_io.BINARY)
         return len(header), at
 
     def _pad_to_sector(self, end: int) -> int:
@@ -381,7 +385,7 @@ class JournalWriter:
             later = valid_after(self._fd, result.end)
             if later:
                 raise JournalError(self.path, damage_text(result.end, later))
-            tail = os.pread(self._fd, min(result.trailing, MAX_RECORD_BYTES), result.end)
+            tail = portable_io.read_at(self._fd, min(result.trailing, MAX_RECORD_BYTES), result.end)
             fsops.create_file(self.path.with_name(f"{self.path.name}.damaged-{os.getpid()}"), tail)
         fsops.truncate(self._fd, result.end, str(self.path))
         fsops.fsync(self._fd, str(self.path))
@@ -431,7 +435,7 @@ class JournalReader:
         if self._fd >= 0:
             return True
         try:  # O_NONBLOCK: a named pipe in the journal's place must not block the opener
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | portable_io.BINARY)
         except FileNotFoundError:
             return False
         except OSError as error:
@@ -516,7 +520,7 @@ class JournalReader:
         carry = b""
         while pos > self.first:
             start = max(self.first, pos - chunk)
-            lines = (os.pread(self._fd, pos - start, start) + carry).split(b"\n")
+            lines = (portable_io.read_at(self._fd, pos - start, start) + carry).split(b"\n")
             pos = start
             carry = lines.pop(0) if pos > self.first else b""
             for line in reversed(lines):
@@ -535,7 +539,7 @@ class JournalReader:
         window = 1 << 16
         while True:
             start = max(offset - window, self.first)
-            data = os.pread(self._fd, offset - start, start)
+            data = portable_io.read_at(self._fd, offset - start, start)
             if not data.endswith(b"\n"):
                 return None
             body = data.rstrip(b" \n")  # the record's padding (a record ends in "}")

@@ -26,6 +26,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from tracemark.domain import trace_attributes as keys
+
 from .. import h5_preflight
 from . import schema
 from .errors import CacheFormatError, CacheIndexError
@@ -182,8 +184,8 @@ def root_state(f: h5py.File) -> tuple[str | None, int, int]:
 
 
 def trace_context(origin_attrs: dict[str, Any]) -> schema.TraceContext:
-    pre, post = origin_attrs.get("samples_pre_event"), origin_attrs.get("samples_post_event")
-    labels = origin_attrs.get("channel_labels")
+    pre, post = origin_attrs.get(keys.SAMPLES_PRE_EVENT), origin_attrs.get(keys.SAMPLES_POST_EVENT)
+    labels = origin_attrs.get(keys.CHANNEL_LABELS)
     return schema.TraceContext(
         samples_pre_event=pre if isinstance(pre, int) else None,
         samples_post_event=post if isinstance(post, int) else None,

@@ -10,15 +10,19 @@ dies, so a crash never leaves a stale lock behind (the stale owner text is simpl
 overwritten). On Linux NFS ``flock`` is carried out as a POSIX byte-range lock by the
 client, so it holds there too.
 
+On Windows (and wherever the portable file paths are forced) the lock is not a ``flock``
+but an exclusive lock on one byte far beyond the owner text (see
+:mod:`.portable_io`): Windows byte-range locks are mandatory, and a lock over the text
+would keep a refused opener from reading who holds the file.
+
 Every way out of :class:`WriterLock` other than success closes the lock file's descriptor,
-which drops the ``flock`` with it: a failed attempt never leaves this process holding a
+which drops the lock with it: a failed attempt never leaves this process holding a
 lock it does not know about (which would then refuse this same process as "another
 writer"). Failures are typed cache errors naming the cache file.
 """
 
 from __future__ import annotations
 
-import fcntl
 import getpass
 import json
 import os
@@ -28,6 +32,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from . import portable_io
 from .errors import CacheLockedError, CacheReadOnlyError
 
 #: Pauses between attempts to take a busy lock grow from the first to the last value.
@@ -62,15 +67,19 @@ class WriterLock:
         fd = self._open_lock_file()
         try:
             self._wait_for_lock(fd, timeout)
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
             self._write_owner(fd)
         except BaseException:
-            os.close(fd)  # drops the flock too, if it was taken
+            self._unlock_and_close(fd)
             raise
         self._fd = fd
 
     def _open_lock_file(self) -> int:
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | portable_io.BINARY, 0o644)
         except OSError as error:
             raise CacheReadOnlyError(self.cache_path, f"cannot be opened for writing: the lock "
                                      f"file {self.path.name} cannot be created "
@@ -89,13 +98,10 @@ class WriterLock:
 
     def _try_lock(self, fd: int) -> bool:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
+            return portable_io.try_lock(fd)
         except OSError as error:
             raise CacheReadOnlyError(self.cache_path, f"cannot be locked for writing "
                                      f"({error.strerror or error})") from error
-        return True
 
     def _write_owner(self, fd: int) -> None:
         user, host, pid = whoami()
@@ -106,7 +112,7 @@ class WriterLock:
         # will not take the journal's either, and a waiting writer would misname the holder.
         try:
             os.ftruncate(fd, 0)
-            if os.pwrite(fd, text, 0) != len(text):
+            if portable_io.write_at(fd, text, 0) != len(text):
                 raise OSError(0, "short write")
         except OSError as error:
             raise CacheReadOnlyError(self.cache_path, f"cannot be opened for writing: the lock "
@@ -125,10 +131,15 @@ class WriterLock:
             os.ftruncate(fd, 0)  # the holder's details are no longer true
         except OSError:
             pass
+        self._unlock_and_close(fd)
+
+    @staticmethod
+    def _unlock_and_close(fd: int) -> None:
         try:
             # Unlock explicitly: a child forked meanwhile shares the descriptor, and closing
-            # ours alone would leave the lock held for as long as the child lives.
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            # ours alone would leave the lock held for as long as the child lives (and
+            # Windows frees a closed handle's locks only some time later).
+            portable_io.unlock(fd)
         except OSError:
             pass
         finally:

@@ -28,16 +28,17 @@ from pathlib import Path
 
 import h5py
 
+from tracemark.domain import trace_attributes as keys
+
 from .. import h5_preflight
 from . import columns, fsops, schema
 from .cachefile import CacheFile
 from .errors import CacheError, MergeError
 from .journal import Record, frame, header_bytes, journal_path, padded
-from .layout import (ATTR_APPLIED_SEQ, ATTR_CACHE_ID, ATTR_FORMAT, ATTR_JOURNAL_OFFSET,
-                     FORMAT_VERSION, TRACES)
+from .layout import ATTR_APPLIED_SEQ, ATTR_CACHE_ID, ATTR_FORMAT, ATTR_JOURNAL_OFFSET, FORMAT_VERSION, TRACES
 from .lock import WriterLock
 
-CHECKED = ("readout", "samplingrate", "channel_labels")
+CHECKED = (keys.READOUT, keys.SAMPLING_RATE, keys.CHANNEL_LABELS)
 
 
 def merge_caches(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *,

@@ -45,14 +45,12 @@ import pickle
 import threading
 from collections.abc import Iterable, Mapping
 from multiprocessing import Pipe
-from multiprocessing.connection import (AuthenticationError, Client, Connection, Listener,
-                                        wait)
+from multiprocessing.connection import AuthenticationError, Client, Connection, Listener, wait
 from pathlib import Path
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
-from .errors import (CacheClosedError, CacheError, CacheIndexError, CacheReadOnlyError,
-                     CacheValueError, CacheWriteError)
+from .errors import CacheClosedError, CacheError, CacheIndexError, CacheReadOnlyError, CacheValueError, CacheWriteError
 from .journal import Record
 
 if TYPE_CHECKING:

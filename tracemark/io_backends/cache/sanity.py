@@ -22,6 +22,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from tracemark.domain import trace_attributes as keys
+
 from . import schema
 from .errors import CacheError, CacheFormatError
 
@@ -65,10 +67,10 @@ def usable_cache_id(cache_id: Any) -> bool:
 
 
 _ORIGIN_CHECKS = {
-    "samplingrate": (float, lambda v: math.isfinite(v) and v > 0, "a positive number"),
-    "samples_pre_event": (int, lambda v: v >= 0, "a whole number >= 0"),
-    "samples_post_event": (int, lambda v: v >= 0, "a whole number >= 0"),
-    "channel_labels": (list, lambda v: all(isinstance(x, str) for x in v), "a list of names"),
+    keys.SAMPLING_RATE: (float, lambda v: math.isfinite(v) and v > 0, "a positive number"),
+    keys.SAMPLES_PRE_EVENT: (int, lambda v: v >= 0, "a whole number >= 0"),
+    keys.SAMPLES_POST_EVENT: (int, lambda v: v >= 0, "a whole number >= 0"),
+    keys.CHANNEL_LABELS: (list, lambda v: all(isinstance(x, str) for x in v), "a list of names"),
 }
 
 

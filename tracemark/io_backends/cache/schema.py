@@ -1,5 +1,8 @@
-"""The typed attribute schema of trace caches: which keys exist, their types and ranges,
-how values are written as strings and how strings are read back.
+"""The typed attribute schema of trace caches: how values are checked, written as strings
+and read back. Which keys exist, their kinds, limits, defaults and meaning are defined once
+in :mod:`tracemark.domain.trace_attributes` (re-exported here: ``schema.TRACE_KEYS``,
+``schema.BOOL``, ...), which also holds the one reading of a boolean: a stored flag decodes
+here exactly as the views read it.
 
 Every attribute in a cache file is a string (the layout offspect used), written here in
 Python ``str()`` style (``False``, ``None``, ``[1.0, 2.0, 3.0]``, ``inf``) because that is
@@ -34,33 +37,40 @@ from typing import Any
 
 import numpy as np
 
-# Value kinds. Kept as strings so that the schema table below reads like documentation.
-INT, FLOAT, BOOL, STR, COORDS, STRLIST = "int", "float", "bool", "str", "coords", "strlist"
-#: A number that keeps the type it was written as: "79" reads as int 79, "79.0" as 79.0.
-NUMBER = "number"
+# The keys, their kinds, limits, defaults and meaning live in the domain, which every layer
+# reads; this module turns their values into stored strings and back.
+from tracemark.domain.trace_attributes import (
+    ALL_KEYS,
+    BOOL,
+    CHANNEL_OF_INTEREST,
+    COORDS,
+    FLOAT,
+    GENERIC_TRACE_KEYS,
+    INT,
+    NUMBER,
+    ONSET_SHIFT,
+    ORIGIN_KEYS,
+    READOUT_TRACE_KEYS,
+    READOUTS,
+    RESERVED_KEYS,
+    STR,
+    STRLIST,
+    TRACE_KEYS,
+    KeySpec,
+    parse_flag,
+)
+
+# The domain's key tables and kinds are part of this module's interface (``schema.TRACE_KEYS``).
+__all__ = [
+    "ALL_KEYS", "BOOL", "COORDS", "FLOAT", "GENERIC_TRACE_KEYS", "INT", "NUMBER", "ORIGIN_KEYS",
+    "READOUTS", "READOUT_TRACE_KEYS", "STR", "STRLIST", "TRACE_KEYS", "KeySpec", "TraceContext",
+    "as_text", "canonical", "decode", "decode_all", "encode", "parse", "validate",
+]
 
 _NULLS = frozenset({"None", "none", "null", "Null", "NULL", "~", ""})
-_TRUE = frozenset({"True", "true", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"})
-_FALSE = frozenset({"False", "false", "FALSE", "no", "No", "NO", "off", "Off", "OFF"})
 _YAML_FLOATS = {".inf": math.inf, "+.inf": math.inf, ".Inf": math.inf, ".INF": math.inf,
                 "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf,
                 ".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan}
-
-
-@dataclass(frozen=True)
-class KeySpec:
-    """One attribute key: its kind, whether it belongs to a trace or an origin, and limits."""
-
-    name: str
-    kind: str
-    level: str = "trace"
-    nullable: bool = False
-    minimum: float | None = None
-    maximum: float | None = None
-    allow_inf: bool = False
-    #: Fixed when the cache is built; the set-attributes path refuses to change it.
-    readonly: bool = False
-    doc: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,72 +80,6 @@ class TraceContext:
     samples_pre_event: int | None = None
     samples_post_event: int | None = None
     channel_labels: tuple[str, ...] = ()
-
-
-def _specs(*specs: KeySpec) -> dict[str, KeySpec]:
-    return {spec.name: spec for spec in specs}
-
-
-GENERIC_TRACE_KEYS = _specs(
-    KeySpec("id", INT, minimum=0, readonly=True, doc="trace number within its origin"),
-    KeySpec("event_name", STR, readonly=True, doc="label of the event the trace is cut around"),
-    KeySpec("event_sample", INT, readonly=True, doc="sample of the event in the source recording"),
-    KeySpec("event_time", NUMBER, readonly=True, doc="time of the event in s in the recording"),
-    KeySpec("onset_shift", INT, doc="samples from the event to the true onset; positive = later"),
-    KeySpec("time_since_last_pulse_in_s", NUMBER, nullable=True, minimum=0, allow_inf=True,
-            doc="seconds since the previous event (inf for the first)"),
-    KeySpec("reject", BOOL, doc="True when the trace is excluded from analysis"),
-    KeySpec("reviewed", BOOL, doc="True once a person has decided on the trace (accepted or "
-                                  "rejected); absent in offspect files, which counts as False"),
-    KeySpec("comment", STR, doc="free text"),
-    KeySpec("examiner", STR, doc="who reviewed the trace"),
-)
-
-READOUT_TRACE_KEYS = _specs(
-    KeySpec("stimulation_intensity_mso", NUMBER, nullable=True, minimum=0, maximum=100,
-            doc="stimulator output in % of maximum"),
-    KeySpec("stimulation_intensity_didt", NUMBER, nullable=True, minimum=0,
-            doc="realised dI/dt in A/us"),
-    KeySpec("neg_peak_magnitude_uv", NUMBER, nullable=True, doc="negative peak in uV"),
-    KeySpec("pos_peak_magnitude_uv", NUMBER, nullable=True, doc="positive peak in uV"),
-    KeySpec("neg_peak_latency_ms", NUMBER, nullable=True, minimum=0, doc="latency in ms"),
-    KeySpec("pos_peak_latency_ms", NUMBER, nullable=True, minimum=0, doc="latency in ms"),
-    KeySpec("zcr_latency_ms", NUMBER, nullable=True, minimum=0, doc="zero-crossing latency in ms"),
-    KeySpec("xyz_coords", COORDS, nullable=True, doc="coil position [x, y, z]"),
-    KeySpec("channel_of_interest", STR, nullable=True, doc="label of the channel read out"),
-)
-
-ORIGIN_KEYS = _specs(*(KeySpec(name, kind, level="origin", readonly=True, nullable=True, doc=doc)
-                       for name, kind, doc in (
-    ("channel_labels", STRLIST, "channel names, in column order of the trace data"),
-    ("samples_pre_event", INT, "rows of each trace before the event sample"),
-    ("samples_post_event", INT, "rows of each trace from the event sample on"),
-    ("samplingrate", FLOAT, "samples per second"),
-    ("subject", STR, "subject identifier"),
-    ("readout", STR, "readout kind, e.g. generic, contralateral_mep"),
-    ("global_comment", STR, "free text about the recording"),
-    ("filedate", STR, "start date-time of the recording"),
-    ("history", STR, "processing history"),
-    ("version", STR, "version of the tool that wrote the origin"),
-    ("source_file", STR, "absolute path of the source recording when the cache was built"),
-    ("source_sha256", STR, "sha256 of the source recording"),
-    ("created", STR, "ISO date-time the cache was built"),
-    ("tracemark_version", STR, "Tracemark version that built the cache"),
-)))
-
-TRACE_KEYS = {**GENERIC_TRACE_KEYS, **READOUT_TRACE_KEYS}
-ALL_KEYS = {**TRACE_KEYS, **ORIGIN_KEYS}
-
-#: Readout -> trace keys filled in (with None) when a cache is built for that readout.
-READOUTS: dict[str, tuple[str, ...]] = {
-    "generic": (),
-    "contralateral_mep": ("stimulation_intensity_mso", "stimulation_intensity_didt",
-                          "neg_peak_magnitude_uv", "neg_peak_latency_ms",
-                          "pos_peak_magnitude_uv", "pos_peak_latency_ms", "zcr_latency_ms",
-                          "xyz_coords", "channel_of_interest"),
-    "erp": ("stimulation_intensity_mso", "xyz_coords", "channel_of_interest"),
-}
-READOUTS["mep"] = READOUTS["contralateral_mep"]
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -186,11 +130,7 @@ def parse(spec: KeySpec, raw: Any) -> Any:
 
 def _parse_text(spec: KeySpec, text: str) -> Any:
     if spec.kind == BOOL:
-        if text in _TRUE or text == "1":
-            return True
-        if text in _FALSE or text == "0":
-            return False
-        raise ValueError(f"{spec.name} must be true or false, not {text!r}")
+        return parse_flag(text, spec.name)
     if spec.kind == INT:
         return _coerce(spec, _float_text(text, spec.name) if not _is_int_text(text) else int(text))
     if spec.kind == FLOAT:
@@ -239,9 +179,7 @@ def _coerce(spec: KeySpec, value: Any) -> Any:
         raise ValueError(f"{spec.name} cannot be None")
     kind = spec.kind
     if kind == BOOL:
-        if isinstance(value, bool):
-            return value
-        raise ValueError(f"{spec.name} must be true or false, not {value!r}")
+        return parse_flag(value, spec.name)
     if kind == INT:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{spec.name} must be a whole number, not {value!r}")
@@ -302,7 +240,7 @@ def validate(key: str, value: Any, context: TraceContext = TraceContext()) -> An
     if spec is None:
         if key in ORIGIN_KEYS:
             raise ValueError(f"{key} belongs to the origin recording, not to a trace")
-        if not key or not key.isprintable() or key.startswith("cache_file") or key == "origin":
+        if not key or not key.isprintable() or key.startswith("cache_file") or key in RESERVED_KEYS:
             raise ValueError(f"{key!r} is not a usable attribute name")
         if not isinstance(value, str):
             raise ValueError(f"{key} is not a known attribute, so its value must be text")
@@ -321,11 +259,11 @@ def _check_range(spec: KeySpec, value: Any, context: TraceContext) -> None:
         _check_number(spec, value)
     elif spec.kind == INT:
         _check_number(spec, value)
-        if spec.name == "onset_shift":
+        if spec.name == ONSET_SHIFT:
             _check_onset_shift(value, context)
     elif spec.kind == COORDS and len(value) != 3:
         raise ValueError(f"{spec.name} must have 3 values [x, y, z], got {len(value)}")
-    elif spec.kind == STR and spec.name == "channel_of_interest" and context.channel_labels:
+    elif spec.kind == STR and spec.name == CHANNEL_OF_INTEREST and context.channel_labels:
         if value not in context.channel_labels:
             raise ValueError(f"channel_of_interest {value!r} is not one of "
                              f"{', '.join(context.channel_labels)}")

@@ -3,7 +3,10 @@ records newer than it.
 
 ``Overlay`` holds, per trace, the attribute values committed in the journal but not yet
 folded into the HDF5 file, each with the sequence number that set it, so a checkpoint that
-folds records up to ``seq`` can drop exactly what it folded while later edits stay.
+folds records up to ``seq`` can drop exactly what it folded while later edits stay. The
+:class:`~.reader.CacheReader` keeps it; the writer session applies each committed record
+to it; the checkpointer folds it. (Whether a cache is open, read-only or writing is its
+lifecycle, :mod:`.lifecycle`, not this state.)
 """
 
 from __future__ import annotations

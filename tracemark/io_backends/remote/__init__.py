@@ -15,18 +15,23 @@ This module itself imports nothing but the standard library's URL parser, so tha
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..protocol import BaseRecording
 
 #: URL schemes opened from a server rather than from the file system.
 REMOTE_SCHEMES = ("http://", "https://", "s3://", "dandi://")
 
 
-def is_remote(location: str | os.PathLike) -> bool:
+def is_remote(location: str | os.PathLike[str]) -> bool:
     """True when ``location`` names a recording on a server (a URL or a :class:`RemotePath`)."""
     text = str(location)
     return text[:9].lower().startswith(REMOTE_SCHEMES)
 
 
-def open_remote_recording(url: str | os.PathLike, *, format: str | None = None, **options):
+def open_remote_recording(url: str | os.PathLike[str], *, format: str | None = None,
+                          **options: Any) -> BaseRecording:
     """Open the recording at ``url`` read-only; see :func:`.opening.open_remote`."""
     from .opening import open_remote
 

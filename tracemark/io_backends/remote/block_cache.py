@@ -6,8 +6,10 @@ file opened with another validator than the one stored empties its folder first,
 changed file on the server is never served from old blocks. Files without any validator
 are not cached on disk (only in memory, for the session).
 
-Blocks are written to a private name and renamed into place, so sessions reading and
-writing the same cache at once only ever see whole blocks. The total size stays under
+Blocks are replaced atomically (:mod:`tracemark.storage.atomic`), so sessions reading and
+writing the same cache at once only ever see whole blocks. They are not synced to disk: a
+sync costs more than a block takes to arrive, and the writes would queue up behind it. A
+power loss may therefore leave a block file empty, and an empty file reads as a miss. The total size stays under
 ``limit_bytes``: when a write takes it over, the least recently used blocks (by
 modification time, refreshed on every hit) are removed until it is under 90 % of the limit.
 A disk that is full or read-only turns the disk cache off for the session, never a read.
@@ -18,7 +20,10 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+
+from tracemark.storage import atomic
 
 #: Default size limit of the whole cache.
 DEFAULT_LIMIT_BYTES = 2 << 30
@@ -35,7 +40,7 @@ def default_cache_root() -> Path:
 class BlockCache:
     """The shared cache folder, with its size limit; hands out one :class:`FileBlocks` per file."""
 
-    def __init__(self, root: str | os.PathLike | None = None, limit_bytes: int = DEFAULT_LIMIT_BYTES):
+    def __init__(self, root: str | os.PathLike[str] | None = None, limit_bytes: int = DEFAULT_LIMIT_BYTES):
         self.root = Path(root) if root is not None else default_cache_root()
         self.limit_bytes = limit_bytes
         self._lock = threading.Lock()
@@ -52,7 +57,7 @@ class BlockCache:
             stored = stamp.read_text(encoding="utf-8") if stamp.exists() else None
             if stored != validator:
                 self._empty(folder)
-                _write_atomically(stamp, validator.encode())
+                atomic.write_bytes(stamp, validator.encode())
         except OSError:
             return None
         return FileBlocks(self, folder, block_size)
@@ -69,7 +74,7 @@ class BlockCache:
     def _measure(self) -> int:
         return sum(size for _, size, _ in self._blocks())
 
-    def _blocks(self):
+    def _blocks(self) -> Iterator[tuple[Path, int, float]]:
         """(path, size, last use) of every block of every file in the cache."""
         for folder in self.root.iterdir() if self.root.is_dir() else ():
             for entry in os.scandir(folder) if folder.is_dir() else ():
@@ -125,13 +130,13 @@ class FileBlocks:
             os.utime(path)  # the eviction order is least recently *used*
         except OSError:
             return None
-        return data
+        return data or None  # empty: what a power loss may leave of an unsynced block
 
     def put(self, index: int, data: bytes) -> None:
         if not self.enabled:
             return
         try:
-            _write_atomically(self._path(index), data)
+            atomic.write_bytes(self._path(index), data, durable=False)
         except OSError:
             self.enabled = False  # a full or read-only disk: go on without it
             return
@@ -139,14 +144,3 @@ class FileBlocks:
 
     def _path(self, index: int) -> Path:
         return self.folder / f"{self.block_size}-{index}"
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    private = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    try:
-        with open(private, "wb") as handle:
-            handle.write(data)
-        os.replace(private, path)
-    finally:
-        if private.exists():
-            private.unlink()

@@ -22,6 +22,7 @@ import os
 import re
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from .errors import RemoteNotFoundError, RemoteRecordingError, RemoteUnreachableError
@@ -73,11 +74,12 @@ def _default_version(where: RemotePath, api: str, dandiset: str, timeout: float)
     return published.get("version") or "draft"
 
 
-def _get_json(where: RemotePath, address: str, timeout: float) -> dict:
+def _get_json(where: RemotePath, address: str, timeout: float) -> dict[str, Any]:
     request = urllib.request.Request(address, headers={"Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read())
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             raise RemoteNotFoundError(where, f"the DANDI API knows no such dandiset, version or "

@@ -46,7 +46,9 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import RecordingClosedError
@@ -69,6 +71,7 @@ MIN_BODY_RATE = 100_000
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 5
 _RETRY_PAUSES_S = (0.1, 0.4, 1.0)
+_T = TypeVar("_T")
 _CHUNK = 1 << 16
 
 
@@ -163,7 +166,7 @@ class HttpRangeClient:
             self._raise_for_status(response)
         raise AssertionError("unreachable")
 
-    def _whole_body(self, response, etag: str, modified: str) -> Probe:
+    def _whole_body(self, response: http.client.HTTPResponse, etag: str, modified: str) -> Probe:
         declared = response.getheader("Content-Length")
         size = int(declared) if declared and declared.isdigit() else None
         if size is not None and size > self.full_download_limit:
@@ -198,7 +201,7 @@ class HttpRangeClient:
             self._raise_for_status(response)
         raise AssertionError("unreachable")
 
-    def _request(self, conn, headers: dict[str, str]) -> http.client.HTTPResponse:
+    def _request(self, conn: http.client.HTTPConnection, headers: dict[str, str]) -> http.client.HTTPResponse:
         parts = urlsplit(self._target)
         target = parts.path or "/"
         if parts.query:
@@ -207,10 +210,11 @@ class HttpRangeClient:
         self.requests += 1
         return conn.getresponse()
 
-    def _body(self, response, length: int | None, limit: int | None = None) -> bytes:
+    def _body(self, response: http.client.HTTPResponse, length: int | None, limit: int | None = None) -> bytes:
         """Read the body (exactly ``length`` bytes when known) within its deadline."""
         deadline = time.monotonic() + self.timeout + (length or limit or 0) / MIN_BODY_RATE
-        chunks, received = [], 0
+        chunks: list[bytes] = []
+        received = 0
         while length is None or received < length:
             want = _CHUNK if length is None else min(_CHUNK, length - received)
             chunk = response.read(want)
@@ -235,14 +239,14 @@ class HttpRangeClient:
                            "(the connection was cut)"))
         return b"".join(chunks)
 
-    def _check_etag(self, response) -> None:
+    def _check_etag(self, response: http.client.HTTPResponse) -> None:
         etag = response.getheader("ETag")
         if self._etag and etag and etag != self._etag:
             response.close()
             raise RemoteChangedError(self.path, f"the file changed on the server while it was open "
                                                 f"(ETag {self._etag} is now {etag}); open it again")
 
-    def _raise_for_status(self, response) -> None:
+    def _raise_for_status(self, response: http.client.HTTPResponse) -> None:
         status, reason = response.status, response.reason
         response.read()
         said = f"the server answered {status} {reason}"
@@ -259,7 +263,7 @@ class HttpRangeClient:
         raise RemoteRecordingError(self.path, said)
 
     # -- retries and connections ---------------------------------------------------------
-    def _attempt(self, once):
+    def _attempt(self, once: Callable[[], _T]) -> _T:
         failure: RemoteRecordingError | None = None
         for pause in (0.0, *_RETRY_PAUSES_S[:self.retries]):
             if self._closed:
@@ -284,7 +288,7 @@ class HttpRangeClient:
             failure = type(failure)(self.path, f"{failure.problem} ({tries} tries)")
         raise failure
 
-    def _connection(self):
+    def _connection(self) -> _Lease:
         return _Lease(self)
 
     def _take(self) -> http.client.HTTPConnection:
@@ -294,11 +298,14 @@ class HttpRangeClient:
             if self._idle:
                 return self._idle.pop()
         parts = urlsplit(self._target)
+        if not parts.hostname:
+            self._slots.release()
+            raise RemoteUnreachableError(self.path, f"the address {self._target!r} names no server")
         if parts.scheme == "https":
             return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=self.timeout)
         return http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
 
-    def _give_back(self, conn, healthy: bool) -> None:
+    def _give_back(self, conn: http.client.HTTPConnection, healthy: bool) -> None:
         try:
             if healthy and not self._closed:
                 with self._pool_lock:
@@ -321,11 +328,11 @@ class _Lease:
     def __init__(self, client: HttpRangeClient):
         self.client = client
 
-    def __enter__(self):
+    def __enter__(self) -> http.client.HTTPConnection:
         self.conn = self.client._take()
         return self.conn
 
-    def __exit__(self, exc_type, *exc_info):
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         # Successful requests read their bodies to the end, so the connection is ready again.
         self.client._give_back(self.conn, healthy=exc_type is None)
 

@@ -28,14 +28,15 @@ class RemotePath(type(Path())):  # type: ignore[misc]
     path part; only the path itself carries the URL.
     """
 
-    def __new__(cls, url: str):
-        self = super().__new__(cls, unquote(urlsplit(url).path) or "/")
+    def __new__(cls, url: str) -> RemotePath:
+        self: RemotePath = super().__new__(cls, unquote(urlsplit(url).path) or "/")
         self._url = url
         return self
 
     @property
     def url(self) -> str:
-        return getattr(self, "_url", super().__str__())
+        url: str = getattr(self, "_url", super().__str__())
+        return url
 
     def __str__(self) -> str:
         return self.url
@@ -46,16 +47,16 @@ class RemotePath(type(Path())):  # type: ignore[misc]
     def __repr__(self) -> str:
         return f"RemotePath({self.url!r})"
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, RemotePath) and other.url == self.url
 
     def __hash__(self) -> int:
         return hash(("RemotePath", self.url))
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[RemotePath], tuple[str]]:
         return (RemotePath, (self.url,))
 
-    def exists(self, *args, **kwargs) -> bool:
+    def exists(self, *args: object, **kwargs: object) -> bool:
         return False
 
     def is_file(self) -> bool:

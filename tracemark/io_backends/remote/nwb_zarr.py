@@ -21,6 +21,7 @@ assets (a DANDI Zarr asset is a folder on S3, not one download), local Zarr fold
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ FORMAT_NAME = "NWB-Zarr"
 
 
 def open_nwb_zarr(path: RemotePath, address: str, *, voltage_unit: str = "uV",
-                  timeout: float = 10.0, **options) -> NwbZarrRecording:
+                  timeout: float = 10.0, **options: Any) -> NwbZarrRecording:
     """Open the NWB-Zarr store at ``address`` (named ``path``) read-only; ``timeout``
     bounds every connect and every read of the underlying HTTP requests (seconds)."""
     if options:
@@ -64,7 +65,7 @@ def open_nwb_zarr(path: RemotePath, address: str, *, voltage_unit: str = "uV",
         raise CorruptRecordingError(path, f"the NWB-Zarr store cannot be read ({exc})") from exc
 
 
-def _open_io(io_class, path: RemotePath, address: str, timeout: float):
+def _open_io(io_class: Any, path: RemotePath, address: str, timeout: float) -> Any:
     import aiohttp
 
     limits = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
@@ -80,7 +81,7 @@ def _open_io(io_class, path: RemotePath, address: str, timeout: float):
 class NwbZarrRecording(BaseRecording):
     """A lazily read NWB-Zarr store; see the module docstring."""
 
-    def __init__(self, io, header: RecordingHeader, arrays: list, events: list[Event]):
+    def __init__(self, io: Any, header: RecordingHeader, arrays: list[Any], events: list[Event]):
         super().__init__(header, events)
         self._io = io
         self._arrays = arrays
@@ -109,7 +110,7 @@ class NwbZarrRecording(BaseRecording):
             self._io.close()
 
 
-def _describe(nwbfile, path: RemotePath, voltage_unit: str):
+def _describe(nwbfile: Any, path: RemotePath, voltage_unit: str) -> tuple[RecordingHeader, list[Any], list[Event]]:
     from pynwb.base import TimeSeries
 
     series = [s for s in nwbfile.objects.values() if isinstance(s, TimeSeries)]
@@ -135,7 +136,7 @@ def _describe(nwbfile, path: RemotePath, voltage_unit: str):
     return header, [s.data for s in signals], _events(nwbfile)
 
 
-def _stream_header(series, voltage_unit: str) -> StreamHeader:
+def _stream_header(series: Any, voltage_unit: str) -> StreamHeader:
     data = series.data
     n_channels = 1 if data.ndim == 1 else int(data.shape[1])
     gains = np.full(n_channels, float(series.conversion))
@@ -154,7 +155,7 @@ def _stream_header(series, voltage_unit: str) -> StreamHeader:
         kind=series.neurodata_type)
 
 
-def _channel_names(series, n_channels: int) -> tuple[str, ...]:
+def _channel_names(series: Any, n_channels: int) -> tuple[str, ...]:
     region = getattr(series, "electrodes", None)
     if region is None:
         return (series.name,) if series.data.ndim == 1 else \
@@ -171,7 +172,7 @@ def _channel_names(series, n_channels: int) -> tuple[str, ...]:
     return tuple(str(ids[r]) for r in rows)
 
 
-def _events(nwbfile) -> list[Event]:
+def _events(nwbfile: Any) -> list[Event]:
     events = []
     for name, table in (nwbfile.intervals or {}).items():
         starts = np.asarray(table["start_time"].data[:], dtype=np.float64)

@@ -13,6 +13,10 @@ formats only neo reads (neo opens local paths).
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
+from ..protocol import BaseRecording
 from .block_cache import BlockCache
 from .dandi import download_url, is_dandi
 from .errors import RemoteRecordingError
@@ -26,9 +30,9 @@ SNIFF_BYTES = 2048 + 8
 
 def open_remote(url: str, *, format: str | None = None, timeout: float = 10.0,
                 connections: int = 8, block_size: int = DEFAULT_BLOCK_SIZE,
-                memory_bytes: int = DEFAULT_MEMORY_BYTES, cache_dir=None,
+                memory_bytes: int = DEFAULT_MEMORY_BYTES, cache_dir: str | os.PathLike[str] | None = None,
                 cache_limit_bytes: int | None = None, read_ahead: bool = True,
-                full_download_limit: int = FULL_DOWNLOAD_LIMIT, **options):
+                full_download_limit: int = FULL_DOWNLOAD_LIMIT, **options: Any) -> BaseRecording:
     """Open the recording at ``url`` (http, https, s3 or dandi) read-only.
 
     ``timeout`` bounds every connect and receive (seconds); ``connections`` is the size of
@@ -54,7 +58,8 @@ def open_remote(url: str, *, format: str | None = None, timeout: float = 10.0,
 
 def open_source(url: str, *, timeout: float = 10.0, connections: int = 8,
                 block_size: int = DEFAULT_BLOCK_SIZE, memory_bytes: int = DEFAULT_MEMORY_BYTES,
-                cache_dir=None, cache_limit_bytes: int | None = None, read_ahead: bool = True,
+                cache_dir: str | os.PathLike[str] | None = None, cache_limit_bytes: int | None = None,
+                read_ahead: bool = True,
                 full_download_limit: int = FULL_DOWNLOAD_LIMIT) -> RemoteFile:
     """The remote file at ``url``, probed (size, ETag, first block) and ready for reads."""
     path = RemotePath(url)
@@ -94,7 +99,7 @@ def _sniff(source: RemoteFile) -> str:
     return format_of_head(source.path, head, source.path.suffix.lower())
 
 
-def _open_backend(name: str, source: RemoteFile, options: dict):
+def _open_backend(name: str, source: RemoteFile, options: dict[str, Any]) -> BaseRecording:
     path = source.path
     if name == "nwb":
         from ..nwb import open_nwb

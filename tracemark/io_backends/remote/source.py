@@ -35,14 +35,19 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import RecordingClosedError, RecordingError
 from .block_cache import FileBlocks
 from .errors import RemoteRecordingError, RemoteTruncatedError
 from .http_range import HttpRangeClient, Probe
 from .locations import RemotePath
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 DEFAULT_BLOCK_SIZE = 256 << 10
 DEFAULT_MEMORY_BYTES = 64 << 20
@@ -119,10 +124,10 @@ class RemoteFile:
         self._check_open()
         return self._size
 
-    def read_array(self, offset: int, dtype, shape: tuple[int, ...]) -> np.ndarray:
+    def read_array(self, offset: int, dtype: npt.DTypeLike, shape: tuple[int, ...]) -> np.ndarray:
         """``shape`` items of ``dtype`` from byte ``offset``; a read past the end raises."""
         out = np.empty(shape, dtype=dtype)
-        view = memoryview(out.reshape(-1).view(np.uint8))
+        view = out.reshape(-1).view(np.uint8).data
         if offset + len(view) > self._size:
             raise RemoteTruncatedError(
                 self.path, f"the file on the server ends at byte {self._size}, before the "
@@ -186,7 +191,7 @@ class RemoteFile:
             pending, self._inflight = list(self._inflight.values()), {}
         closed = RecordingClosedError(self.path, "the recording was closed")
         for entry in pending:
-            _settle(entry.future, error=closed)
+            _settle(entry.future, closed)
         self._disk_writes.shutdown(wait=True)   # blocks fetched so far stay cached for next time
         self._client.close()
 
@@ -201,7 +206,7 @@ class RemoteFile:
     # -- blocks --------------------------------------------------------------------------
     def _blocks(self, first: int, stop: int) -> list[bytes]:
         found: dict[int, bytes] = {}
-        waiting: dict[int, Future] = {}
+        waiting: dict[int, Future[bytes]] = {}
         with self._lock:
             for index in range(first, stop):
                 if index in self._memory:
@@ -225,7 +230,7 @@ class RemoteFile:
             found[index] = future.result()
         return [found[i] for i in range(first, stop)]
 
-    def _fetch_queued_here(self, waiting: dict[int, Future]) -> None:
+    def _fetch_queued_here(self, waiting: dict[int, Future[bytes]]) -> None:
         """Fetch, in this thread and with one request per span, the requests still queued
         (read-ahead not yet started) for blocks this read waits for: waiting behind the rest
         of the read-ahead queue would cost more than asking now."""
@@ -244,13 +249,13 @@ class RemoteFile:
             self._fetch_claimed(span)
 
     def _fetch(self, indexes: list[int], pool: ThreadPoolExecutor, workers: int | None,
-               here: bool = False) -> dict[int, Future]:
+               here: bool = False) -> dict[int, Future[bytes]]:
         """Start fetching ``indexes`` (those not already on their way) on ``pool``; their futures.
 
         ``here``: the first request runs in the calling thread (which is about to wait for
         it anyway), the others on the pool.
         """
-        futures: dict[int, Future] = {}
+        futures: dict[int, Future[bytes]] = {}
         fresh: list[int] = []
         with self._lock:
             for index in indexes:
@@ -327,7 +332,7 @@ class RemoteFile:
             for index in run.indexes:
                 self._inflight.pop(index, None)
         for future in run.futures:
-            _settle(future, error=error)
+            _settle(future, error)
 
     def _keep(self, index: int, block: bytes, store: bool) -> None:
         if store and self._disk is not None:
@@ -385,7 +390,7 @@ class _Run:
     """One range request: its consecutive blocks, their futures, and whether a thread took it."""
 
     indexes: list[int]
-    futures: list[Future]
+    futures: list[Future[bytes]]
     claimed: bool = False
 
 
@@ -393,17 +398,17 @@ class _Run:
 class _Pending:
     """A block on its way: what to wait for, and the request that brings it."""
 
-    future: Future
+    future: Future[bytes]
     run: _Run
 
 
-def _settle(future: Future, block: bytes | None = None, error: BaseException | None = None) -> None:
+def _settle(future: Future[bytes], outcome: bytes | BaseException) -> None:
     """Give ``future`` its block or error, unless ``close()`` has already failed it."""
     try:
-        if error is not None:
-            future.set_exception(error)
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
         else:
-            future.set_result(block)
+            future.set_result(outcome)
     except InvalidStateError:
         pass
 
@@ -438,7 +443,7 @@ class RemoteFileView(io.RawIOBase):
         self._position = max(base + offset, 0)
         return self._position
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
         try:
             n = self._source.read_into(self._position, view)

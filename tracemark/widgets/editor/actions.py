@@ -1,7 +1,7 @@
 """Every trace-editor command, declared once with its proposed shortcuts.
 
-:data:`EDITOR_ACTIONS` uses the viewer's :class:`ActionSpec`, so the main window can put
-them in its menus and its shortcut help with the viewer's :class:`ActionSet` machinery.
+:data:`EDITOR_ACTIONS` is a tuple of the shared :class:`~tracemark.widgets.actions.ActionSpec`,
+so the main window puts them in its menus and its shortcut help as it does every other part's.
 ``TraceEditorWidget.install_actions()`` binds them to the editor with the
 ``WidgetWithChildrenShortcut`` context: they fire while the focus is anywhere in the editor,
 and the signal viewer's keys are all different from these (checked by a test), so a key
@@ -12,7 +12,7 @@ field hands the keys back to the editor.
 
 from __future__ import annotations
 
-from tracemark.widgets.viewer.actions import ActionSpec
+from tracemark.widgets.actions import ActionSpec
 
 MENU = "Trace"
 

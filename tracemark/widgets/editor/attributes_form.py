@@ -30,19 +30,19 @@ from PyQt6.QtWidgets import (
 )
 
 from tracemark.analysis.peaks import PEAK_KEYS, stored_peaks
+from tracemark.domain import trace_attributes as keys
 from tracemark.widgets.flow_layout import FlowLayout
 
 from .fields import CommitLineEdit, CommitSpinBox, NumberLineEdit
 from .model import ACCEPTED, REJECTED, UNREVIEWED, TraceView
 
 #: Attributes with their own widget; every other one is listed read-only under "Details".
-EDITED_KEYS = frozenset({"reject", "reviewed", "onset_shift", "comment", "examiner",
-                         "neg_peak_magnitude_uv", "neg_peak_latency_ms", "pos_peak_magnitude_uv",
-                         "pos_peak_latency_ms", "origin", "cache_file", "cache_file_index"})
+EDITED_KEYS = frozenset({keys.REJECT, keys.REVIEWED, keys.ONSET_SHIFT, keys.COMMENT, keys.EXAMINER,
+                         *keys.PEAK_ATTRIBUTE_KEYS, *keys.TRANSIENT_KEYS})
 #: Shown first under "Details", in this order; the rest follow alphabetically.
-DETAIL_ORDER = ("event_name", "event_time", "id", "channel_of_interest", "stimulation_intensity_mso",
-                "stimulation_intensity_didt", "xyz_coords", "zcr_latency_ms",
-                "time_since_last_pulse_in_s")
+DETAIL_ORDER = (keys.EVENT_NAME, keys.EVENT_TIME, keys.ID, keys.CHANNEL_OF_INTEREST,
+                keys.STIMULATION_INTENSITY_MSO, keys.STIMULATION_INTENSITY_DIDT, keys.XYZ_COORDS,
+                keys.ZCR_LATENCY, keys.TIME_SINCE_LAST_PULSE)
 
 STATE_STYLE = {
     UNREVIEWED: ("Unreviewed", "background:#e8eaef; color:#333; border:1px solid #c5c9d3;"),
@@ -96,6 +96,12 @@ class AttributesForm(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addWidget(self._build_decision())
+        # Stored values the rules could not read ("reject" = "maybe"): said, not hidden.
+        self.problems_label = QLabel(wordWrap=True)
+        _name(self.problems_label, "traceEditor.attributeProblems", "Unreadable attribute values")
+        self.problems_label.setStyleSheet("QLabel { color:#9b1c14; }")
+        self.problems_label.hide()
+        layout.addWidget(self.problems_label)
         layout.addWidget(self._build_onset())
         layout.addWidget(self._build_peaks())
         layout.addWidget(self._build_notes())
@@ -253,6 +259,9 @@ class AttributesForm(QWidget):
         self._trace = trace
         attrs = trace.attrs
         self._show_state(trace.state)
+        problems = trace.problems
+        self.problems_label.setText("\n".join(problems))
+        self.problems_label.setVisible(bool(problems))
         low, high = trace.shift_range
         self.onset_spin.set_confirmed(trace.onset_shift, low, high)
         self.onset_ms_label.setText(f"= {trace.onset_shift * trace.ms_per_sample():+.2f} ms "
@@ -264,8 +273,8 @@ class AttributesForm(QWidget):
         ptp = peaks.peak_to_peak_uv
         self.ptp_label.setText("peak-to-peak —" if ptp is None else
                                f"peak-to-peak <b>{ptp:.1f} {trace.units}</b>")
-        self.comment_edit.set_confirmed("" if attrs.get("comment") is None else str(attrs.get("comment")))
-        self.examiner_edit.set_confirmed("" if attrs.get("examiner") is None else str(attrs.get("examiner")))
+        self.comment_edit.set_confirmed("" if attrs.get(keys.COMMENT) is None else str(attrs.get(keys.COMMENT)))
+        self.examiner_edit.set_confirmed("" if attrs.get(keys.EXAMINER) is None else str(attrs.get(keys.EXAMINER)))
         self._show_details(trace)
 
     # -- internals ----------------------------------------------------------------------
@@ -303,9 +312,9 @@ class AttributesForm(QWidget):
 
 
 def _detail_rows(attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
-    keys = [k for k in DETAIL_ORDER if k in attrs]
-    keys += sorted(k for k in attrs if k not in EDITED_KEYS and k not in DETAIL_ORDER)
-    return [(k, format_value(attrs[k])) for k in keys]
+    shown = [k for k in DETAIL_ORDER if k in attrs]
+    shown += sorted(k for k in attrs if k not in EDITED_KEYS and k not in DETAIL_ORDER)
+    return [(k, format_value(attrs[k])) for k in shown]
 
 
 def _fill(parent: QTreeWidgetItem, rows: list[tuple[str, str]]) -> None:

@@ -23,20 +23,22 @@ from PyQt6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from tracemark.analysis.peaks import (
     NO_PEAKS,
+    PEAK_KEYS,
     PeakEstimate,
     check_window,
     estimate_peaks,
     stored_peaks,
 )
+from tracemark.domain import trace_attributes as keys
 from tracemark.domain.review import ReviewCounts
 from tracemark.domain.trace_numbers import trace_number
-from tracemark.widgets.viewer.actions import ActionSet
+from tracemark.widgets.actions import ActionSet
 
 from .actions import EDITOR_ACTIONS
 from .attributes_form import AttributesForm
 from .model import ACCEPT_EDIT, REJECT_EDIT, UNREVIEWED, TraceRow, TraceView
 from .progress import ReadOnlyBanner, ReviewProgress
-from .trace_plot import TracePlot
+from .trace_editor_plot import TraceEditorPlot
 from .trace_table import TraceTable
 
 NAVIGATIONS = ("next", "previous", "next_unreviewed", "first", "last")
@@ -66,7 +68,7 @@ class TraceEditorWidget(QWidget):
         self.actions_set: ActionSet | None = None
         self.banner = ReadOnlyBanner()
         self.progress = ReviewProgress()
-        self.plot = TracePlot()
+        self.plot = TraceEditorPlot()
         self.form = AttributesForm()
         self.table = TraceTable()
         self._layout()
@@ -103,18 +105,18 @@ class TraceEditorWidget(QWidget):
 
     def _connect(self) -> None:
         self.table.trace_requested.connect(self.trace_requested)
-        self.plot.onset_dragged.connect(lambda shift: self._request({"onset_shift": shift}))
+        self.plot.onset_dragged.connect(lambda shift: self._request({keys.ONSET_SHIFT: shift}))
         self.plot.peak_picked.connect(self._peak_picked)
         self.plot.channel_changed.connect(lambda _channel: self._refresh_peaks())
         form = self.form
         form.accept_clicked.connect(self.accept_current)
         form.reject_toggled.connect(lambda reject: self._decide(REJECT_EDIT if reject else ACCEPT_EDIT))
-        form.onset_changed.connect(lambda shift: self._request({"onset_shift": shift}))
+        form.onset_changed.connect(lambda shift: self._request({keys.ONSET_SHIFT: shift}))
         form.peak_edited.connect(lambda key, value: self._request({key: value}))
         form.estimate_clicked.connect(self.estimate_peaks)
         form.clear_peaks_clicked.connect(self.clear_peaks)
-        form.comment_committed.connect(lambda text: self._request({"comment": text}))
-        form.examiner_committed.connect(lambda text: self._request({"examiner": text}))
+        form.comment_committed.connect(lambda text: self._request({keys.COMMENT: text}))
+        form.examiner_committed.connect(lambda text: self._request({keys.EXAMINER: text}))
         form.peak_window_changed.connect(self._window_edited)
         form.done_editing.connect(self.plot.plot_widget.setFocus)
 
@@ -214,7 +216,7 @@ class TraceEditorWidget(QWidget):
         low, high = trace.shift_range
         shift = min(max(trace.onset_shift + int(samples), low), high)
         if shift != trace.onset_shift:
-            self._request({"onset_shift": shift})
+            self._request({keys.ONSET_SHIFT: shift})
 
     def shift_onset_ms(self, ms: float) -> None:
         """Request the onset ``ms`` later (rounded to samples, at least one)."""
@@ -288,11 +290,10 @@ class TraceEditorWidget(QWidget):
         """The channel the peaks were read on becomes the trace's channel of interest."""
         trace = self._trace
         label = trace.channel_labels[self.plot.active_channel]
-        return {} if trace.attrs.get("channel_of_interest") == label else {"channel_of_interest": label}
+        return {} if trace.attrs.get(keys.CHANNEL_OF_INTEREST) == label else {keys.CHANNEL_OF_INTEREST: label}
 
     def _peak_picked(self, kind: str, magnitude: float, latency_ms: float) -> None:
-        magnitude_key = f"{kind}_peak_magnitude_uv"
-        latency_key = f"{kind}_peak_latency_ms"
+        magnitude_key, latency_key = PEAK_KEYS[kind]
         self._request({magnitude_key: magnitude, latency_key: latency_ms, **self._channel_attr()})
 
     def _refresh_peaks(self) -> None:

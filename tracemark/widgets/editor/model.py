@@ -5,8 +5,10 @@ These are frozen dataclasses free of Qt and files: the app builds them from a ca
 decoded attributes (:meth:`TraceRow.from_attrs` does it the one right way) and hands them
 to :class:`~tracemark.widgets.editor.editor.TraceEditorWidget`.
 
-The review state (accepted, rejected, unreviewed) is not decided here: it is
-:mod:`tracemark.domain.review`'s rule, which every view and the command line share.
+Nothing about the attributes is decided here: their keys and the reading of ``reject``,
+``reviewed`` and ``onset_shift`` are :mod:`tracemark.domain.trace_attributes`', and the
+review state (accepted, rejected, unreviewed) is :mod:`tracemark.domain.review`'s rule,
+which every view and the command line share.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from tracemark.domain import trace_attributes as keys
+
 # The states are re-exported: the editor's callers name them from here or from the domain.
 from tracemark.domain.review import (  # noqa: F401
     ACCEPTED,
@@ -26,14 +30,19 @@ from tracemark.domain.review import (  # noqa: F401
     REVIEW_STATES,
     UNREVIEWED,
     ReviewState,
-    is_set,
     review_state,
     state_of,
 )
+from tracemark.domain.trace_attributes import (
+    attribute_problems,
+    is_rejected,
+    is_reviewed,
+    onset_shift_of,
+)
 
 #: The edit a decision stands for (one transaction each).
-ACCEPT_EDIT: Mapping[str, Any] = MappingProxyType({"reviewed": True, "reject": False})
-REJECT_EDIT: Mapping[str, Any] = MappingProxyType({"reviewed": True, "reject": True})
+ACCEPT_EDIT: Mapping[str, Any] = MappingProxyType({keys.REVIEWED: True, keys.REJECT: False})
+REJECT_EDIT: Mapping[str, Any] = MappingProxyType({keys.REVIEWED: True, keys.REJECT: True})
 
 
 def optional_float(value: Any) -> float | None:
@@ -47,21 +56,10 @@ def optional_float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def as_int(value: Any, default: int = 0) -> int:
-    """An integer attribute (onset shift) read leniently: 5, "5", 5.0 -> 5; else default."""
-    if isinstance(value, bool):
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):   # OverflowError: a 400-digit integer
-        return default
-    return int(number) if math.isfinite(number) and number == int(number) else default
-
-
 def peak_to_peak(attrs: Mapping[str, Any]) -> float | None:
     """``pos - neg`` peak magnitude when both are known."""
-    neg = optional_float(attrs.get("neg_peak_magnitude_uv"))
-    pos = optional_float(attrs.get("pos_peak_magnitude_uv"))
+    neg = optional_float(attrs.get(keys.NEG_PEAK_MAGNITUDE))
+    pos = optional_float(attrs.get(keys.POS_PEAK_MAGNITUDE))
     return None if neg is None or pos is None else pos - neg
 
 
@@ -82,6 +80,8 @@ class TraceRow:
     comment: str = ""
     peak_to_peak: float | None = None
     examiner: str = ""
+    #: Stored values the rules could not read, told in words (``attribute_problems``).
+    problems: tuple[str, ...] = ()
 
     @property
     def state(self) -> ReviewState:
@@ -91,11 +91,12 @@ class TraceRow:
     def from_attrs(cls, index: int, attrs: Mapping[str, Any], origin: str | None = None) -> TraceRow:
         """The row of trace ``index`` from its attributes (as ``CacheFile.get_trace_attrs``
         returns them; ``origin`` defaults to ``attrs["origin"]``)."""
-        return cls(index=int(index), origin=_text(origin if origin is not None else attrs.get("origin")),
-                   event_time_s=optional_float(attrs.get("event_time")),
-                   reviewed=is_set(attrs.get("reviewed")), reject=is_set(attrs.get("reject")),
-                   onset_shift=as_int(attrs.get("onset_shift")), comment=_text(attrs.get("comment")),
-                   peak_to_peak=peak_to_peak(attrs), examiner=_text(attrs.get("examiner")))
+        return cls(index=int(index), origin=_text(origin if origin is not None else attrs.get(keys.ORIGIN)),
+                   event_time_s=optional_float(attrs.get(keys.EVENT_TIME)),
+                   reviewed=is_reviewed(attrs), reject=is_rejected(attrs),
+                   onset_shift=onset_shift_of(attrs), comment=_text(attrs.get(keys.COMMENT)),
+                   peak_to_peak=peak_to_peak(attrs), examiner=_text(attrs.get(keys.EXAMINER)),
+                   problems=tuple(attribute_problems(attrs)))
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ class TraceView:
 
     @property
     def onset_shift(self) -> int:
-        return as_int(self.attrs.get("onset_shift"))
+        return onset_shift_of(self.attrs)
 
     @property
     def shift_range(self) -> tuple[int, int]:
@@ -152,8 +153,13 @@ class TraceView:
         return review_state(self.attrs)
 
     @property
+    def problems(self) -> list[str]:
+        """Stored values of this trace the rules could not read, told in words."""
+        return attribute_problems(self.attrs)
+
+    @property
     def channel_of_interest(self) -> str | None:
-        value = self.attrs.get("channel_of_interest")
+        value = self.attrs.get(keys.CHANNEL_OF_INTEREST)
         return value if isinstance(value, str) and value in self.channel_labels else None
 
     def default_channel(self) -> int:

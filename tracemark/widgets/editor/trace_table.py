@@ -53,6 +53,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from tracemark.domain import trace_attributes as keys
 from tracemark.domain.review import (
     ACCEPTED,
     REJECTED,
@@ -78,8 +79,8 @@ COLUMNS = (Column("trace", "Trace", True), Column("origin", "Recording"),
            Column("examiner", "Examiner"), Column("comment", "Comment"))
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 _ALIASES = {"#": "trace", "number": "trace", "n": "trace", "index": "trace", "i": "trace",
-            "event": "time", "event_time": "time",
-            "onset": "shift", "onset_shift": "shift", "ptp": "p2p", "peak_to_peak": "p2p",
+            "event": "time", keys.EVENT_TIME: "time",
+            "onset": "shift", keys.ONSET_SHIFT: "shift", "ptp": "p2p", "peak_to_peak": "p2p",
             "recording": "origin", "review": "state"}
 STATE_COLOURS = {ACCEPTED: QColor(23, 120, 50), REJECTED: QColor(175, 35, 25),
                  UNREVIEWED: QColor(90, 90, 90)}
@@ -186,6 +187,9 @@ class TraceTableModel(QAbstractTableModel):
         if not index.isValid():
             return None
         row, column = self._rows[index.row()], COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole and column.key == "state" and row.problems:
+            # The state of a trace holding an unreadable value says how it was read.
+            return "\n".join((column_text(row, column.key), *row.problems))
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             text = column_text(row, column.key)
             # Qt lays out a cell's whole text to elide it: a 10 MB comment froze the window

@@ -138,7 +138,7 @@ class MeasuredView(PlotView):
     window, chosen with ``measure_controls``; subclasses redraw in ``_measures_changed``."""
 
     settings: MeasureSettings
-    measure_controls: "MeasureControls"
+    measure_controls: MeasureControls
     measures: Measures | None = None
 
     def _data_changed(self) -> None:

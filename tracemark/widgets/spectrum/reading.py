@@ -4,7 +4,7 @@ A :class:`SpectrumRequest` is an immutable snapshot of what the viewer shows: th
 the sample range (the visible window or the measurement span), the display rows with
 their labels and units, the montage weights and the display filter. :func:`compute_psd`
 and :func:`compute_spectrogram` read exactly those displayed signals at full resolution
-(:func:`~tracemark.widgets.viewer.pipeline.read_displayed`: montage and filter applied)
+(:func:`~tracemark.paging.pipeline.read_displayed`: montage and filter applied)
 and return the spectrum with a sentence saying what it rests on.
 
 Cost is bounded whatever the span: at most :data:`PSD_BUDGET_VALUES` values (samples
@@ -30,8 +30,8 @@ from tracemark.dsp.spectrum import (
     spread_blocks,
     welch_blocks,
 )
-from tracemark.widgets.viewer.pipeline import plan_rows, read_displayed
-from tracemark.widgets.viewer.source import SignalSource
+from tracemark.paging.pipeline import plan_rows, read_displayed
+from tracemark.paging.source import SignalSource
 
 __all__ = [
     "PSD_BUDGET_VALUES",

@@ -1,25 +1,16 @@
-"""The lazily paged signal viewer: data-source protocol, paging, plot, overview, commands.
+"""The lazily paged signal viewer: paging worker, plot, overview, commands.
 
-``SignalViewer`` is the widget; ``SignalSource`` is what it reads from (``tracemark.app``
-adapts readers to it); ``ArraySource`` serves an in-memory array.
+``SignalViewer`` is the widget; it reads a :class:`~tracemark.paging.source.SignalSource`
+(``tracemark.app`` adapts readers to it) through the Qt-free :mod:`tracemark.paging`.
+``VIEWER_ACTIONS`` declares its commands for the shared :mod:`tracemark.widgets.actions`.
 """
 
-from .actions import VIEWER_ACTIONS, ActionSet, ActionSpec, ShortcutsDialog
-from .request import PageRequest, PageResult
-from .source import ArraySource, SignalSource, SourceEvent
+from .actions import VIEWER_ACTIONS
 from .view_model import ViewModel
 from .viewer import SignalViewer
 
 __all__ = [
     "VIEWER_ACTIONS",
-    "ActionSet",
-    "ActionSpec",
-    "ArraySource",
-    "PageRequest",
-    "PageResult",
-    "ShortcutsDialog",
-    "SignalSource",
     "SignalViewer",
-    "SourceEvent",
     "ViewModel",
 ]

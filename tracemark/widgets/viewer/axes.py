@@ -63,6 +63,11 @@ class ChannelAxis(pg.AxisItem):
         self.setStyle(tickLength=0, autoExpandTextSpace=True)
         self._labels: list[str] = []
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The row names on the axis, top row first."""
+        return tuple(self._labels)
+
     def set_labels(self, labels: list[str]) -> None:
         self._labels = list(labels)
         self.setTicks([[(-k, name) for k, name in enumerate(self._labels)], []])

@@ -13,11 +13,13 @@ import numpy as np
 from PyQt6.QtCore import QObject
 from PyQt6.QtWidgets import QDialog, QInputDialog
 
-from .actions import VIEWER_ACTIONS, ActionSet, ShortcutsDialog
+from tracemark.paging.source import channel_types_of
+from tracemark.widgets.actions import ActionSet, ShortcutsDialog
+
+from .actions import VIEWER_ACTIONS
 from .cursors import CURSOR_A, CURSOR_B
 from .dialogs import ChannelDialog, FilterDialog, GoToTimeDialog
 from .scales import group_title, group_unit, step_at_or_above
-from .source import channel_types_of
 from .view_model import SPAN_STEPS, TIME_CLOCK, TIME_SECONDS, next_step
 
 ROWS_PER_PAGE_STEPS = (1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128, 192, 256)
@@ -146,7 +148,7 @@ class ViewerCommands(QObject):
         if self.viewer.source is None:
             return
         channels = self.model.channels
-        dialog = ChannelDialog(self.viewer.row_labels(), channels.order, self.viewer)
+        dialog = ChannelDialog(channels.labels, channels.order, self.viewer)
         self.last_dialog = dialog
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.order():
             channels.set_order(dialog.order())
@@ -194,7 +196,7 @@ class ViewerCommands(QObject):
                 continue
             with np.errstate(all="ignore"):
                 spread = (np.nanpercentile(maxs, 98) - np.nanpercentile(mins, 2))
-            spread *= self.viewer.row_scale(row).to_group_unit
+            spread *= self.model.channels.row(row).scale.to_group_unit
             if np.isfinite(spread) and spread > 0:
                 spreads[row] = float(spread)
         return spreads
@@ -331,7 +333,7 @@ class ViewerCommands(QObject):
         self.viewer.cursors.clear()
 
     def show_shortcuts(self):
-        specs = list(VIEWER_ACTIONS) + list(getattr(self.viewer, "extra_action_specs", ()))
+        specs = list(VIEWER_ACTIONS) + list(self.viewer.extra_action_specs)
         dialog = ShortcutsDialog(specs, self.viewer)
         self.last_dialog = dialog
         dialog.exec()

@@ -1,6 +1,6 @@
 """What the measurement tools draw on the trace plot: the crosshair and cursors A and B.
 
-The layer owns a few graphics items on a :class:`~.trace_plot.TracePlot` and turns the
+The layer owns a few graphics items on a :class:`~.signal_plot.SignalPlot` and turns the
 mouse into intent signals (the pointer moved, a cursor was asked for at a time, a cursor
 line was dragged). It reads no data and changes no model: the measurement controller
 (:mod:`.measure`) decides what the numbers are and where the cursors go.

@@ -12,9 +12,23 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox,
-                             QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                             QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 _TIME_RE = re.compile(r"^\s*(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d*)?)\s*$")
 
@@ -213,7 +227,8 @@ class FilterDialog(QDialog):
         if candidate.highpass_hz and candidate.lowpass_hz and candidate.highpass_hz >= candidate.lowpass_hz:
             raise ValueError("the high-pass frequency must be below the low-pass frequency")
         if candidate.notch_hz and candidate.notch_hz >= self._rate / 2:
-            raise ValueError(f"a {candidate.notch_hz:g} Hz notch needs a sampling rate above {2 * candidate.notch_hz:g} Hz")
+            raise ValueError(f"a {candidate.notch_hz:g} Hz notch needs a sampling rate "
+                             f"above {2 * candidate.notch_hz:g} Hz")
         return candidate
 
     def _accept(self) -> None:

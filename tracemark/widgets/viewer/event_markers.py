@@ -94,7 +94,7 @@ class EventMarkers:
         px_per_s = width_px / max(stop_s - start_s, 1e-9)
         metrics = QFontMetricsF(QFont())
         lane_free = [-np.inf] * MAX_LANES
-        placed = []
+        placed: list[tuple[float, float, str, str, str, int]] = []  # ... label, source, shown text, lane
         for time_s, duration, label, source in visible:
             if len(placed) >= MAX_LABELS:
                 break

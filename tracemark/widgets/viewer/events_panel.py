@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PyQt6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QObject, QSortFilterProxyModel,
-                          Qt, pyqtSignal)
+from PyQt6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, QSortFilterProxyModel, Qt, pyqtSignal
 from PyQt6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
-from .source import SourceEvent
+from tracemark.paging.source import SourceEvent
 
 _COLUMNS = ("Time", "Event", "Kind")
 #: Keys the list uses itself while it has focus, rather than the viewer's shortcuts.

@@ -73,7 +73,7 @@ class MeasurementController(QObject):
         self.layer.cursor_dragged.connect(self.place_at)
         viewer.source_changed.connect(self._on_source_changed)
         viewer.page_drawn.connect(self._on_page_drawn)
-        for signal in (model.channels.order_changed, model.channels.first_changed,
+        for signal in (model.channels.rows_changed, model.channels.order_changed, model.channels.first_changed,
                        model.channels.per_page_changed, model.display.montage_changed,
                        model.display.display_filter_changed):
             signal.connect(self._schedule_readout)
@@ -212,7 +212,7 @@ class MeasurementController(QObject):
 
     def _mark_selected_row(self) -> None:
         selected = self.viewer.model.channels.selected
-        labels = self.viewer.row_labels()
+        labels = self.viewer.model.channels.labels
         self.panel.mark_row(labels[selected] if 0 <= selected < len(labels) else None)
 
     def readout_pending(self) -> bool:
@@ -264,12 +264,12 @@ class MeasurementController(QObject):
         """The times of A and B and every visible row's values there (NaN: not read yet)."""
         viewer = self.viewer
         rows = tuple(viewer.model.channels.visible_rows)
-        labels, units = viewer.row_labels(), viewer.row_units()
+        shown = viewer.model.channels.rows
         at_a, at_b = (self._values.get(key) if key is not None else None for key in self._value_keys())
         nothing = np.full(len(rows), np.nan)
         at_a = nothing if at_a is None else at_a
         at_b = nothing if at_b is None else at_b
-        readings = tuple(RowReading(labels[r], display_unit(units[r]), float(at_a[k]), float(at_b[k]))
+        readings = tuple(RowReading(shown[r].label, display_unit(shown[r].unit), float(at_a[k]), float(at_b[k]))
                          for k, r in enumerate(rows))
         return CursorReadout(*self.cursors.positions(), readings)
 
@@ -320,5 +320,5 @@ class MeasurementController(QObject):
         montage, filter_id = self._display_identity()
         value = self._row_values.value(source, index, row, viewer.pipeline.montage_matrix(montage),
                                        viewer.active_filter(), (source.identity, montage, filter_id))
-        unit = display_unit(viewer.row_units()[row])
-        return f"{viewer.row_labels()[row]}  {format_value(value)} {unit}\n{time_text}"
+        shown = viewer.model.channels.row(row)
+        return f"{shown.label}  {format_value(value)} {display_unit(shown.unit)}\n{time_text}"

@@ -45,9 +45,10 @@ from PyQt6.QtSvg import QSvgGenerator
 from tracemark.domain.channel_types import STIM
 from tracemark.dsp.amplitude import robust_spreads
 from tracemark.dsp.decimate import envelope_xy, minmax_decimate
+from tracemark.paging.pipeline import read_displayed
 
 from .axes import format_seconds
-from .pipeline import read_displayed
+from .rows import display_rows
 from .scale_bar import format_duration, nice_value
 from .scales import (
     AutomaticScales,
@@ -55,9 +56,7 @@ from .scales import (
     format_sensitivity,
     group_title,
     group_unit,
-    row_scale,
 )
-from .source import channel_types_of
 
 __all__ = [
     "PAGE_FORMATS",
@@ -212,12 +211,11 @@ def page_content_from_viewer(viewer, *, producer: str = "Tracemark") -> PageCont
         x, y = read_page_rows(lambda a, b: read_displayed(source, a, b, rows, matrix, page_filter),
                               i_start, i_stop, rate, remove_dc=bool(active is not None and active.remove_dc))
     row_mm = viewer.plot.row_pixels() / viewer.plot.pixels_per_mm
-    labels, units = viewer.row_labels(), row_units(source, montage)
     page_rows = []
     for k, row in enumerate(rows):
-        scale = viewer.row_scale(row)
-        page_rows.append(PageRow(labels[row], units[row], scale.group, x, y[:, k],
-                                 channels.row_sensitivity(row) * row_mm, scale.to_group_unit,
+        shown = channels.row(row)
+        page_rows.append(PageRow(shown.label, shown.unit, shown.scale.group, x, y[:, k],
+                                 channels.row_sensitivity(row) * row_mm, shown.scale.to_group_unit,
                                  channels.gain(row)))
     events = tuple((e.time_s, e.duration_s, e.label) for e in source.events()
                    if e.time_s <= window.stop_s and e.time_s + max(e.duration_s, 0.0) >= window.start_s)
@@ -242,19 +240,20 @@ def page_content_for_span(source, start_s: float, stop_s: float, rows: Sequence[
     rate = source.sampling_rate
     i_start = max(math.floor(start_s * rate + 1e-9), 0)
     i_stop = min(math.ceil(stop_s * rate - 1e-9), source.n_samples)
-    types = channel_types_of(source)
+    channels = display_rows(source)
     if rows is None:
-        rows = [i for i, t in enumerate(types) if t != STIM][:MAX_DEFAULT_ROWS] or list(range(len(types)))
+        rows = ([i for i, c in enumerate(channels) if c.channel_type != STIM][:MAX_DEFAULT_ROWS]
+                or list(range(len(channels))))
     rows = tuple(int(r) for r in rows)
     page_filter = None if display_filter is None else replace(display_filter, remove_dc=False)
     x, y = read_page_rows(lambda a, b: read_displayed(source, a, b, rows, None, page_filter), i_start,
                           i_stop, rate, remove_dc=bool(display_filter is not None and display_filter.remove_dc))
-    scales = [row_scale(types[r], source.units[r]) for r in rows]
+    scales = [channels[r].scale for r in rows]
     spreads, bursts = robust_spreads([_finite_rows(y)]) if len(y) else (None, None)
     automatic = AutomaticScales(spreads, scales, bursts)
     per_row = automatic.sensitivities(row_px=1.0, pixels_per_mm=1.0)   # units per row height
     gains = automatic.misc_gains()
-    page_rows = tuple(PageRow(source.channel_names[r], source.units[r], scale.group, x, y[:, k],
+    page_rows = tuple(PageRow(channels[r].label, channels[r].unit, scale.group, x, y[:, k],
                               per_row[scale.group], scale.to_group_unit, gains.get(k, 1.0))
                       for k, (r, scale) in enumerate(zip(rows, scales)))
     events = tuple((e.time_s, e.duration_s, e.label) for e in source.events()
@@ -267,14 +266,6 @@ def page_content_for_span(source, start_s: float, stop_s: float, rows: Sequence[
 
 def _finite_rows(y: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(y), y, np.nan).astype(np.float32)
-
-
-def row_units(source, montage) -> list[str]:
-    """Each display row's unit: its channel's, or for a derivation its positive input's."""
-    if montage is None:
-        return list(source.units)
-    inputs = np.argmax(montage.matrix(source.channel_names), axis=1)
-    return [source.units[int(i)] for i in inputs]
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -485,7 +476,8 @@ def _group_units_per_row(content: PageContent, group: str) -> float:
 
 def _x_of(layout: _Layout, content: PageContent, seconds):
     span = max(content.stop_s - content.start_s, 1e-12)
-    return layout.traces.left() + (np.asarray(seconds, dtype=np.float64) - content.start_s) / span * layout.traces.width()
+    offset_s = np.asarray(seconds, dtype=np.float64) - content.start_s
+    return layout.traces.left() + offset_s / span * layout.traces.width()
 
 
 def grid_step_s(span_s: float, width_mm: float) -> float:

@@ -27,8 +27,8 @@ from dataclasses import replace
 
 from PyQt6.QtCore import QObject, QRunnable, QThread, QThreadPool, pyqtSignal
 
-from .pipeline import DisplayPipeline
-from .request import ORIGIN_PENDING, PageRequest, PageResult
+from tracemark.paging.pipeline import DisplayPipeline
+from tracemark.paging.request import ORIGIN_PENDING, PageRequest, PageResult
 
 
 class _Relay(QObject):

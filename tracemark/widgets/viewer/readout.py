@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .pipeline import read_displayed
+from tracemark.paging.pipeline import read_displayed
 
 __all__ = [
     "CursorReadout",

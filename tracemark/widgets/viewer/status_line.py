@@ -26,7 +26,7 @@ class ElidedLabel(QLabel):
         hint.setWidth(min(hint.width(), 24))
         return hint
 
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+    def setText(self, text: str | None) -> None:  # noqa: N802 (Qt's name)
         super().setText(text)
         self.setToolTip(text)
 

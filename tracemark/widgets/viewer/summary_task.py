@@ -1,7 +1,7 @@
 """The background work behind the overview: load or build one montage's min/max pyramid.
 
 Runs on the summary builder's worker thread. The pyramid of a montage's outputs is
-cached in :func:`tracemark.dsp.summary.summary_cache_dir` under the source identity
+cached in :func:`tracemark.storage.summaries.summary_cache_dir` under the source identity
 plus the montage's key, never beside the recording. Its base factor is chosen so the
 pyramid stays within a fixed memory budget however long the recording is.
 """
@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from tracemark.dsp.decimate import choose_factor
-from tracemark.dsp.summary import MinMaxPyramid, suggest_base_factor, summary_cache_path
+from tracemark.dsp.summary import MinMaxPyramid, suggest_base_factor
+from tracemark.paging.pipeline import minmax_reader, plan_rows, raw_is_exact
+from tracemark.paging.source import SignalSource
+from tracemark.storage.summaries import load_summary, save_summary, summary_cache_path
 
 from .overview import activity_image
-from .pipeline import minmax_reader, plan_rows, raw_is_exact
-from .source import SignalSource
 
 #: Memory allowed for one pyramid; the finest level gets half of it.
 PYRAMID_BUDGET_BYTES = 32 * 2**20
@@ -42,7 +43,7 @@ def load_or_build(source: SignalSource, montage_key: str, matrix: np.ndarray | N
                   progress: Callable[[float], None], cancelled: Callable[[], bool]) -> SummaryPayload | None:
     identity = summary_identity(source, montage_key)
     path = summary_cache_path(identity)
-    pyramid = MinMaxPyramid.load(path, expected_identity=identity)
+    pyramid = load_summary(path, expected_identity=identity)
     from_cache = pyramid is not None
     if pyramid is None:
         n_rows = len(source.channel_names) if matrix is None else matrix.shape[0]
@@ -61,7 +62,7 @@ def load_or_build(source: SignalSource, montage_key: str, matrix: np.ndarray | N
         if pyramid is None:
             return None
         try:
-            pyramid.save(path)
+            save_summary(pyramid, path)
         except OSError:
             pass  # a cache that cannot be written only costs a rebuild next time
     activity, factor = overview_activity(pyramid)

@@ -12,6 +12,7 @@ import math
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from .rows import DisplayRow
 from .scales import DEFAULT_SENSITIVITY, step_sensitivity
 
 #: Time spans (seconds) the span +/- actions walk through.
@@ -107,38 +108,56 @@ class TimeWindow(QObject):
 
 
 class ChannelView(QObject):
-    """Which display rows are shown, in what order, and how tall their traces are.
+    """The display rows, which of them are shown, in what order, and how tall their traces are.
 
-    Rows index the outputs of the current montage. ``order`` is the user's selection
-    and order of rows; ``first`` is the first row of the visible channel page.
+    ``rows`` are the outputs of the current montage (:class:`~.rows.DisplayRow`: label,
+    channel type, unit, scale); every other field indexes them. ``order`` is the user's
+    selection and order of rows; ``first`` is the first row of the visible channel page.
     Each row belongs to a *scale group* (its channel type, and its unit when that is not
     a voltage; see :mod:`.scales`); a row's amplitude is its group's sensitivity (units
     per mm, as on paper EEG) times the row's own gain.
     """
 
+    rows_changed = pyqtSignal(tuple)
     order_changed = pyqtSignal(tuple)
     first_changed = pyqtSignal(int)
     per_page_changed = pyqtSignal(int)
     sensitivities_changed = pyqtSignal(dict)
     gains_changed = pyqtSignal(dict)
     selected_changed = pyqtSignal(int)
-    groups_changed = pyqtSignal(tuple)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
+        self._rows: tuple[DisplayRow, ...] = ()
+        self._labels: tuple[str, ...] = ()
+        self._groups: tuple[str, ...] = ()
         self._order: tuple[int, ...] = ()
         self._first = 0
         self._per_page = 20
-        self._groups: tuple[str, ...] = ()
         self._sensitivities: dict[str, float] = {}
         self._gains: dict[int, float] = {}
         self._selected = -1
 
+    rows = property(lambda self: self._rows)
+    labels = property(lambda self: self._labels)
+    groups = property(lambda self: self._groups)   # the scale group of every row
     order = property(lambda self: self._order)
     first = property(lambda self: self._first)
     per_page = property(lambda self: self._per_page)
     selected = property(lambda self: self._selected)
-    groups = property(lambda self: self._groups)
+
+    def row(self, row: int) -> DisplayRow:
+        return self._rows[row]
+
+    def set_rows(self, rows) -> None:
+        """The rows of a new source or montage. The caller then sets the order, gains and
+        page that fit them: the old ones index rows that may no longer exist."""
+        rows = tuple(rows)
+        if rows != self._rows:
+            self._rows = rows
+            self._labels = tuple(r.label for r in rows)
+            self._groups = tuple(r.scale.group for r in rows)
+            self.rows_changed.emit(rows)
 
     @property
     def gains(self) -> dict[int, float]:
@@ -178,13 +197,6 @@ class ChannelView(QObject):
         self.set_first(self._first)
 
     # -- amplitude -------------------------------------------------------------------------
-    def set_groups(self, groups) -> None:
-        """The scale group of every row (index = row)."""
-        groups = tuple(str(g) for g in groups)
-        if groups != self._groups:
-            self._groups = groups
-            self.groups_changed.emit(groups)
-
     def group(self, row: int) -> str:
         return self._groups[row] if 0 <= row < len(self._groups) else ""
 

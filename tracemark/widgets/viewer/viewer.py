@@ -29,20 +29,28 @@ from tracemark.domain.channel_types import STIM
 from tracemark.dsp.amplitude import robust_spreads, survey_windows
 from tracemark.dsp.decimate import choose_factor, envelope_xy
 from tracemark.dsp.filters import DisplayFilter
+from tracemark.paging.pipeline import DisplayPipeline, filter_applies
+from tracemark.paging.request import (
+    ORIGIN_PENDING,
+    ORIGIN_SAMPLED,
+    ORIGIN_SUMMARY,
+    PageRequest,
+    PageResult,
+    aligned_range,
+)
+from tracemark.paging.source import SignalSource
 from tracemark.widgets.gui_gc import collect_in_gui_thread
 
 from .axes import format_seconds
+from .cursors import MeasurementCursors
 from .events_panel import EventsPanel
 from .overview import OverviewStrip
 from .pager import Pager, SummaryBuilder
-from .pipeline import DisplayPipeline, filter_applies
-from .request import ORIGIN_PENDING, ORIGIN_SAMPLED, ORIGIN_SUMMARY, PageRequest, PageResult, aligned_range
-from .scales import AutomaticScales, RowScale, describe_sensitivities, row_scale
-from .cursors import MeasurementCursors
-from .source import SignalSource, channel_types_of
+from .rows import display_rows
+from .scales import AutomaticScales, describe_sensitivities
+from .signal_plot import SignalPlot
 from .status_line import StatusLine
 from .summary_task import load_or_build
-from .trace_plot import TracePlot
 from .view_model import TIME_CLOCK, ViewModel
 
 DEFAULT_ROWS_PER_PAGE = 32
@@ -95,10 +103,6 @@ class SignalViewer(QWidget):
         #: Compute the pages on either side after each page (off only to measure cold paging).
         self.prefetch_enabled = True
         self._window_dirty = False
-        self._row_labels: tuple[str, ...] = ()
-        self._row_units: tuple[str, ...] = ()
-        self._row_scales: tuple[RowScale, ...] = ()
-        self._row_types: tuple[str, ...] = ()
         self._drawn_rows: tuple[int, ...] = ()
         self._request_windows: dict[int, tuple[float, float]] = {}
         self._summary_waits = False
@@ -108,6 +112,8 @@ class SignalViewer(QWidget):
         self.automatic_scale = automatic_scale
         #: Sensitivity per channel type (µV/mm) the user prefers over the measured one.
         self.preferred_sensitivities: dict[str, float] = {}
+        #: Commands of the host's that also act while the viewer has the focus, listed by F1.
+        self.extra_action_specs: tuple = ()
         self._automatic: AutomaticScales | None = None
         self._auto_scale = True          # follow the row height until the user sets a scale
         self._setting_scales = False
@@ -127,7 +133,7 @@ class SignalViewer(QWidget):
 
     # -- construction ----------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        self.plot = TracePlot(self)
+        self.plot = SignalPlot(self)
         self.plot.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.overview = OverviewStrip(self)
         self.events_panel = EventsPanel(self)
@@ -277,43 +283,21 @@ class SignalViewer(QWidget):
 
     # -- rows --------------------------------------------------------------------------------
     def row_labels(self) -> tuple[str, ...]:
-        return self._row_labels
-
-    def row_types(self) -> tuple[str, ...]:
-        """The channel type of every row of the current montage."""
-        return self._row_types
-
-    def row_units(self) -> tuple[str, ...]:
-        """The unit of every row of the current montage (a derivation's: its inputs')."""
-        return self._row_units
+        """The label of every row of the current montage (``model.channels.labels``)."""
+        return self.model.channels.labels
 
     def drawn_rows(self) -> tuple[int, ...]:
         """The rows the plot shows, top to bottom (they follow the channel page with the page)."""
         return self._drawn_rows
 
-    def row_scale(self, row: int) -> RowScale:
-        return self._row_scales[row]
-
     def _set_rows_for_montage(self, montage) -> None:
-        names = self.source.channel_names
-        units = self.source.units
-        types = channel_types_of(self.source)
-        if montage is None:
-            self._row_labels = tuple(names)
-            inputs = list(range(len(names)))
-        else:
-            self._row_labels = tuple(d.label for d in montage.derivations)
-            # A derivation is shown in the unit and type of its positive input (its +1 weight).
-            inputs = [int(p) for p in np.argmax(montage.matrix(names), axis=1)]
-        self._row_types = tuple(types[i] for i in inputs)
-        self._row_units = tuple(units[i] for i in inputs)
-        self._row_scales = tuple(row_scale(types[i], units[i]) for i in inputs)
         channels = self.model.channels
-        channels.set_groups([s.group for s in self._row_scales])
+        channels.set_rows(display_rows(self.source, montage))
         channels.set_gains(self._misc_gains() if montage is None else {})
         # Trigger and status channels are marked as events, not drawn as a wall of steps;
         # the Channels dialog brings them back.
-        shown = [r for r, t in enumerate(self._row_types) if t != STIM] or list(range(len(self._row_labels)))
+        rows = channels.rows
+        shown = [r for r, row in enumerate(rows) if row.channel_type != STIM] or list(range(len(rows)))
         channels.set_per_page(min(len(shown), DEFAULT_ROWS_PER_PAGE) or 1)
         channels.set_order(shown)
         channels.set_first(0)
@@ -324,9 +308,9 @@ class SignalViewer(QWidget):
     def _sync_plot_rows(self, rows) -> None:
         rows = tuple(rows)
         self._drawn_rows = rows
-        self.plot.set_rows([self._row_labels[r] for r in rows],
-                           [self._row_scales[r].to_group_unit for r in rows],
-                           [self._row_scales[r].group for r in rows])
+        shown = [self.model.channels.row(r) for r in rows]
+        self.plot.set_rows([row.label for row in shown], [row.scale.to_group_unit for row in shown],
+                           [row.scale.group for row in shown])
         self._apply_amplitude()
         self._update_selection()
 
@@ -351,7 +335,7 @@ class SignalViewer(QWidget):
     def _on_task_done(self, name: str, value, error) -> None:
         if name != SURVEY_TASK or self.source is None:
             return
-        scales = [row_scale(t, u) for t, u in zip(channel_types_of(self.source), self.source.units)]
+        scales = [row.scale for row in display_rows(self.source)]   # of the channels as recorded
         steady, bursts = value if error is None else ([], [])
         self._automatic = AutomaticScales(steady, scales, bursts)
         if self.model.display.montage is None:

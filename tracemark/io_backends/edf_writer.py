@@ -1,4 +1,5 @@
-"""Write EDF+C and BDF+C files, streaming, for test fixtures, demos and benchmarks.
+"""Write EDF+C and BDF+C files, streaming: exported segments, the demo's files, test
+fixtures and benchmarks.
 
 ``write_edf(path, chunks, ...)`` consumes an iterable of sample chunks and writes one data
 record as soon as every channel has enough samples for it, so a 24-hour, 256-channel
@@ -18,25 +19,34 @@ independent oracle that reads these files back, which a writer built on it could
 The tests read every file this module writes with edfio and pyEDFlib and require
 identical digital samples, annotations and start time.
 
-The file is written to ``<path>.partial`` and renamed at the end, so a failed write
-never leaves a half-written recording behind.
+The file is written to a temporary beside ``path`` that replaces it at the end
+(:mod:`tracemark.storage.atomic`), so a failed write never leaves a half-written
+recording behind.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
+import numpy.typing as npt
+
+from tracemark.storage import atomic
 
 __all__ = ["EdfWriter", "write_edf"]
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DIGITAL_LIMITS = {False: (-32768, 32767), True: (-8388608, 8388607)}
+#: Samples to write: a 2-D ``(n, n_channels)`` array, or one 1-D array per channel.
+Chunk = np.ndarray | Sequence[npt.ArrayLike]
+#: ``(onset_s, duration_s, text)``.
+Annotation = tuple[float, float, str]
 #: Room reserved per record for the time-keeping TAL ("+<onset>\x14\x14\x00").
 _TIMEKEEPING_BYTES = 24
 
@@ -56,12 +66,12 @@ class _Channel:
     physical_max_text: str
 
 
-def write_edf(path: str | os.PathLike, chunks: Iterable, *, channel_names: Sequence[str],
-              sampling_rates: float | Sequence[float], physical_ranges,
+def write_edf(path: str | os.PathLike[str], chunks: Iterable[Chunk], *, channel_names: Sequence[str],
+              sampling_rates: float | Sequence[float], physical_ranges: npt.ArrayLike,
               units: str | Sequence[str] = "uV", record_duration_s: float = 1.0,
               bdf: bool = False, start_datetime: datetime | None = None,
               annotations: Iterable[tuple[float, float, str]] = (), digital: bool = False,
-              digital_ranges=None, transducers: str | Sequence[str] = "",
+              digital_ranges: npt.ArrayLike | None = None, transducers: str | Sequence[str] = "",
               prefilters: str | Sequence[str] = "", patient_id: str = "X X X X",
               recording_info: str = "X X X", n_samples: int | Sequence[int] | None = None) -> int:
     """Write ``chunks`` to ``path`` as EDF+C (or BDF+C); returns the number of data records.
@@ -95,12 +105,16 @@ class EdfWriter:
     without an exception finishes the file, with one it deletes the partial file.
     """
 
-    def __init__(self, path, *, channel_names, sampling_rates, physical_ranges, units="uV",
-                 record_duration_s=1.0, bdf=False, start_datetime=None, annotations=(),
-                 digital=False, digital_ranges=None, transducers="", prefilters="",
-                 patient_id="X X X X", recording_info="X X X", n_samples=None):
+    def __init__(self, path: str | os.PathLike[str], *, channel_names: Sequence[str],
+                 sampling_rates: float | Sequence[float], physical_ranges: npt.ArrayLike,
+                 units: str | Sequence[str] = "uV", record_duration_s: float = 1.0, bdf: bool = False,
+                 start_datetime: datetime | None = None, annotations: Iterable[tuple[float, float, str]] = (),
+                 digital: bool = False, digital_ranges: npt.ArrayLike | None = None,
+                 transducers: str | Sequence[str] = "", prefilters: str | Sequence[str] = "",
+                 patient_id: str = "X X X X", recording_info: str = "X X X",
+                 n_samples: int | Sequence[int] | None = None) -> None:
         self.path = Path(path)
-        self._partial = self.path.with_name(self.path.name + ".partial")
+        self._replacement = atomic.Replacement(self.path)
         self._bdf = bool(bdf)
         self._bytes_per_sample = 3 if bdf else 2
         self._digital_input = digital
@@ -130,27 +144,33 @@ class EdfWriter:
                                    dtype=np.int64))
         self._held: np.ndarray | None = None  # the last complete record, written on the next
         self.n_records = 0
-        self._handle = None
+        self._handle: BinaryIO | None = None
 
     # -- context manager ----------------------------------------------------------------
-    def __enter__(self):
-        self._handle = open(self._partial, "wb")
+    def __enter__(self) -> EdfWriter:
+        self._handle = open(self._replacement.temporary, "xb")
         self._handle.write(self._header_bytes(n_records=-1))
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
         finished = False
         try:
             if exc_type is None:
                 self._finish()
                 finished = True
         finally:
-            self._handle.close()
+            self._file().close()
             if not finished:
-                self._partial.unlink(missing_ok=True)
+                self._replacement.discard()
 
     # -- streaming ----------------------------------------------------------------------
-    def write(self, chunk) -> None:
+    def _file(self) -> BinaryIO:
+        if self._handle is None:
+            raise RuntimeError("an EdfWriter writes inside its with-block only")
+        return self._handle
+
+    def write(self, chunk: Chunk) -> None:
         """Append samples: a 2-D ``(n, n_channels)`` array or one 1-D array per channel."""
         columns = _chunk_columns(chunk, len(self._channels))
         self._received += [c.size for c in columns]
@@ -213,7 +233,7 @@ class EdfWriter:
                 raise ValueError(f"annotations after {index * self._record_duration:g} s do "
                                  "not fit in the last data record (onsets after the data end?)")
             records[j, start:start + len(tal)] = np.frombuffer(tal, dtype=np.uint8)
-        self._handle.write(records.tobytes())
+        self._file().write(records.tobytes())
         self.n_records += len(records)
 
     def _check_count(self, *, final: bool) -> None:
@@ -239,12 +259,11 @@ class EdfWriter:
         if self._held is not None:
             self._write_records(self._held[None].copy(), last=True)
             self._held = None
-        self._handle.seek(236)
-        self._handle.write(f"{self.n_records:<8d}".encode("ascii"))
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
-        os.replace(self._partial, self.path)
+        handle = self._file()
+        handle.seek(236)
+        handle.write(f"{self.n_records:<8d}".encode("ascii"))
+        handle.close()
+        self._replacement.commit()
 
     def _zero_value(self, channel: _Channel) -> float:
         if not self._digital_input:
@@ -261,7 +280,7 @@ class EdfWriter:
         onset = self._start_fraction + index * self._record_duration
         return b"+" + _format_onset(onset).encode("ascii") + b"\x14\x14\x00"
 
-    def _tal_bytes(self, group) -> bytes:
+    def _tal_bytes(self, group: Iterable[Annotation]) -> bytes:
         parts = []
         for onset, duration, text in group:
             tal = _signed(onset + self._start_fraction)
@@ -301,25 +320,28 @@ class EdfWriter:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _channel_specs(names, rates, ranges, units, transducers, prefilters, digital_ranges,
-                   record_duration, bdf) -> tuple[_Channel, ...]:
-    names = list(names)
-    n = len(names)
+def _channel_specs(names: Iterable[str], rates: float | Sequence[float], ranges: npt.ArrayLike,
+                   units: str | Sequence[str], transducers: str | Sequence[str],
+                   prefilters: str | Sequence[str], digital_ranges: npt.ArrayLike | None,
+                   record_duration: float, bdf: bool) -> tuple[_Channel, ...]:
+    labels = list(names)
+    n = len(labels)
     if n == 0:
         raise ValueError("at least one channel is needed")
-    rates = _per_channel(rates, n, "sampling_rates")
-    ranges = _per_channel_pairs(ranges, n, "physical_ranges")
-    dranges = _per_channel_pairs(digital_ranges or _DIGITAL_LIMITS[bdf], n, "digital_ranges")
-    units = _per_channel(units, n, "units")
-    transducers = _per_channel(transducers, n, "transducers")
-    prefilters = _per_channel(prefilters, n, "prefilters")
+    channel_rates = _per_channel(rates, n, "sampling_rates")
+    channel_ranges = _per_channel_pairs(ranges, n, "physical_ranges")
+    dranges = _per_channel_pairs(_DIGITAL_LIMITS[bdf] if digital_ranges is None else digital_ranges, n,
+                                 "digital_ranges")
+    channel_units = _per_channel(units, n, "units")
+    channel_transducers = _per_channel(transducers, n, "transducers")
+    channel_prefilters = _per_channel(prefilters, n, "prefilters")
     specs = []
-    for i, name in enumerate(names):
-        spr = round(float(rates[i]) * record_duration)
-        if spr < 1 or abs(spr - float(rates[i]) * record_duration) > 1e-6:
-            raise ValueError(f"channel {name!r}: {rates[i]} Hz x {record_duration} s records is "
+    for i, name in enumerate(labels):
+        spr = round(float(channel_rates[i]) * record_duration)
+        if spr < 1 or abs(spr - float(channel_rates[i]) * record_duration) > 1e-6:
+            raise ValueError(f"channel {name!r}: {channel_rates[i]} Hz x {record_duration} s records is "
                              "not a whole number of samples; choose another record duration")
-        lo, hi = (float(v) for v in ranges[i])
+        lo, hi = (float(v) for v in channel_ranges[i])
         if lo == hi:
             raise ValueError(f"channel {name!r}: physical minimum equals maximum ({lo})")
         lo_text, lo_value = _fit_number(lo, "down" if lo < hi else "up")
@@ -328,8 +350,8 @@ def _channel_specs(names, rates, ranges, units, transducers, prefilters, digital
         limits = _DIGITAL_LIMITS[bdf]
         if not limits[0] <= dmin < dmax <= limits[1]:
             raise ValueError(f"channel {name!r}: digital range {dmin}..{dmax} is invalid")
-        specs.append(_Channel(str(name), _ascii_unit(units[i]), str(transducers[i]),
-                              str(prefilters[i]), spr, lo_value, hi_value, dmin, dmax,
+        specs.append(_Channel(str(name), _ascii_unit(channel_units[i]), str(channel_transducers[i]),
+                              str(channel_prefilters[i]), spr, lo_value, hi_value, dmin, dmax,
                               lo_text, hi_text))
     return tuple(specs)
 
@@ -340,7 +362,7 @@ def _to_digital(block: np.ndarray, channel: _Channel) -> np.ndarray:
     return np.rint(scaled)
 
 
-def _chunk_columns(chunk, n_channels: int) -> list[np.ndarray]:
+def _chunk_columns(chunk: Chunk, n_channels: int) -> list[np.ndarray]:
     if isinstance(chunk, np.ndarray) and chunk.ndim == 2:
         if chunk.shape[1] != n_channels:
             raise ValueError(f"chunk has {chunk.shape[1]} columns for {n_channels} channels")
@@ -351,21 +373,21 @@ def _chunk_columns(chunk, n_channels: int) -> list[np.ndarray]:
     return columns
 
 
-def _group_annotations(annotations, record_duration) -> dict[int, list]:
-    groups: dict[int, list] = {}
+def _group_annotations(annotations: Iterable[Annotation], record_duration: float) -> dict[int, list[Annotation]]:
+    groups: dict[int, list[Annotation]] = {}
     for annotation in annotations:
         index = max(int(math.floor(annotation[0] / record_duration + 1e-9)), 0)
         groups.setdefault(index, []).append(annotation)
     return groups
 
 
-def _pairwise_groups(groups: dict[int, list]):
+def _pairwise_groups(groups: dict[int, list[Annotation]]) -> Iterator[list[Annotation]]:
     """Each record's annotations plus its successor's: room for a tail merged into the last record."""
     for index, group in groups.items():
         yield group + groups.get(index + 1, [])
 
 
-def _per_channel(value, n: int, what: str) -> list:
+def _per_channel(value: str | float | Iterable[Any], n: int, what: str) -> list[Any]:
     if isinstance(value, (str, int, float)):
         return [value] * n
     values = list(value)
@@ -374,7 +396,7 @@ def _per_channel(value, n: int, what: str) -> list:
     return values
 
 
-def _per_channel_pairs(value, n: int, what: str) -> list:
+def _per_channel_pairs(value: npt.ArrayLike, n: int, what: str) -> list[tuple[float, ...]]:
     array = np.asarray(value, dtype=np.float64)
     if array.shape == (2,):
         return [tuple(array)] * n
@@ -389,7 +411,8 @@ def _fit_number(value: float, direction: str) -> tuple[str, float]:
         return str(int(value)), float(int(value))
     for decimals in range(7, -1, -1):
         scale = 10 ** decimals
-        rounding = {"down": math.floor, "up": math.ceil, "nearest": round}[direction]
+        roundings: dict[str, Callable[[float], int]] = {"down": math.floor, "up": math.ceil, "nearest": round}
+        rounding = roundings[direction]
         rounded = rounding(value * scale) / scale
         text = f"{rounded:.{decimals}f}"
         if "." in text:

@@ -68,7 +68,7 @@ def _label(widget: QWidget, name: str, accessible: str) -> None:
     widget.setAccessibleName(accessible)
 
 
-class TracePlot(QWidget):
+class TraceEditorPlot(QWidget):
     """The plot and its small control row; see the module docstring."""
 
     #: The onset marker was released at this onset shift (samples), different from the shown one.

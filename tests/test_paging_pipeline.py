@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from viewer_support import make_source
 
 from tracemark.dsp.decimate import minmax_decimate
 from tracemark.dsp.filters import DisplayFilter
 from tracemark.dsp.summary import MinMaxPyramid
-from tracemark.widgets.viewer.pipeline import DisplayPipeline, plan_rows
-from tracemark.widgets.viewer import ArraySource
-from tracemark.widgets.viewer.request import ORIGIN_SAMPLED
-from tracemark.widgets.viewer.request import (ORIGIN_RAW, ORIGIN_STREAMED, ORIGIN_SUMMARY,
-                                              PageRequest, aligned_range)
-from viewer_support import make_source
+from tracemark.paging.pipeline import DisplayPipeline, plan_rows
+from tracemark.paging.request import (
+    ORIGIN_RAW,
+    ORIGIN_SAMPLED,
+    ORIGIN_STREAMED,
+    ORIGIN_SUMMARY,
+    PageRequest,
+    aligned_range,
+)
+from tracemark.paging.source import ArraySource
 
 
 @pytest.fixture

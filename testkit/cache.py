@@ -17,11 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tracemark.io_backends.cache import fsops
+from tracemark.io_backends.cache.build import BuildSpec, build_cache
+from tracemark.io_backends.cache.cachefile import CacheFile
 from tracemark.io_backends.protocol import BaseRecording, Event, RecordingHeader, StreamHeader
-
-from . import fsops
-from .build import BuildSpec, build_cache
-from .cachefile import CacheFile
 
 WATCHED_KEYS = ("comment", "examiner", "onset_shift", "reject")
 
@@ -60,7 +59,6 @@ def make_cache(path: Path, n_traces: int = 40, n_origins: int = 1, pre_s: float 
 def abandon(cache: CacheFile) -> None:
     """Let go of a cache the way a crash would: handles and lock released, no checkpoint."""
     cache._release_handles()
-    cache._closed = True
 
 
 # -- the workload ---------------------------------------------------------------------------
@@ -140,15 +138,13 @@ def check_after_crash(path: Path, model: Model, in_flight: list[int],
             assert trace_shape is None or data.shape == trace_shape, (index, data.shape)
         state = read_state(cache)
         assert cache.pending_edits == 0, "opening for writing did not finish interrupted work"
-    for applied, candidate in enumerate(candidates):
-        if state == candidate.state:
-            break
-    else:
+    applied = next((n for n, candidate in enumerate(candidates) if candidate.state == state), None)
+    if applied is None:
         differing = {k: (model.state[k], state[k]) for k in state if state[k] != model.state[k]}
         raise AssertionError(f"{path}: state matches neither before nor after the in-flight "
                              f"operation; differences from the acknowledged state: {differing}")
     assert read_h5_state(path) == state, "the edits did not reach the HDF5 file itself"
-    return candidate, applied > 0
+    return candidates[applied], applied > 0
 
 
 def read_state(cache: CacheFile) -> dict[tuple[int, str], str]:
@@ -318,7 +314,7 @@ def power_loss_run(template: Path, folder: Path, seed: int, n_ops: int = 40
     flight whole or not at all (``AssertionError`` otherwise)."""
     import shutil
 
-    from .journal import journal_path
+    from tracemark.io_backends.cache.journal import journal_path
 
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)

@@ -21,12 +21,13 @@ only read), named ``<source stem>~<case id><suffix>`` and described in words by 
   signal set to empty, non-numeric, negative, zero, huge, NaN and off-by-one values;
   labels that turn a signal into annotations or back; damaged time-stamped annotation
   lists, including an EDF+D whose record onsets go backwards; bit flips.
-* **NWB** (:func:`tracemark.demo.damage_nwb.nwb_variants`): truncations and bit flips
+* **NWB** (:func:`testkit.damage_nwb.nwb_variants`): truncations and bit flips
   of the HDF5 file, 4 KiB of zeros or random bytes over its superblock, B-trees, heaps
-  and object headers (zeros inside a global heap make HDF5 loop for ever), and, made with h5py on a copy, layouts that are valid HDF5 but wrong
-  NWB: deleted and renamed datasets and attributes, data and timestamps of the wrong
-  dtype or shape, bad electrodes references, a wrong ``neurodata_type``, strings where
-  numbers belong, broken links, damaged interval tables, datasets declaring 2**40 rows.
+  and object headers (zeros inside a global heap make HDF5 loop for ever), and, made with
+  h5py on a copy, layouts that are valid HDF5 but wrong NWB: deleted and renamed datasets
+  and attributes, data and timestamps of the wrong dtype or shape, bad electrodes
+  references, a wrong ``neurodata_type``, strings where numbers belong, broken links,
+  damaged interval tables, datasets declaring 2**40 rows.
 * **BrainVision**, read by the neo fallback (:func:`neo_variants`): header keys set to
   bad values, a channel line removed, markers out of range, the sample file cut.
 * **Any format** (:func:`foreign_variants`): zero-length files under every suffix, valid
@@ -716,9 +717,9 @@ SOURCE_START = datetime(2022, 6, 1, 10, 20, 30)
 
 def write_sources(folder: str | Path, *, seed: int = 0) -> list[Path]:
     """Small valid files written by Tracemark's own writers, for :func:`damaged_variants`."""
-    from .edf_writer import write_edf
-    from .nwb_writer import ExtraSeries, write_nwb
-    from .trc_writer import TrcChannel, write_trc_array, write_trc_frames
+    from tracemark.demo.nwb_writer import ExtraSeries, write_nwb
+    from tracemark.demo.trc_writer import TrcChannel, write_trc_array, write_trc_frames
+    from tracemark.io_backends.edf_writer import write_edf
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

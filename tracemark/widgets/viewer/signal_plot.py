@@ -7,7 +7,7 @@ sensitivity (units per mm of screen, as on paper EEG: each row's scale group has
 own, see :mod:`.scales`), the row's gain and the screen's pixels per millimetre, and
 redraws from the kept values when only the amplitude or the plot size changes.
 
-Traces are clipped to their own row by default (:meth:`TracePlot.set_clipping`), so a
+Traces are clipped to their own row by default (:meth:`SignalPlot.set_clipping`), so a
 channel with a large artefact or offset can never be drawn over, or mistaken for, its
 neighbour. When the recording has events, a strip above the first row holds their
 labels, so labels never cover traces; the calibration bars sit in a margin on the right
@@ -134,7 +134,7 @@ class TraceViewBox(pg.ViewBox):
             event.ignore()
 
 
-class TracePlot(pg.PlotWidget):
+class SignalPlot(pg.PlotWidget):
     """Stacked channels with min/max envelopes; see the module docstring."""
 
     pan_requested = pyqtSignal(float)
@@ -207,6 +207,10 @@ class TracePlot(pg.PlotWidget):
         self._update_selection()
         self._update_grid()
         self._update_events()
+
+    def row_labels(self) -> tuple[str, ...]:
+        """The names the channel axis shows for the visible rows, top to bottom."""
+        return self._channel_axis.labels
 
     def set_amplitude(self, sensitivities: Sequence[float], gains: Sequence[float]) -> None:
         """Each visible row's sensitivity (units of its group per mm) and gain."""
@@ -355,6 +359,11 @@ class TracePlot(pg.PlotWidget):
         self._selected = position
         self._update_selection()
 
+    @property
+    def selected_position(self) -> int:
+        """The visible position marked as selected (-1: none)."""
+        return self._selected
+
     def _update_selection(self) -> None:
         k = self._selected
         if 0 <= k < len(self._labels):
@@ -389,6 +398,10 @@ class TracePlot(pg.PlotWidget):
 
     def event_label_items(self):
         return self._event_markers.label_items()
+
+    def event_label_lanes(self) -> list[int]:
+        """The lane of each labelled event in the strip above the rows (0: the top one)."""
+        return list(self._event_markers.lanes)
 
     def _update_events(self) -> None:
         start, stop = self._x_range

@@ -40,17 +40,31 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
 from tracemark.dsp.blockcache import BlockCache
 from tracemark.dsp.decimate import minmax_decimate, minmax_decimate_raw
+from tracemark.dsp.filters import DisplayFilter
+from tracemark.dsp.summary import MinMaxPyramid
 
-from .request import (ORIGIN_PENDING, ORIGIN_RAW, ORIGIN_SAMPLED, ORIGIN_STREAMED, ORIGIN_SUMMARY,
-                      PageRequest, PageResult)
+from .request import (
+    ORIGIN_PENDING,
+    ORIGIN_RAW,
+    ORIGIN_SAMPLED,
+    ORIGIN_STREAMED,
+    ORIGIN_SUMMARY,
+    PageRequest,
+    PageResult,
+)
 from .source import RawSource, SignalSource
 
 Cancelled = Callable[[], bool]
+#: ``reduce(i_start, i_stop, factor) -> (mins, maxs)``: see :func:`minmax_reader`.
+Reducer = Callable[[int, int, int], tuple[np.ndarray, np.ndarray]]
+#: Bin starts, mins and maxs of a page.
+Bins = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _never() -> bool:
@@ -67,7 +81,8 @@ class RowPlan:
     def combine(self, raw: np.ndarray) -> np.ndarray:
         if self.weights is None:
             return raw
-        return (raw @ self.weights.T).astype(np.float32, copy=False)
+        combined: np.ndarray = (raw @ self.weights.T).astype(np.float32, copy=False)
+        return combined
 
 
 def plan_rows(matrix: np.ndarray | None, rows: tuple[int, ...]) -> RowPlan:
@@ -79,7 +94,7 @@ def plan_rows(matrix: np.ndarray | None, rows: tuple[int, ...]) -> RowPlan:
     return RowPlan(tuple(int(i) for i in inputs), np.ascontiguousarray(sub[:, inputs]))
 
 
-def filter_applies(display_filter) -> bool:
+def filter_applies(display_filter: DisplayFilter | None) -> bool:
     """True for filters that change the shape of a trace (not only its DC level)."""
     if display_filter is None:
         return False
@@ -109,9 +124,10 @@ class DisplayPipeline:
         self.result_cache = BlockCache(result_cache_bytes)
         self._lock = threading.Lock()
         self._montages: dict[str, np.ndarray | None] = {"": None}
-        self._filters: dict[str, object] = {"": None}
-        self._pyramids: dict[str, object] = {}
-        self._origins: dict[tuple, tuple[str, bool]] = {}
+        self._filters: dict[str, DisplayFilter | None] = {"": None}
+        self._pyramids: dict[str, MinMaxPyramid] = {}
+        #: What the result cache cannot hold: origin, filtered, bin factor, first bin start.
+        self._origins: dict[tuple[object, ...], tuple[str, bool, int, int]] = {}
         self._raw_probe: bool | None = None
 
     # -- configuration (from the GUI thread) ---------------------------------------------------
@@ -119,18 +135,18 @@ class DisplayPipeline:
         with self._lock:
             self._montages[key] = None if matrix is None else np.asarray(matrix, np.float32)
 
-    def register_filter(self, key: str, display_filter) -> None:
+    def register_filter(self, key: str, display_filter: DisplayFilter | None) -> None:
         with self._lock:
             self._filters[key] = display_filter
 
-    def set_pyramid(self, montage_key: str, pyramid) -> None:
+    def set_pyramid(self, montage_key: str, pyramid: MinMaxPyramid) -> None:
         with self._lock:
             self._pyramids[montage_key] = pyramid
             self._origins = {k: v for k, v in self._origins.items() if v[0] != ORIGIN_PENDING}
         # Pages computed while this pyramid was missing may be pending or streamed.
         self.result_cache.clear()
 
-    def pyramid(self, montage_key: str):
+    def pyramid(self, montage_key: str) -> MinMaxPyramid | None:
         with self._lock:
             return self._pyramids.get(montage_key)
 
@@ -164,6 +180,7 @@ class DisplayPipeline:
             pyramid = self._pyramids.get(request.montage_key)
         plan = plan_rows(matrix, request.rows)
         n_values = request.n_samples * max(len(plan.inputs), 1)
+        result: PageResult | None
         if pyramid is not None and pyramid.covers(request.factor) and (
                 not filter_applies(display_filter) or n_values > self.raw_budget_values):
             result = self._from_summary(request, pyramid, display_filter, request.factor)
@@ -192,14 +209,15 @@ class DisplayPipeline:
         self.result_cache.put(key, (result.mins, result.maxs))
 
     # -- the paths -------------------------------------------------------------------------
-    def _from_summary(self, request: PageRequest, pyramid, display_filter, factor: int) -> PageResult:
+    def _from_summary(self, request: PageRequest, pyramid: MinMaxPyramid, display_filter: DisplayFilter | None,
+                      factor: int) -> PageResult:
         bin_starts, mins, maxs = pyramid.query(request.i_start, request.i_stop, factor,
                                                channels=list(request.rows))
         mins, maxs = _remove_dc_of_bins(mins, maxs, display_filter)
         return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_SUMMARY, filtered=False,
                           bin_factor=factor)
 
-    def _from_raw(self, request: PageRequest, plan: RowPlan, display_filter,
+    def _from_raw(self, request: PageRequest, plan: RowPlan, display_filter: DisplayFilter | None,
                   cancelled: Cancelled) -> PageResult | None:
         if plan.weights is None and not filter_applies(display_filter) and self._raw_exact():
             return self._from_integers(request, plan, display_filter)
@@ -213,7 +231,7 @@ class DisplayPipeline:
             return None
         data = plan.combine(raw)
         filtered = False
-        if pad or getattr(display_filter, "remove_dc", False):
+        if display_filter is not None and (pad or display_filter.remove_dc):
             data = display_filter.apply(data, self.source.sampling_rate)
             filtered = filter_applies(display_filter)
         first = request.i_start - read_start
@@ -222,14 +240,16 @@ class DisplayPipeline:
         bin_starts, mins, maxs = _decimate_full(data, request)
         return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_RAW, filtered=filtered)
 
-    def _from_integers(self, request: PageRequest, plan: RowPlan, display_filter) -> PageResult:
+    def _from_integers(self, request: PageRequest, plan: RowPlan,
+                       display_filter: DisplayFilter | None) -> PageResult:
         """A page of channels as recorded, at most DC-removed: min/max of the stored
         integers, then only the bins scaled, and the mean removed from the bins (the same
         numbers as scaling every sample and removing its mean: a shift commutes with min
         and max). 11 -> 5 ms for a 10-s page of 64 channels at 2048 Hz."""
         stop = min(request.i_stop, self.source.n_samples)
-        raw = self.source.read_raw_block(request.i_start, stop, plan.inputs)
-        gains, offsets = self.source.raw_scaling(plan.inputs)
+        source = cast(RawSource, self.source)   # _raw_exact() said it is one
+        raw = source.read_raw_block(request.i_start, stop, plan.inputs)
+        gains, offsets = source.raw_scaling(plan.inputs)
         bin_starts, mins, maxs = minmax_decimate_raw(raw, request.factor, request.i_start, gains, offsets)
         if getattr(display_filter, "remove_dc", False) and len(raw):
             means = (raw.mean(axis=0, dtype=np.float64) * gains + offsets).astype(np.float32)
@@ -237,7 +257,7 @@ class DisplayPipeline:
         bin_starts, mins, maxs = _pad_bins(bin_starts, mins, maxs, request)
         return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_RAW, filtered=False)
 
-    def _streamed(self, request: PageRequest, plan: RowPlan, display_filter,
+    def _streamed(self, request: PageRequest, plan: RowPlan, display_filter: DisplayFilter | None,
                   cancelled: Cancelled) -> PageResult | None:
         n_inputs = max(len(plan.inputs), 1)
         chunk = max((2_000_000 // n_inputs) // request.factor, 1) * request.factor
@@ -264,7 +284,7 @@ class DisplayPipeline:
         bin_starts = np.arange(request.i_start, request.i_stop, request.factor, dtype=np.int64)
         return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_STREAMED, filtered=False)
 
-    def _sampled(self, request: PageRequest, plan: RowPlan, display_filter,
+    def _sampled(self, request: PageRequest, plan: RowPlan, display_filter: DisplayFilter | None,
                  cancelled: Cancelled) -> PageResult | None:
         """Each output bin from a short stretch at its start (see the module docstring)."""
         n_bins = request.n_samples // request.factor
@@ -287,7 +307,7 @@ class DisplayPipeline:
         return PageResult(request, bin_starts, mins, maxs, origin=ORIGIN_SAMPLED, filtered=False,
                           message="approximate: drawn from samples until the overview summary is built")
 
-    def _reducer(self, plan: RowPlan):
+    def _reducer(self, plan: RowPlan) -> Reducer:
         return minmax_reader(self.source, plan, self._raw_exact())
 
     def _pending(self, request: PageRequest) -> PageResult:
@@ -318,18 +338,19 @@ class DisplayPipeline:
 
     def _block(self, block: int, inputs: tuple[int, ...]) -> np.ndarray:
         key = ("raw", inputs, block)
-        data = self.block_cache.get(key)
-        if data is None:
-            size = self.block_samples
-            data = np.ascontiguousarray(self.source.read_block(block * size, (block + 1) * size, inputs),
-                                        dtype=np.float32)
-            self.block_cache.put(key, data)
+        cached = self.block_cache.get(key)
+        if isinstance(cached, np.ndarray):
+            return cached
+        size = self.block_samples
+        data = np.ascontiguousarray(self.source.read_block(block * size, (block + 1) * size, inputs),
+                                    dtype=np.float32)
+        self.block_cache.put(key, data)
         return data
 
 
 
 def read_displayed(source: SignalSource, i_start: int, i_stop: int, rows: tuple[int, ...],
-                   matrix: np.ndarray | None = None, display_filter=None) -> np.ndarray:
+                   matrix: np.ndarray | None = None, display_filter: DisplayFilter | None = None) -> np.ndarray:
     """Samples ``[i_start, i_stop)`` of display ``rows`` at full resolution, as the viewer
     shows them: combined by the montage ``matrix`` (None: rows are channels) and passed
     through ``display_filter`` (read with its padding, so the edges are not distorted).
@@ -366,39 +387,41 @@ def _streaming_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def raw_is_exact(source) -> bool:
+def raw_is_exact(source: SignalSource) -> bool:
     """Whether ``source`` offers stored values of at most 16 bits (exact as the float32
     that the min/max reduction works in)."""
-    if not (isinstance(source, RawSource) and source.n_samples > 0 and source.channel_names):
+    if not (source.n_samples > 0 and source.channel_names and isinstance(source, RawSource)):
         return False
     probe = source.read_raw_block(0, 1, [0])
     return probe.dtype.kind in "iu" and probe.dtype.itemsize <= 2
 
 
-def minmax_reader(source, plan: RowPlan, raw_exact: bool):
+def minmax_reader(source: SignalSource, plan: RowPlan, raw_exact: bool) -> Reducer:
     """``reduce(i_start, i_stop, factor) -> (mins, maxs)`` for the rows of ``plan``: on the
     stored integers when the rows are channels as recorded and ``raw_exact``, else on
     physical values combined by the montage."""
     if plan.weights is None and raw_exact:
-        gains, offsets = source.raw_scaling(plan.inputs)
+        stored = cast(RawSource, source)   # raw_exact: see raw_is_exact
+        gains, offsets = stored.raw_scaling(plan.inputs)
 
         # A view of the file where the source offers one: reduced at once, never kept.
-        read = getattr(source, "read_raw_view", source.read_raw_block)
+        read = getattr(stored, "read_raw_view", stored.read_raw_block)
 
-        def reduce_raw(i_start: int, i_stop: int, factor: int):
+        def reduce_raw(i_start: int, i_stop: int, factor: int) -> tuple[np.ndarray, np.ndarray]:
             raw = read(i_start, i_stop, plan.inputs)
             _, lo, hi = minmax_decimate_raw(raw, factor, i_start, gains, offsets)
             return lo, hi
         return reduce_raw
 
-    def reduce_physical(i_start: int, i_stop: int, factor: int):
+    def reduce_physical(i_start: int, i_stop: int, factor: int) -> tuple[np.ndarray, np.ndarray]:
         data = plan.combine(source.read_block(i_start, i_stop, plan.inputs))
         _, lo, hi = minmax_decimate(data, factor, i_start)
         return lo, hi
     return reduce_physical
 
 
-def _remove_dc_of_bins(mins: np.ndarray, maxs: np.ndarray, display_filter):
+def _remove_dc_of_bins(mins: np.ndarray, maxs: np.ndarray,
+                       display_filter: DisplayFilter | None) -> tuple[np.ndarray, np.ndarray]:
     """DC removal for bins (no samples at hand): each row's mean bin centre is removed."""
     if getattr(display_filter, "remove_dc", False) and len(mins):
         with np.errstate(all="ignore"):
@@ -408,12 +431,12 @@ def _remove_dc_of_bins(mins: np.ndarray, maxs: np.ndarray, display_filter):
     return mins, maxs
 
 
-def _decimate_full(data: np.ndarray, request: PageRequest):
+def _decimate_full(data: np.ndarray, request: PageRequest) -> Bins:
     """Bins of the whole request; bins past the end of the recording are NaN."""
     return _pad_bins(*minmax_decimate(data, request.factor, request.i_start), request)
 
 
-def _pad_bins(bin_starts: np.ndarray, mins: np.ndarray, maxs: np.ndarray, request: PageRequest):
+def _pad_bins(bin_starts: np.ndarray, mins: np.ndarray, maxs: np.ndarray, request: PageRequest) -> Bins:
     """Bins past the end of the recording added as NaN, so a page has all its bins."""
     n_bins = request.n_samples // request.factor
     if len(bin_starts) < n_bins:

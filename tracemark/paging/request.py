@@ -34,7 +34,7 @@ class PageRequest:
             raise ValueError(f"range [{self.i_start}, {self.i_stop}) is not aligned to factor {self.factor}")
 
     @property
-    def cache_key(self) -> tuple:
+    def cache_key(self) -> tuple[object, ...]:
         """Everything that decides the result, i.e. all but the id."""
         return (self.i_start, self.i_stop, self.rows, self.factor, self.montage_key, self.filter_key)
 

@@ -1,6 +1,6 @@
 """Damaged variants of a valid NWB file: HDF5 damage and valid HDF5 that is wrong NWB.
 
-Part of the bad-input corpus (see :mod:`tracemark.demo.damage`, which dispatches here).
+Part of the bad-input corpus (see :mod:`testkit.damage`, which dispatches here).
 Byte damage (truncations, bit flips in the superblock and early metadata, 4 KiB of zeros
 or random bytes over the superblock and the first B-tree, heap and object header) is
 written directly; layout damage is made with h5py on a copy of the source: deleted and renamed

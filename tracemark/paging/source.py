@@ -124,13 +124,14 @@ class ArraySource:
         i_start, i_stop = min(max(int(i_start), 0), n), min(max(int(i_stop), 0), n)
         chans = tuple(int(c) for c in channels)
         self.reads.append((i_start, i_stop, chans))
-        return self._data[i_start:max(i_stop, i_start)][:, list(chans)].copy()
+        block: np.ndarray = self._data[i_start:max(i_stop, i_start)][:, list(chans)].copy()
+        return block
 
     def events(self) -> Sequence[SourceEvent]:
         return self._events
 
 
-def channel_types_of(source) -> tuple[str, ...]:
+def channel_types_of(source: SignalSource) -> tuple[str, ...]:
     """``source.channel_types``, or types inferred from its labels and units for a source
     written before sources said what their channels are."""
     types = tuple(getattr(source, "channel_types", ()) or ())

@@ -75,9 +75,9 @@ class CacheCase:
     ``visible``: for journal cases, the record numbers whose values a reader must see (all
     of each record's values, none of any other's); ``None`` when the case does not touch
     the journal. ``skipped``: records in the journal are not applied, so the cache must
-    say so in ``problems`` and refuse edits. ``repairable``: a writable open may cut the journal's damaged tail or replace an empty
-    journal (the crash cases); otherwise the journal must come out of every open byte for
-    byte as it went in.
+    say so in ``problems`` and refuse edits. ``repairable``: a writable open may cut the
+    journal's damaged tail or replace an empty journal (the crash cases); otherwise the
+    journal must come out of every open byte for byte as it went in.
     """
 
     path: Path
@@ -93,7 +93,8 @@ def write_cache_source(folder: str | Path) -> Path:
     """A valid cache at ``folder/source.hdf5`` with records :data:`FOLDED` in the HDF5 file
     and :data:`PENDING` only in its journal (as after a crash before the checkpoint)."""
     from tracemark.io_backends.cache import CacheFile
-    from tracemark.io_backends.cache.testing import abandon, make_cache
+
+    from .cache import abandon, make_cache
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -219,7 +220,8 @@ def _built_source(folder: Path) -> bytes:
     checkpointed): its global heap sits right after the root's, where 4 KiB of zeros
     made the HDF5 library loop for ever reading a root attribute."""
     from tracemark.io_backends.cache import BuildSpec, build_cache
-    from tracemark.io_backends.cache.testing import synthetic_recording
+
+    from .cache import synthetic_recording
 
     path = folder / "built.hdf5"
     if not path.exists():
@@ -345,8 +347,9 @@ def _layout_cases(corpus: _Corpus) -> None:
         value = np.zeros(rows, dtype=[("a", "<f4"), ("b", "<f4")])
         return _data(value)
 
-    huge = (lambda g, n: g.create_dataset(n, shape=(HUGE_ROWS, cols), dtype="<f4",
-                                          chunks=(4096, cols)))
+    def huge(group, name):
+        return group.create_dataset(name, shape=(HUGE_ROWS, cols), dtype="<f4", chunks=(4096, cols))
+
     cases = [
         ("no-origins", "root attributes but no origin groups", drop_origins),
         ("plain-hdf5", "an empty HDF5 file: no origins, no root attributes", plain),
