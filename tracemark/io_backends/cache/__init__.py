@@ -18,17 +18,17 @@ written as); ``canonical(key, stored)`` rewrites another tool's spelling in Trac
 from .build import BuildSpec, build_cache
 from .cachefile import Batch, CacheFile
 from .errors import (
-                     CacheClosedError,
-                     CacheError,
-                     CacheFormatError,
-                     CacheIndexError,
-                     CacheLockedError,
-                     CacheReadOnlyError,
-                     CacheValueError,
-                     CacheWriteError,
-                     CheckpointError,
-                     JournalError,
-                     MergeError,
+    CacheClosedError,
+    CacheError,
+    CacheFormatError,
+    CacheIndexError,
+    CacheLockedError,
+    CacheReadOnlyError,
+    CacheValueError,
+    CacheWriteError,
+    CheckpointError,
+    JournalError,
+    MergeError,
 )
 from .export import export_table
 from .journal import Change, Record

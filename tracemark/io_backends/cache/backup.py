@@ -30,7 +30,7 @@ from .lock import WriterLock
 _COPY_CHUNK = 1 << 20
 
 
-def write_backup(source: Path, out: str | os.PathLike, *, overwrite: bool = False) -> Path:
+def write_backup(source: Path, out: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Copy the cache at ``source`` (HDF5 file and journal) to ``out``; returns ``out``."""
     out = Path(out).expanduser().absolute()
     _check_target(source, out, overwrite)

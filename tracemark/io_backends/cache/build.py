@@ -57,8 +57,8 @@ class BuildSpec:
     extra_origin_attrs: dict[str, str] = field(default_factory=dict)
 
 
-def build_cache(recordings: Sequence[str | os.PathLike | BaseRecording] | str | os.PathLike
-                | BaseRecording, out: str | os.PathLike, spec: BuildSpec, *,
+def build_cache(recordings: Sequence[str | os.PathLike[str] | BaseRecording] | str | os.PathLike[str]
+                | BaseRecording, out: str | os.PathLike[str], spec: BuildSpec, *,
                 overwrite: bool = False, progress: Progress | None = None) -> Path:
     """Write a new cache at ``out`` with one origin group per recording; returns its path."""
     if isinstance(recordings, (str, os.PathLike, BaseRecording)):
@@ -96,13 +96,13 @@ class _Lock:
     def __init__(self, out: Path):
         self.out = out
 
-    def __enter__(self):
+    def __enter__(self) -> _Lock:
         created = not lock_path(self.out).exists()
         self.lock = WriterLock(self.out)
         self.created = created
         return self
 
-    def __exit__(self, exc_type, *exc_info):
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         try:
             if exc_type is not None and self.created:
                 lock_path(self.out).unlink(missing_ok=True)
@@ -119,7 +119,8 @@ def _check_spec(spec: BuildSpec, out: Path) -> None:
                                    f"{', '.join(sorted(schema.READOUTS))}")
 
 
-def _write_cache(tmp: Path, recordings, spec: BuildSpec, progress: Progress | None) -> None:
+def _write_cache(tmp: Path, recordings: Sequence[str | os.PathLike[str] | BaseRecording], spec: BuildSpec,
+                 progress: Progress | None) -> None:
     with h5py.File(tmp, "w") as f:
         f.attrs[ATTR_FORMAT] = FORMAT_VERSION
         f.attrs[ATTR_CACHE_ID] = uuid.uuid4().hex

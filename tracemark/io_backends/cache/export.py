@@ -19,8 +19,9 @@ from __future__ import annotations
 import csv
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from tracemark.domain.review import review_state
 from tracemark.domain.trace_attributes import REVIEW_STATE
@@ -29,7 +30,7 @@ from . import schema
 from .cachefile import CacheFile
 
 
-def export_table(cache: CacheFile, out: str | os.PathLike | IO[str] | None = None,
+def export_table(cache: CacheFile, out: str | os.PathLike[str] | IO[str] | None = None,
                  delimiter: str = ",") -> int:
     """Write the table to ``out`` (a path, an open text file, or stdout); returns rows."""
     # Whole origins at a time: one read per key through the attribute table when it is
@@ -48,7 +49,8 @@ def export_table(cache: CacheFile, out: str | os.PathLike | IO[str] | None = Non
     return _write(out, cache, rows, columns, delimiter)
 
 
-def _write(handle: IO[str], cache: CacheFile, rows, columns, delimiter: str) -> int:
+def _write(handle: IO[str], cache: CacheFile, rows: Sequence[dict[str, Any]], columns: list[str],
+           delimiter: str) -> int:
     writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
     derived = columns.index(REVIEW_STATE)
     writer.writerow([f"{key} (stored)" if key == REVIEW_STATE and i != derived else key

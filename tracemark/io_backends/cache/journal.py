@@ -45,6 +45,7 @@ import json
 import os
 import stat
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,11 +126,11 @@ class Record:
 KINDS = ("edit", "undo", "redo")
 
 
-def _is_text(*values) -> bool:
+def _is_text(*values: object) -> bool:
     return all(isinstance(v, str) for v in values)
 
 
-def _is_text_or_none(*values) -> bool:
+def _is_text_or_none(*values: object) -> bool:
     return all(v is None or isinstance(v, str) for v in values)
 
 
@@ -197,7 +198,7 @@ MAX_RECORD_BYTES = 64 << 20
 _CHUNK = 1 << 20
 
 
-def lines(fd: int, start: int, stop: int | None = None):
+def lines(fd: int, start: int, stop: int | None = None) -> Iterator[tuple[int, bytes | None]]:
     """``(offset, line)`` for each complete line from ``start`` on, read in bounded chunks;
     ``line`` is ``None`` for one longer than :data:`MAX_RECORD_BYTES`. Holes of a sparse
     file (what a crash can leave after a size change) are skipped, not read: they hold
@@ -270,7 +271,7 @@ def scan(fd: int, start: int, after_seq: int = 0, limit: int | None = None,
         last_seq = record.seq
         if record.seq > after_seq:
             records.append(record)
-        end = offset + len(line) + 1
+        end = offset + len(line or b"") + 1
     return ScanResult(records, end, size - end, bad, last_seq)
 
 
@@ -511,7 +512,7 @@ class JournalReader:
         result = scan(self._fd, offset, limit=1)
         return result.records[0] if result.records else None
 
-    def backwards(self, chunk: int = 1 << 16):
+    def backwards(self, chunk: int = 1 << 16) -> Iterator[Record]:
         """Valid records from the newest to the oldest (a torn tail is skipped)."""
         self._follow_replacement()
         if not self.open_if_present():

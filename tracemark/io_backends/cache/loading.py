@@ -75,7 +75,8 @@ def stored_column(key: str, wanted: np.ndarray, index: TraceIndex, overlay: Over
 
 def table_column(table: TableReader, key: str, rows: np.ndarray) -> StoredColumn:
     """The stored strings of ``key`` at ``rows`` of one origin's fresh table."""
-    return np.array(table.column(key), dtype=object)[rows]
+    column: StoredColumn = np.array(table.column(key), dtype=object)[rows]
+    return column
 
 
 def per_trace_column(traces: h5py.Group, names: Sequence[str], rows: np.ndarray,

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import h5py
 
@@ -41,7 +42,7 @@ from .lock import WriterLock
 CHECKED = (keys.READOUT, keys.SAMPLING_RATE, keys.CHANNEL_LABELS)
 
 
-def merge_caches(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *,
+def merge_caches(sources: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *,
                  overwrite: bool = False) -> Path:
     out = Path(out).expanduser().absolute()
     paths = [Path(s).expanduser().absolute() for s in sources]
@@ -104,7 +105,7 @@ def _names_held_traces(cache: CacheFile, record: Record) -> bool:
 
 def check_consistency(caches: Sequence[CacheFile]) -> None:
     """Raise :class:`MergeError` naming the first origin that differs from the first one."""
-    reference: tuple[str, dict] | None = None
+    reference: tuple[str, dict[str, Any]] | None = None
     seen: dict[str, Path] = {}
     for cache in caches:
         for origin in cache.origins:

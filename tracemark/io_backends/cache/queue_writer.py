@@ -44,11 +44,11 @@ import os
 import pickle
 import threading
 from collections.abc import Iterable, Mapping
-from multiprocessing import Pipe
-from multiprocessing.connection import AuthenticationError, Client, Connection, Listener, wait
+from multiprocessing import AuthenticationError, Pipe
+from multiprocessing.connection import Client, Connection, Listener, wait
 from pathlib import Path
 from queue import SimpleQueue
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import CacheClosedError, CacheError, CacheIndexError, CacheReadOnlyError, CacheValueError, CacheWriteError
 from .journal import Record
@@ -75,7 +75,7 @@ class QueueWriterHandle:
     Each process and thread opens its own connection on first use.
     """
 
-    def __init__(self, address: Any, authkey: bytes, cache_path: str | os.PathLike):
+    def __init__(self, address: Any, authkey: bytes, cache_path: str | os.PathLike[str]):
         self.address = address
         self.cache_path = Path(cache_path)
         self._authkey = authkey
@@ -85,7 +85,7 @@ class QueueWriterHandle:
         return {"address": self.address, "authkey": self._authkey, "cache_path": self.cache_path}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(**state)
+        QueueWriterHandle.__init__(self, **state)
 
     def __repr__(self) -> str:
         return f"<QueueWriterHandle for {self.cache_path.name!r}>"
@@ -122,7 +122,8 @@ class QueueWriterHandle:
         status, payload = reply
         if status == _REFUSED:
             raise _restore_error(*payload)
-        return payload
+        answer: Record | None = payload
+        return answer
 
     def _plain_edits(self, edits: Iterable[tuple[int, Mapping[str, Any]]],
                      ) -> list[tuple[int, dict[str, Any]]]:
@@ -257,7 +258,7 @@ class QueueWriter:
                 while self._wake_reader.poll():
                     self._wake_reader.recv_bytes()
             else:
-                self._serve_one(connection)
+                self._serve_one(cast(Connection, connection))   # wait() returns what it was given
         return bool(ready)
 
     def _serve_one(self, producer: Connection) -> None:

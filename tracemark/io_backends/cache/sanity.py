@@ -14,7 +14,7 @@ can never ask for terabytes.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,8 @@ def usable_cache_id(cache_id: Any) -> bool:
             and cache_id.isprintable() and " " not in cache_id)
 
 
-_ORIGIN_CHECKS = {
+#: Per origin attribute: the stored type, the check of its value, and what it should be.
+_ORIGIN_CHECKS: dict[str, tuple[type, Callable[[Any], bool], str]] = {
     keys.SAMPLING_RATE: (float, lambda v: math.isfinite(v) and v > 0, "a positive number"),
     keys.SAMPLES_PRE_EVENT: (int, lambda v: v >= 0, "a whole number >= 0"),
     keys.SAMPLES_POST_EVENT: (int, lambda v: v >= 0, "a whole number >= 0"),
@@ -103,7 +104,7 @@ def trace_data(traces: h5py.Group, name: str, context: schema.TraceContext, path
     problem = data_problem(obj.shape, obj.dtype, context)
     if problem:
         raise CacheFormatError(path, f"{where} {problem}")
-    data = obj[()]
+    data: np.ndarray = obj[()]
     return data[:, None] if data.ndim == 1 else data
 
 
