@@ -5,7 +5,9 @@ they have not started: the trace cache (h5py and the cache package), the analysi
 plots (the trace editor, built with the window, needs only the pure-numpy peak picking of
 ``tracemark.analysis.peaks``), scipy (filters, peak fitting, spectra), pynwb and neo. Each is imported when it is
 first used. A child process opens a TRC recording in the main window, waits for its first
-page, and lists which of those modules it has loaded; the list must be empty.
+page, and lists which of those modules it had loaded when that page was drawn; the list
+must be empty. (Work that starts once the page is on screen, such as opening the person's
+annotation file, may load them then.)
 """
 
 from __future__ import annotations
@@ -37,19 +39,26 @@ CHILD = textwrap.dedent("""
     app = QApplication([])
     from tracemark.app.main_window import MainWindow
 
+    watched = json.loads(sys.argv[2])
+    loaded = None
+
+    def first_page(result):
+        # What is loaded at the moment the first page is drawn; work that starts after
+        # it (the overview summary, the person's marks) may load more.
+        global loaded
+        if loaded is None and result.origin != "pending":
+            loaded = sorted(name for name in sys.modules
+                            if any(name == w or name.startswith(w + ".") for w in watched))
+
     window = MainWindow()
     window.show()
+    window.viewer.page_drawn.connect(first_page)
     assert window.open_path(Path(sys.argv[1]))
-    viewer = window.viewer
     end = time.monotonic() + 60
-    while (viewer.last_result is None or viewer.last_result.origin == "pending") and time.monotonic() < end:
+    while loaded is None and time.monotonic() < end:
         app.processEvents()
         time.sleep(0.001)
-    app.processEvents()
-    watched = json.loads(sys.argv[2])
-    loaded = sorted(name for name in sys.modules
-                    if any(name == w or name.startswith(w + ".") for w in watched))
-    print(json.dumps({"page": viewer.last_result is not None, "loaded": loaded}))
+    print(json.dumps({"page": loaded is not None, "loaded": loaded or []}))
     window.close()
 """)
 

@@ -37,6 +37,8 @@ SINE_UV, SINE_HZ = 40.0, 2.0  # channel "Cz": 40 µV at 2 Hz
 EMG_MV_PER_S = 0.5            # channel "EMG", recorded in mV
 NAMES = ("Fz", "Cz", "EMG")
 ALT_SHIFT = Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.ShiftModifier
+#: The cursors are placed with Ctrl+1 and Ctrl+2 (the digits mark with labels).
+CTRL = Qt.KeyboardModifier.ControlModifier
 
 
 def fz(t):
@@ -111,11 +113,11 @@ def seconds_per_pixel(viewer) -> float:
 # -- cursors by key ------------------------------------------------------------------------
 def test_cursors_placed_and_moved_by_keys_give_delta_t_and_values(qtbot, viewer):
     assert not panel(viewer).isVisible()
-    key(qtbot, viewer, Qt.Key.Key_1)            # the pointer is elsewhere: A at mid-page
+    key(qtbot, viewer, Qt.Key.Key_1, CTRL)            # the pointer is elsewhere: A at mid-page
     time_a = viewer.model.window.start_s + viewer.model.window.span_s / 2
     assert viewer.cursors.positions() == (time_a, None)
     assert panel(viewer).isVisible()            # placing a cursor opens the panel
-    key(qtbot, viewer, Qt.Key.Key_2)            # B there too, then 16 samples later
+    key(qtbot, viewer, Qt.Key.Key_2, CTRL)            # B there too, then 16 samples later
     for _ in range(16):
         key(qtbot, viewer, Qt.Key.Key_Right, ALT_SHIFT)
     delta = 16 / RATE
@@ -136,8 +138,8 @@ def test_cursors_placed_and_moved_by_keys_give_delta_t_and_values(qtbot, viewer)
 
 
 def test_active_cursor_switches_and_moves_by_pixels_and_stays_on_screen(qtbot, viewer):
-    key(qtbot, viewer, Qt.Key.Key_1)
-    key(qtbot, viewer, Qt.Key.Key_2)
+    key(qtbot, viewer, Qt.Key.Key_1, CTRL)
+    key(qtbot, viewer, Qt.Key.Key_2, CTRL)
     a, b = viewer.cursors.positions()
     assert viewer.cursors.active == CURSOR_B
     key(qtbot, viewer, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
@@ -182,14 +184,14 @@ def test_ctrl_and_shift_click_place_a_and_b_without_selecting_a_row(qtbot, viewe
 def test_the_channel_selected_in_the_traces_is_selected_in_the_panel(qtbot, viewer):
     from viewer_support import click
 
-    key(qtbot, viewer, Qt.Key.Key_1)
+    key(qtbot, viewer, Qt.Key.Key_1, CTRL)
     click(viewer.plot.viewport(), plot_point(viewer, 3.0, 1))
     table = panel(viewer).table
     assert [table.item(index.row(), 0).text() for index in table.selectionModel().selectedRows()] == ["Cz"]
 
 
 def test_dragging_a_cursor_moves_it_and_not_the_page(qtbot, viewer):
-    key(qtbot, viewer, Qt.Key.Key_1)
+    key(qtbot, viewer, Qt.Key.Key_1, CTRL)
     a = viewer.cursors.positions()[CURSOR_A]
     start_s = viewer.model.window.start_s
     viewport = viewer.plot.viewport()
@@ -235,8 +237,8 @@ def test_crosshair_shows_time_and_the_sample_under_the_pointer(qtbot, viewer):
 
 # -- copying, montage, clearing ------------------------------------------------------------
 def test_copy_puts_tab_separated_measurements_on_the_clipboard(qtbot, viewer):
-    key(qtbot, viewer, Qt.Key.Key_1)
-    key(qtbot, viewer, Qt.Key.Key_2)
+    key(qtbot, viewer, Qt.Key.Key_1, CTRL)
+    key(qtbot, viewer, Qt.Key.Key_2, CTRL)
     for _ in range(32):
         key(qtbot, viewer, Qt.Key.Key_Right, ALT_SHIFT)
     a, b = viewer.cursors.positions()
@@ -263,8 +265,8 @@ def test_montage_rows_read_their_derivation_in_their_inputs_unit(qtbot, viewer):
                                        Derivation("EMG", "EMG")))
     viewer.model.display.set_montage(montage)
     wait_drawn(qtbot, viewer)
-    key(qtbot, viewer, Qt.Key.Key_1)
-    key(qtbot, viewer, Qt.Key.Key_2)
+    key(qtbot, viewer, Qt.Key.Key_1, CTRL)
+    key(qtbot, viewer, Qt.Key.Key_2, CTRL)
     for _ in range(20):
         key(qtbot, viewer, Qt.Key.Key_Right, ALT_SHIFT)
     a, b = viewer.cursors.positions()
@@ -288,8 +290,8 @@ def test_values_through_a_display_filter_are_read_on_the_worker(qtbot, viewer):
     wait_drawn(qtbot, viewer, timeout=30000)   # the first filtered page imports scipy.signal
     tasks = []
     viewer.pager.task_done.connect(lambda name, _value, _error: tasks.append(name))
-    key(qtbot, viewer, Qt.Key.Key_1)
-    key(qtbot, viewer, Qt.Key.Key_2)
+    key(qtbot, viewer, Qt.Key.Key_1, CTRL)
+    key(qtbot, viewer, Qt.Key.Key_2, CTRL)
     for _ in range(16):
         key(qtbot, viewer, Qt.Key.Key_Right, ALT_SHIFT)
     a, b = viewer.cursors.positions()
@@ -301,14 +303,14 @@ def test_values_through_a_display_filter_are_read_on_the_worker(qtbot, viewer):
 
 
 def test_escape_clears_and_a_new_recording_starts_without_cursors(qtbot, viewer):
-    key(qtbot, viewer, Qt.Key.Key_1)
-    key(qtbot, viewer, Qt.Key.Key_2)
+    key(qtbot, viewer, Qt.Key.Key_1, CTRL)
+    key(qtbot, viewer, Qt.Key.Key_2, CTRL)
     key(qtbot, viewer, Qt.Key.Key_Escape)
     assert viewer.cursors.positions() == (None, None)
     assert panel(viewer).hint.isVisibleTo(panel(viewer))
     assert panel(viewer).delta_time.text() == "–"
     assert not any(line.isVisible() for line in viewer.measure.layer.lines.values())
-    key(qtbot, viewer, Qt.Key.Key_1)
+    key(qtbot, viewer, Qt.Key.Key_1, CTRL)
     viewer.set_source(make_source(duration_s=20.0))
     wait_drawn(qtbot, viewer)
     qtbot.waitUntil(lambda: not viewer.measure.readout_pending(), timeout=5000)
@@ -319,12 +321,12 @@ def test_escape_clears_and_a_new_recording_starts_without_cursors(qtbot, viewer)
 
 
 def test_panel_toggles_by_key_and_stays_shut_when_closed(qtbot, viewer):
-    key(qtbot, viewer, Qt.Key.Key_1)
+    key(qtbot, viewer, Qt.Key.Key_1, CTRL)
     assert panel(viewer).isVisible()
     chord = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     key(qtbot, viewer, Qt.Key.Key_M, chord)
     assert not panel(viewer).isVisible()
-    key(qtbot, viewer, Qt.Key.Key_2)                 # closed on purpose: placing keeps it closed
+    key(qtbot, viewer, Qt.Key.Key_2, CTRL)                 # closed on purpose: placing keeps it closed
     assert not panel(viewer).isVisible()
     key(qtbot, viewer, Qt.Key.Key_M, chord)
     assert panel(viewer).isVisible() and viewer.actions["toggle_measurements"].isChecked()
@@ -332,8 +334,8 @@ def test_panel_toggles_by_key_and_stays_shut_when_closed(qtbot, viewer):
 
 def test_panel_fits_beside_the_traces_on_a_small_screen(qtbot):
     viewer = open_viewer(qtbot, known_source(), width=1366 // 2 + 140, height=600)
-    key(qtbot, viewer, Qt.Key.Key_1)
-    key(qtbot, viewer, Qt.Key.Key_2)
+    key(qtbot, viewer, Qt.Key.Key_1, CTRL)
+    key(qtbot, viewer, Qt.Key.Key_2, CTRL)
     table = panel(viewer).table
     assert table.horizontalScrollBar().maximum() == 0           # every column readable
     assert viewer.plot.width() >= 2 * panel(viewer).width()     # the traces keep most of the room

@@ -1,6 +1,7 @@
 """What the reviewed traces say, computed without Qt or files: averages aligned on the
 corrected onsets, per-trace peak-to-peak amplitude and latency, recruitment curves with a
-fitted sigmoid, and coil-position maps.
+fitted sigmoid, coil-position maps, and how well several raters of one cache agree
+(``agreement``: kappas, ICC, limits of agreement; it takes the raters' values, not a TraceSet).
 
 Inputs are plain numpy arrays gathered in a :class:`TraceSet` (``tracemark.app.plot_data``
 fills one from a cache file); results are small dataclasses that the views in
@@ -14,6 +15,7 @@ from typing import Any
 #: Public name -> submodule. The submodules load on first use, so that importing one of
 #: them (the trace editor uses ``peaks``) does not load them all at start-up.
 _EXPORTS = {
+    "AgreementReport": "agreement", "agreement_report": "agreement",
     "AverageAccumulator": "average", "AverageResult": "average", "align_on_onsets": "average",
     "average_response": "average",
     "PROJECTIONS": "map", "MapData": "map", "MapSettings": "map", "Projection": "map",

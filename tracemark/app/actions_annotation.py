@@ -15,11 +15,12 @@ from tracemark.widgets.actions import ActionSpec
 from tracemark.widgets.editor import EDITOR_ACTIONS
 from tracemark.widgets.viewer import VIEWER_ACTIONS
 
+from .rater_mode import RATER_ACTIONS
 from .sessions import SESSION_ACTIONS
 from .spectrum_dock import SPECTRUM_ACTIONS
 
 #: Top-level menus, left to right.
-MENU_ORDER = ("File", "Edit", "View", "Go", "Trace", "Signals", "Measure", "Help")
+MENU_ORDER = ("File", "Edit", "View", "Go", "Annotate", "Trace", "Signals", "Measure", "Help")
 
 WINDOW_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open_recording", "File", "Open recording…", ("Ctrl+O",), "Open a recording to view"),
@@ -50,6 +51,13 @@ WINDOW_ACTIONS: tuple[ActionSpec, ...] = (
                "Trace keys (A, R, N, ...) act on the trace editor", separator_before=True),
     ActionSpec("focus_viewer", "View", "Focus signal viewer", ("Shift+F6",),
                "Viewer keys (PgDown, +, -, ...) act on the recording"),
+    ActionSpec("import_marks", "Annotate", "Import annotations…", (),
+               "Add events, spans and bad channels from a BIDS, EDF+, CSV or MNE file",
+               separator_before=True),
+    ActionSpec("export_marks", "Annotate", "Export annotations…", (),
+               "Your marks as BIDS events and channels, EDF+, CSV, MNE text or NWB intervals"),
+    ActionSpec("choose_marks_file", "Annotate", "Annotation file…", (),
+               "Keep this recording's marks in a file you choose (by default: your data folder)"),
     ActionSpec("show_hint", "Help", "Getting started", (), "The main keys, in a short note"),
     ActionSpec("about", "Help", "About Tracemark", ()),
 )
@@ -75,7 +83,8 @@ def menu_of(spec: ActionSpec) -> str:
 def help_specs() -> list[ActionSpec]:
     """Every command of the window for the shortcut help, labelled with the menu it is in
     (and, for keys that depend on the focus, where they act)."""
-    specs = [replace(s, menu=menu_of(s)) for s in (*WINDOW_ACTIONS, *SESSION_ACTIONS, *SPECTRUM_ACTIONS)]
+    specs = [replace(s, menu=menu_of(s))
+             for s in (*WINDOW_ACTIONS, *SESSION_ACTIONS, *SPECTRUM_ACTIONS, *RATER_ACTIONS)]
     specs += [replace(s, menu=f"{menu_of(s)} (trace editor)") for s in EDITOR_ACTIONS]
     specs += [replace(s, menu=f"{menu_of(s)} (signal viewer)") for s in VIEWER_ACTIONS]
     return specs

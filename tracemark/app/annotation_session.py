@@ -10,6 +10,11 @@ the audit trail. Nothing here writes because something was looked at.
 Read-only (another process holds the writer lock), the session follows the holder's
 journal every two seconds, so its edits appear here as they are committed.
 
+In rater mode (a cache rated by several raters, :mod:`.rater_session`) the cache is open
+read-only and the rater-keyed attributes are this rater's own: read, written, undone and
+redone through the :class:`~.rater_session.RaterMode` given as ``rater``; the other keys
+are read from the cache as always.
+
 Threads: edits run on the GUI thread: one journal append and fsync, a few milliseconds,
 so each keystroke is durable before the next one is handled. Work proportional to the
 file runs on the thread pool: loading every trace's row and the plots' TraceSet
@@ -25,7 +30,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
@@ -36,6 +41,9 @@ from tracemark.io_backends.cache import CacheError, CacheFile, CheckpointError
 from tracemark.widgets.editor import TraceRow, TraceView
 
 from .workers import Task, TaskCancelled
+
+if TYPE_CHECKING:   # rater mode loads with a rated cache
+    from .rater_session import RaterMode
 
 #: Seconds without edits before the HDF5 file is brought up to date with the journal.
 IDLE_CHECKPOINT_S = 5.0
@@ -97,12 +105,14 @@ class AnnotationSession(QObject):
     checkpoint_failed = pyqtSignal(str)
 
     def __init__(self, cache: CacheFile | str | Path, parent: QObject | None = None, *,
-                 mode: str = "auto"):
+                 mode: str = "auto", rater: RaterMode | None = None):
         super().__init__(parent)
         if not isinstance(cache, CacheFile):
             cache = CacheFile(cache, mode=mode)
         cache.idle_checkpoint_s = IDLE_CHECKPOINT_S
         self.cache = cache
+        #: The rater whose values are shown and edited (None: the plain values, as ever).
+        self.rater = rater
         self.path = self.cache.path
         self.origins = {name: _origin_info(name, self.cache.origin_attrs(name))
                         for name in self.cache.origins}
@@ -110,16 +120,19 @@ class AnnotationSession(QObject):
         self._loader: Task | None = None
         self._checkpointer: Task | None = None
         self._timer = QTimer(self, interval=CHECKPOINT_POLL_MS)
-        self._timer.timeout.connect(self._checkpoint_if_idle if self.writable else self._follow_writer)
+        self._timer.timeout.connect(self._checkpoint_if_idle if cache.writable else self._follow_writer)
         self._timer.start()
 
     # -- state -----------------------------------------------------------------------------
     @property
     def writable(self) -> bool:
-        return self.cache.writable
+        """Whether the person's edits can be written (in rater mode: to their journal)."""
+        return self.rater.writable if self.rater is not None else self.cache.writable
 
     @property
     def read_only_reason(self) -> str | None:
+        if self.rater is not None:
+            return self.rater.read_only_reason
         return None if self.cache.writable else (self.cache.read_only_reason or "opened read-only")
 
     def __len__(self) -> int:
@@ -134,7 +147,8 @@ class AnnotationSession(QObject):
 
     # -- reading (GUI thread; a few hundred microseconds per trace) ------------------------
     def attrs(self, index: int) -> dict[str, Any]:
-        return self.cache.get_trace_attrs(index)
+        attrs = self.cache.get_trace_attrs(index)
+        return attrs if self.rater is None else self.rater.overlay(index, attrs)
 
     def trace_view(self, index: int, attrs: Mapping[str, Any] | None = None) -> TraceView:
         origin = self.origin_of(index)
@@ -144,9 +158,10 @@ class AnnotationSession(QObject):
         labels = origin.channel_labels
         if data.ndim != 2 or len(labels) != data.shape[1]:  # a damaged or foreign origin
             labels = tuple(f"channel {c + 1}" for c in range(data.shape[1] if data.ndim == 2 else 1))
+        others = {} if self.rater is None else self.rater.others(index)
         return TraceView(index=index, data=data, channel_labels=labels, sampling_rate=origin.sampling_rate,
                          samples_pre=origin.samples_pre, attrs=shown, origin=origin.name,
-                         origin_attrs=origin.attrs)
+                         origin_attrs=origin.attrs, other_raters=others)
 
     def unreadable_view(self, index: int, attrs: Mapping[str, Any]) -> TraceView:
         """A blank trace carrying ``attrs``, for a trace whose samples or window cannot be
@@ -165,7 +180,10 @@ class AnnotationSession(QObject):
     def apply_edit(self, index: int, values: Mapping[str, Any], note: str = "") -> dict[str, Any]:
         """Commit ``values`` to trace ``index`` as one transaction; returns the confirmed
         attributes once durable. Raises ``CacheError`` (naming the file) when refused."""
-        self.cache.update(index, dict(values), note=note)
+        if self.rater is not None:
+            self.rater.commit(index, values, note=note)
+        else:
+            self.cache.update(index, dict(values), note=note)
         attrs = self.attrs(index)
         self._store_row(index, attrs)
         self.trace_changed.emit(index, attrs)
@@ -174,16 +192,22 @@ class AnnotationSession(QObject):
 
     def undo(self) -> list[int]:
         """Undo the latest edit; the indexes of the traces it changed (empty: nothing to undo)."""
+        if self.rater is not None:
+            return self._show_changed(self.rater.undo())
         return self._undo_redo(self.cache.undo)
 
     def redo(self) -> list[int]:
+        if self.rater is not None:
+            return self._show_changed(self.rater.redo())
         return self._undo_redo(self.cache.redo)
 
     def _undo_redo(self, operation) -> list[int]:
         record = operation()
-        if record is None:
+        return [] if record is None else self._show_changed(self.cache.changed_indexes(record))
+
+    def _show_changed(self, indexes: list[int]) -> list[int]:
+        if not indexes:
             return []
-        indexes = self.cache.changed_indexes(record)
         for index in indexes:
             attrs = self.attrs(index)
             self._store_row(index, attrs)
@@ -192,9 +216,13 @@ class AnnotationSession(QObject):
         return indexes
 
     def can_undo(self) -> bool:
+        if self.rater is not None:
+            return self.rater.can_undo
         return self.writable and self.cache.can_undo
 
     def can_redo(self) -> bool:
+        if self.rater is not None:
+            return self.rater.can_redo
         return self.writable and self.cache.can_redo
 
     def _store_row(self, index: int, attrs: Mapping[str, Any]) -> TraceRow:
@@ -212,16 +240,18 @@ class AnnotationSession(QObject):
     def start_loading(self, with_plots: bool = True) -> Task:
         """Read every trace's row (and the plots' TraceSet) on a worker; ``table_loaded``
         carries them back. Cancelled by ``close``."""
-        cache = self.cache
+        cache, rater = self.cache, self.rater
 
         def load(progress, cancelled) -> LoadedTable:
             n = len(cache)
             all_attrs, unreadable, read_problem = [], [], ""
+            own = None if rater is None else rater.own_values()
             for index in range(n):
                 if cancelled():
                     raise TaskCancelled
                 try:
-                    all_attrs.append(cache.get_trace_attrs(index))
+                    attrs = cache.get_trace_attrs(index)
+                    all_attrs.append(attrs if own is None else rater.overlay(index, attrs, own.get(index, {})))
                 except CacheError as error:   # one damaged trace must not hide the others
                     all_attrs.append({})
                     unreadable.append(index)
@@ -260,7 +290,7 @@ class AnnotationSession(QObject):
 
     # -- checkpoints and closing -------------------------------------------------------------
     def _checkpoint_if_idle(self) -> None:
-        if self.cache.closed or not self.writable or not self.cache.pending_edits:
+        if self.cache.closed or not self.cache.writable or not self.cache.pending_edits:
             return
         if self._checkpointer is not None and not self._checkpointer.done:
             return
@@ -272,13 +302,14 @@ class AnnotationSession(QObject):
     def _follow_writer(self) -> None:
         """Read-only: show the edits the instance holding the file commits (one fstat of
         the journal when nothing changed)."""
-        if self.cache.closed or self.writable:
+        if self.cache.closed or self.cache.writable:
             return
         try:
             records = self.cache.refresh()
+            changed = sorted({i for record in records for i in self.cache.changed_indexes(record)}
+                             | set(self.rater.poll() if self.rater is not None else ()))
         except CacheError:
             return
-        changed = sorted({i for record in records for i in self.cache.changed_indexes(record)})
         for index in changed:
             attrs = self.attrs(index)
             self._store_row(index, attrs)
@@ -298,8 +329,11 @@ class AnnotationSession(QObject):
 
     @property
     def needs_final_checkpoint(self) -> bool:
-        """Closing will fold edits into the HDF5 file (a copy of the whole file)."""
-        return self.writable and not self.cache.closed and bool(self.cache.pending_edits)
+        """Closing will fold edits into the HDF5 file (a copy of the whole file); in rater
+        mode, once the rater wrote, closing may publish their values (the same)."""
+        if self.rater is not None:
+            return self.rater.wrote and not self.cache.closed
+        return self.cache.writable and not self.cache.closed and bool(self.cache.pending_edits)
 
     def close(self) -> None:
         """Stop the workers, checkpoint (writer) and release the cache. A checkpoint error
@@ -308,7 +342,10 @@ class AnnotationSession(QObject):
         if self._loader is not None:
             self._loader.cancel()
         self.wait_idle()
-        self.cache.close()
+        try:
+            self.cache.close()
+        finally:
+            self._close_rater()
 
     def close_in_background(self) -> Task:
         """``close`` with its final checkpoint on a worker (0.2-1.8 s on big caches): the
@@ -320,9 +357,16 @@ class AnnotationSession(QObject):
 
         def close(_progress, _cancelled) -> None:
             self.wait_idle()
-            self.cache.close()
+            try:
+                self.cache.close()
+            finally:
+                self._close_rater()
 
         return Task(close, name="finalCheckpoint").start()
+
+    def _close_rater(self) -> None:
+        if self.rater is not None:
+            self.rater.close()
 
 
 def _same_file(a: Path, b: Path) -> bool:

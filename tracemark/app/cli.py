@@ -31,6 +31,8 @@ SUBCOMMANDS = {
     "cache": ("tracemark.app.cli_cache", "build, inspect, edit, export and merge trace cache files"),
     "plot": ("tracemark.app.cli_plot", "draw averages, measures, recruitment curves and maps from a cache"),
     "export": ("tracemark.app.cli_export", "write a span of a recording as EDF+, CSV, or a PNG/PDF/SVG page"),
+    "annotations": ("tracemark.app.cli_annotations",
+                    "list, add and remove a recording's marks and bad channels; export, import"),
 }
 
 EXIT_OK = 0
@@ -71,7 +73,8 @@ def _run_subcommand(name: str, argv: list[str]) -> int:
 
 
 def gui_parser() -> argparse.ArgumentParser:
-    commands = "\n".join(f"  {name:<8} {help_text}" for name, (_, help_text) in SUBCOMMANDS.items())
+    width = max(map(len, SUBCOMMANDS))
+    commands = "\n".join(f"  {name:<{width}} {help_text}" for name, (_, help_text) in SUBCOMMANDS.items())
     parser = argparse.ArgumentParser(
         prog="tracemark",
         description="View electrophysiology recordings and annotate evoked-response traces.",
@@ -82,6 +85,11 @@ def gui_parser() -> argparse.ArgumentParser:
                         help="recording (TRC, NWB, EDF/BDF, any format neo reads) and/or cache file")
     parser.add_argument("--demo", action="store_true",
                         help="open the built-in demo recording (generated on first use)")
+    parser.add_argument("--rater", metavar="NAME", default=None,
+                        help="rate the cache as NAME, one of several raters: your own values, "
+                             "blind to the others' until you finish (remembered; a cache "
+                             "already rated by raters opens as the last NAME, by default your "
+                             "user name)")
     parser.add_argument("--version", action="version", version=f"tracemark {__version__}")
     parser.add_argument("--smoke-test", nargs="?", const="", default=None, metavar="PNG",
                         help="open the demo offscreen, check the window draws, print the version, "

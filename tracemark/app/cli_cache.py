@@ -11,6 +11,11 @@ even when its report cannot be printed (:func:`tracemark.app.cli_output.report`)
 Outputs (``export -o``, ``merge -o``, ``build -o``) must go into an existing folder; a
 missing folder is reported, not created, so that a mistyped path never scatters files.
 
+``build --from-annotations LABEL ...`` also cuts around the person's own marks of those
+labels, read (never written) from each recording's annotation file, or from the file
+``--annotations`` names: a missed pulse marked by hand becomes a trace. A span's onset is
+its event time. A label no mark carries is refused, naming the labels in use.
+
 Traces are addressed and printed by their 0-based *index* (the cache's global index, as in
 the Python API), never as a "trace number": the window numbers traces from 1. ``peek``
 ends its summary with the review counts, told as the window tells them
@@ -27,9 +32,11 @@ import os
 import re
 import shutil
 import sys
+import types
 from collections.abc import Iterable
 from pathlib import Path
 
+from tracemark.app import cli_agreement
 from tracemark.app.cli_output import report
 from tracemark.domain.review import ReviewCounts, review_state
 from tracemark.domain.trace_attributes import CACHE_FILE, CACHE_FILE_INDEX, attribute_problems
@@ -40,10 +47,12 @@ from tracemark.io_backends.cache import (
     CacheValueError,
     CheckpointError,
     build_cache,
+    events_from_annotations,
     export_table,
     merge_caches,
     schema,
 )
+from tracemark.io_backends.protocol import Event
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|us)?\s*$")
 
@@ -80,8 +89,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     build = actions.add_parser("build", help="cut one trace per event from recordings")
     build.add_argument("recordings", nargs="+", metavar="RECORDING")
-    build.add_argument("--events", required=True, action="append",
-                       help="event label or shell pattern (repeatable)")
+    build.add_argument("--events", action="append",
+                       help="label or shell pattern of the recording's events (repeatable)")
+    build.add_argument("--from-annotations", nargs="+", metavar="LABEL",
+                       help="also cut around your own annotations of these labels (or shell "
+                            "patterns); a span's onset is its event time")
+    build.add_argument("--annotations", metavar="FILE",
+                       help="the annotation file to read them from (default: the recording's "
+                            "own, in your data folder; one recording only)")
     build.add_argument("--pre", required=True, type=_duration, help="e.g. 100ms or 0.1s")
     build.add_argument("--post", required=True, type=_duration, help="e.g. 400ms")
     build.add_argument("--channels", nargs="+", help="channel names (default: all)")
@@ -94,10 +109,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--force", action="store_true", help="overwrite the output")
     build.add_argument("--no-progress", action="store_true")
 
+    cli_agreement.configure(actions)
+    _rater_actions().configure(actions, _seconds)
+
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "agreement":
+        return cli_agreement.run(args)
+    if args.action in _rater_actions().ACTIONS:
+        return _rater_actions().run(args)
     return {"peek": _peek, "set": _set, "export": _export, "merge": _merge,
             "build": _build}[args.action](args)
+
+
+def _rater_actions() -> types.ModuleType:
+    """``raters``, ``rate``, ``finish``, ``adjudicate``: imported here, not at the top, since
+    that module reuses this one's parsing of indexes and key=value."""
+    from tracemark.app import cli_raters
+
+    return cli_raters
 
 
 def _seconds(text: str) -> float:
@@ -285,15 +315,24 @@ def _merge(args) -> int:
 
 
 def _build(args) -> int:
+    if not args.events and not args.from_annotations:
+        raise CacheValueError(None, "say what to cut around: --events LABEL, "
+                                    "--from-annotations LABEL, or both")
+    if args.annotations and not args.from_annotations:
+        raise CacheValueError(None, "--annotations names where to read marks from; give "
+                                    "their labels with --from-annotations LABEL")
     stream = int(args.stream) if args.stream.isdigit() else args.stream
-    spec = BuildSpec(events=args.events, pre_s=args.pre, post_s=args.post,
+    # Without --events only the marks are cut: none of the recording's own events.
+    spec = BuildSpec(events=args.events or (), pre_s=args.pre, post_s=args.post,
                      channels=args.channels, stream=stream, event_source=args.event_source,
                      readout=args.readout, subject=args.subject, examiner=args.examiner)
     output = _output_path(args.output)
+    marks = (marked_events(args.recordings, args.from_annotations, args.annotations)
+             if args.from_annotations else None)
     bar = None if args.no_progress else _ProgressBar()
     try:
         out = build_cache(args.recordings, output, spec, overwrite=args.force,
-                          progress=bar)
+                          progress=bar, user_events=marks)
     finally:
         if bar is not None:
             bar.close()
@@ -301,6 +340,28 @@ def _build(args) -> int:
         summary = f"{out}: {len(cache)} traces from {len(cache.origins)} recordings"
     report([summary], done=f"{out} is written")
     return 0
+
+
+def marked_events(recordings: list[str], labels: list[str],
+                  annotation_file: str | None) -> list[list[Event]]:
+    """For each recording, its marks of ``labels`` from its annotation file (``annotation_file``
+    when given, for one recording only), read without taking the file's writer lock."""
+    from tracemark.io_backends.annotation_store import open_annotations
+
+    if annotation_file is not None:
+        path = Path(annotation_file).expanduser()
+        if len(recordings) > 1:
+            raise CacheValueError(path, "holds the marks of one recording; build from one "
+                                        "recording with --annotations, or leave it out to read "
+                                        "each recording's own annotation file")
+        if not path.is_file():
+            raise CacheError(path, "does not exist" if not path.exists() else "is not a file")
+    per_recording = []
+    for recording in recordings:
+        source = recording if "://" in recording else Path(recording).expanduser()
+        with open_annotations(source, annotation_file, mode="r") as store:
+            per_recording.append(events_from_annotations(store.state, labels, store.path))
+    return per_recording
 
 
 class _ProgressBar:

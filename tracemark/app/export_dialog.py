@@ -138,7 +138,8 @@ class SegmentExportDialog(QDialog):
         return build_segment(viewer.source, self.start.value(), self.stop.value(), list(rows),
                              output=Path(self.path.text()), montage=montage,
                              display_filter=viewer.active_filter() if displayed else None,
-                             row_labels=viewer.row_labels() if displayed else None)
+                             row_labels=viewer.row_labels() if displayed else None,
+                             bad_channels=tuple(viewer.model.display.bad_channels) if displayed else ())
 
 
 def _stacked(*widgets) -> QWidget:

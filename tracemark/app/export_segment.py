@@ -23,11 +23,12 @@ from tracemark.widgets.viewer.rows import row_units
 
 def build_segment(source, start_s: float, stop_s: float, rows: Sequence[int], *, output,
                   montage=None, display_filter=None, row_labels: Sequence[str] | None = None,
-                  annotations: Sequence[Annotation] | None = None) -> Segment:
+                  annotations: Sequence[Annotation] | None = None, bad_channels: Sequence[str] = ()) -> Segment:
     """The segment ``[start_s, stop_s)`` of display ``rows`` of ``source``.
 
     ``montage`` None means the channels as recorded (``rows`` index them); with a montage,
-    ``rows`` index its derivations. ``annotations`` default to the source's events
+    ``rows`` index its derivations, with ``bad_channels`` left out of its average reference
+    as the viewer shows it. ``annotations`` default to the source's events
     (user annotations can be passed instead or added). ``output`` is only named in errors.
     """
     rate = source.sampling_rate
@@ -38,7 +39,7 @@ def build_segment(source, start_s: float, stop_s: float, rows: Sequence[int], *,
         raise ExportError(output, f"start {start_s:g} s is outside the recording (0–{duration:g} s)")
     i_start = math.floor(start_s * rate + 1e-9)
     i_stop = min(math.ceil(stop_s * rate - 1e-9), source.n_samples)
-    matrix = None if montage is None else montage.matrix(source.channel_names)
+    matrix = None if montage is None else montage.matrix(source.channel_names, exclude=tuple(bad_channels))
     labels = list(row_labels) if row_labels is not None else (
         list(source.channel_names) if montage is None else [d.label for d in montage.derivations])
     units = row_units(source, montage)

@@ -13,7 +13,7 @@ sheet: setting a style sheet on a part re-polishes every widget inside it, which
 from __future__ import annotations
 
 from PyQt6 import sip
-from PyQt6.QtCore import QEvent, QObject, Qt
+from PyQt6.QtCore import QEvent, QObject, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QPainter, QPen
 from PyQt6.QtWidgets import QApplication, QLabel, QWidget
 
@@ -60,6 +60,9 @@ class FocusFrame(QWidget):
 class FocusMarker(QObject):
     """Frames the part with the keyboard focus and names it in ``label``."""
 
+    #: The part the keys now go to (a name, or None) changed.
+    changed = pyqtSignal(object)
+
     def __init__(self, parts: dict[str, QWidget], label: QLabel, parent: QObject | None = None):
         super().__init__(parent)
         self.parts = parts
@@ -100,6 +103,7 @@ class FocusMarker(QObject):
             self._show(part)
 
     def _show(self, active: str | None) -> None:
+        moved = active != self.active
         self.active = active
         for name, frame in self.frames.items():
             frame.set_color(ACCENT if name == active else NEUTRAL)
@@ -110,3 +114,5 @@ class FocusMarker(QObject):
             hint = f" ({SWITCH_KEYS[active]})" if both_shown else ""
             self.label.setText(f"Keys: {active}{hint}")
         self.label.setStyleSheet(f"color: {ACCENT}; font-weight: bold;" if active else "")
+        if moved:
+            self.changed.emit(active)

@@ -3,7 +3,8 @@
 ``tracemark REC`` views a recording; ``tracemark CACHE.hdf5`` reviews a trace cache (and
 opens its source recording beside it when found); ``tracemark REC CACHE`` opens both;
 ``tracemark --demo`` opens the demo recording and its cache (built on first use) with a
-short hint of the main keys.
+short hint of the main keys. ``tracemark CACHE --rater NAME`` rates the cache as NAME, one of
+several raters (:mod:`.rater_session`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def open_windows(args) -> list:
 
     paths = list(getattr(args, "files", []) or [])
     demo = bool(getattr(args, "demo", False))
+    rater = (getattr(args, "rater", None) or "").strip() or None
     if demo:
         from .demo_session import ensure_demo_session
 
@@ -34,6 +36,9 @@ def open_windows(args) -> list:
     for offset, group in enumerate(groups):
         window = MainWindow()
         window.move(window.x() + 30 * offset, window.y() + 30 * offset)
+        if rater is not None:   # --rater NAME: rate as NAME, now and by default next time
+            window.settings.set_rater(rater)
+            window.opener.rater = rater
         window.show()
         if demo:
             window.show_hint()

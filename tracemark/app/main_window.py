@@ -26,11 +26,14 @@ from tracemark.widgets.gui_gc import collect_in_gui_thread
 from tracemark.widgets.viewer import SignalViewer
 
 from . import actions_annotation as annotation_actions
+from .agreement_feed import AgreementFeed
 from .export_dialog import ExportCommands
 from .focus_marker import EDITOR, VIEWER, FocusMarker
 from .geometry import first_size, fit_to_screen
 from .opening import Opener
 from .plot_docks import PlotDocks
+from .rater_mode import RaterCommands
+from .recording_marks import RecordingMarks
 from .sessions import SESSION_ACTIONS, ViewSessions
 from .settings import Settings
 from .spectrum_dock import SPECTRUM_ACTIONS, SpectrumDocks
@@ -81,6 +84,7 @@ class MainWindow(QMainWindow):
         self.controller: ReviewController | None = None
         self._build_widgets()
         self.opener = Opener(self.workspace, self.settings, self)
+        self.opener.marks_state = self.marks.current_state
         self.sessions = ViewSessions(self)
         self._build_actions()
         self._build_status()
@@ -104,6 +108,8 @@ class MainWindow(QMainWindow):
         self.editor.set_peak_window_ms(*self.settings.peak_window_ms())
         self.editor.peak_window_changed.connect(self.settings.set_peak_window_ms)
         self.link = ViewerLink(self.viewer, self)
+        #: The person's own marks on the recording shown, in its annotation file.
+        self.marks = RecordingMarks(self.viewer, self, self)
         self.viewer.source_changed.connect(lambda _source: self.update_layout())
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -141,7 +147,9 @@ class MainWindow(QMainWindow):
                     "preferences": self.preferences, "focus_editor": self.focus_editor,
                     "focus_viewer": self.focus_viewer, "show_hint": lambda: self.show_hint(force=True),
                     "about": self.about, "export_page": self.exports.export_page,
-                    "export_segment": self.exports.export_segment, "print_page": self.exports.print_page}
+                    "export_segment": self.exports.export_segment, "print_page": self.exports.print_page,
+                    "import_marks": self.marks.import_dialog, "export_marks": self.marks.export_dialog,
+                    "choose_marks_file": self.marks.choose_file}
         self.window_actions = ActionSet(self, annotation_actions.WINDOW_ACTIONS, handlers,
                                         context=Qt.ShortcutContext.WindowShortcut)
         self.editor_actions = self.editor.install_actions()
@@ -172,11 +180,14 @@ class MainWindow(QMainWindow):
         self.viewer.populate_menus(menu_bar, {"Navigate": recording_menu, "View": self.menus["View"],
                                               "Signals": self.menus["Signals"],
                                               "Measure": self.menus["Measure"],
+                                              "Annotate": self.menus["Annotate"],
                                               "Help": self.menus["Help"]})
         self.streams_menu = QMenu("S&treams", self)
         self.menus["Signals"].addSeparator()
         self.menus["Signals"].addMenu(self.streams_menu)
         self.streams_menu.setEnabled(False)
+        self.agreement = AgreementFeed(self)   # the Agreement dock's report
+        self.raters = RaterCommands(self)   # Trace › Rate as, Reveal, Finish, Adjudicate
         self.update_actions()
 
     def _build_status(self) -> None:
@@ -192,6 +203,7 @@ class MainWindow(QMainWindow):
         self.keys_label.setAccessibleName("Where the keys go")
         self.statusBar().addPermanentWidget(self.keys_label)
         self.focus_marker = FocusMarker({VIEWER: self.viewer, EDITOR: self.editor}, self.keys_label, self)
+        self.focus_marker.changed.connect(self._keys_moved)
         self.statusBar().setObjectName("statusBar")
 
     def _wire_workspace(self) -> None:
@@ -204,6 +216,11 @@ class MainWindow(QMainWindow):
         self.opener.new_window_requested.connect(self.open_in_new_window)
         self.workspace.recording_changed.connect(lambda _recording: self._show_recording())
         self.workspace.stream_changed.connect(lambda _stream: self._show_recording())
+        # After the viewer shows the recording: its marks are drawn on the source shown.
+        self.workspace.recording_changed.connect(self.marks.show_recording)
+        self.marks.status.connect(self.set_status)
+        self.marks.error.connect(self.show_error)
+        self.marks.changed.connect(self.update_actions)
         self.workspace.session_changed.connect(self._show_session)
         self.workspace.source_link_changed.connect(self._show_source_link)
 
@@ -276,7 +293,9 @@ class MainWindow(QMainWindow):
             self.controller.set_plots(self.plots)
             self.controller.examiner = self.settings.examiner
             session.trace_changed.connect(lambda *_args: self._first_decision())
+            session.history_changed.connect(self.agreement.refresh)
         self.update_layout()
+        self.agreement.refresh()
         if session is not None:
             if len(session):
                 self.controller.show(0)
@@ -339,8 +358,10 @@ class MainWindow(QMainWindow):
     def update_actions(self) -> None:
         session = self.workspace.session
         writable = session is not None and session.writable
-        for name in ("undo", "redo"):
-            self.window_actions[name].setEnabled(writable)
+        for name in ("undo", "redo"):   # they act where the keys go (see undo)
+            self.window_actions[name].setEnabled(writable or self._marks_have_keys())
+        for name in ("import_marks", "export_marks", "choose_marks_file"):
+            self.window_actions[name].setEnabled(self.workspace.recording is not None)
         self.window_actions["export_csv"].setEnabled(session is not None)
         self.window_actions["build_cache"].setEnabled(self.workspace.recording is not None)
         for name in ("export_page", "export_segment", "print_page"):
@@ -348,12 +369,14 @@ class MainWindow(QMainWindow):
         self.session_actions["reset_view"].setEnabled(self.viewer.source is not None)
         for action in self.editor_actions.actions.values():
             action.setEnabled(session is not None)
+        self.raters.update()
 
     def update_title(self) -> None:
         parts = []
         session = self.workspace.session
         if session is not None:
-            parts.append(session.path.name + ("" if session.writable else " [read-only]"))
+            rater = "" if session.rater is None else f" [rating as {session.rater.name}]"
+            parts.append(session.path.name + rater + ("" if session.writable else " [read-only]"))
         if self.workspace.recording is not None and self.viewer.source is not None:
             parts.append(self.viewer.source.name)
         self.setWindowTitle(" — ".join(parts + ["Tracemark"]))
@@ -379,12 +402,30 @@ class MainWindow(QMainWindow):
 
     # -- commands ------------------------------------------------------------------------------
     def undo(self) -> None:
-        if self.controller is not None:
+        """Undo in the part the keys go to: a mark in the viewer, an edit in the editor."""
+        if self._marks_have_keys():
+            self.marks.undo()
+        elif self.controller is not None:
             self.controller.undo()
 
     def redo(self) -> None:
-        if self.controller is not None:
+        if self._marks_have_keys():
+            self.marks.redo()
+        elif self.controller is not None:
             self.controller.redo()
+
+    def _keys_moved(self, _part: str | None) -> None:
+        """Undo and Redo follow the keys (see undo)."""
+        try:
+            self.update_actions()
+        except RuntimeError:   # the focus moved while Qt tore the window's parts down
+            pass
+
+    def _marks_have_keys(self) -> bool:
+        """The viewer has the keys (or the editor is not shown) and marks can be edited."""
+        if not self.marks.writable:
+            return False
+        return self.focus_marker.active == VIEWER or self.workspace.session is None
 
     def focus_editor(self) -> None:
         if self.editor.isVisible():
@@ -472,6 +513,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.save_layout()
         self.opener.shutdown()
+        self.marks.close()
         self.sessions.shutdown()
         self.spectrum.shutdown()
         self.viewer.shutdown()

@@ -27,9 +27,9 @@ recording does not wait for it before the first page.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PyQt6.QtCore import QEventLoop, QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QFileDialog, QProgressDialog, QWidget
@@ -127,6 +127,13 @@ class Opener(QObject):
         self.source_check: Task | None = None
         self.tasks: list[Task] = []
         self.url_opening: UrlOpening | None = None   # the latest File › Open URL, if any
+        #: The rater every cache opened here is rated as (``--rater``, Trace › Rate as);
+        #: None: only caches already rated by raters open in rater mode, as the rater named
+        #: in the settings (see :mod:`.rater_session`).
+        self.rater: str | None = None
+        #: The person's marks on the open recording (an AnnotationState, or None): the build
+        #: dialog offers their labels as events to cut around. The window sets it.
+        self.marks_state: Callable[[], Any] = _no_marks
 
     @property
     def recording(self):
@@ -272,13 +279,15 @@ class Opener(QObject):
 
     # -- caches --------------------------------------------------------------------------------
     def open_cache(self, path: Path) -> bool:
-        """Open the cache on a worker (``mode="auto"``), then show it; a dialog on failure."""
+        """Open the cache on a worker (``mode="auto"``; in rater mode read-only, with the
+        rater's journal), then show it; a dialog on failure."""
         path = Path(path).absolute()
         self.status.emit(f"Opening {path.name}…")
-        from tracemark.io_backends.cache import CacheFile  # noqa: PLC0415 (see the module docstring)
+        from .rater_session import open_for_review  # noqa: PLC0415 (see the module docstring)
 
-        task = Task(lambda _p, _c: CacheFile(path, mode="auto"), name="openCache")
-        task.finished.connect(lambda cache: self._cache_opened(path, cache))
+        rater = self.rater_for(path)
+        task = Task(lambda _p, _c: open_for_review(path, rater), name="openCache")
+        task.finished.connect(lambda opened: self._cache_opened(path, *opened))
         task.failed.connect(lambda error: self._open_failed(path, error))
         self.opening_cache = task
         task.start()
@@ -294,11 +303,20 @@ class Opener(QObject):
             text = f"{path}\n\n{type(error).__name__}: {error}"
         self.error.emit(f"Cannot open {path.name}", text)
 
-    def _cache_opened(self, path: Path, cache: CacheFile) -> None:
+    def rater_for(self, path: Path) -> str | None:
+        """Who rates the cache at ``path``: the rater chosen here, else (a cache rated by
+        raters) the rater named in the settings; None: no rater mode."""
+        from .rater_session import has_raters  # noqa: PLC0415 (see the module docstring)
+
+        if self.rater:
+            return self.rater
+        return self.settings.rater() if has_raters(path) else None
+
+    def _cache_opened(self, path: Path, cache: CacheFile, rater=None) -> None:
         self.close_cache()
         from .annotation_session import AnnotationSession  # noqa: PLC0415 (see the docstring)
 
-        session = AnnotationSession(cache, self)
+        session = AnnotationSession(cache, self, rater=rater)
         session.load_progress.connect(
             lambda done, total: self.status.emit(f"Loading traces… {done} of {total}"))
         session.load_failed.connect(lambda text: self.error.emit(
@@ -306,6 +324,8 @@ class Opener(QObject):
         session.checkpoint_failed.connect(self.status.emit)
         if session.read_only_reason:
             self.status.emit(f"Read-only: {session.read_only_reason}")
+        elif rater is not None:
+            self.status.emit(rater.describe())
         self._tell_problems(path, cache, session)
         self.workspace.set_session(session)
         self._open_source_of_cache()
@@ -323,7 +343,7 @@ class Opener(QObject):
         lines = [f"• {p if len(p) <= 300 else p[:300] + '…'}" for p in problems[:6]]
         if len(problems) > 6:
             lines.append(f"… and {len(problems) - 6} more (tracemark cache peek lists them all)")
-        access = (f"It is open read-only: {session.read_only_reason}." if not cache.writable
+        access = (f"It is open read-only: {session.read_only_reason}." if not session.writable
                   else "It is open for editing.")
         self.error.emit(f"{path.name} opened with problems",
                         f"{path}\n\nThe rest of the cache is shown; these parts of it were "
@@ -462,7 +482,8 @@ class Opener(QObject):
             return
         from .build_cache_dialog import BuildCacheDialog
 
-        dialog = self._open_dialog(BuildCacheDialog(self.recording, self.dialog_parent))
+        dialog = self._open_dialog(BuildCacheDialog(self.recording, self.dialog_parent,
+                                                             annotations=self.marks_state()))
         dialog.built.connect(lambda path: self.open_cache(Path(path)))
         dialog.open()
 
@@ -557,3 +578,7 @@ def show_if_slow(dialog, task, after_ms: int) -> None:
         ended.connect(timer.stop)
     if not task.done:
         timer.start()
+
+
+def _no_marks() -> None:
+    return None

@@ -7,6 +7,11 @@ QSettings remembers where the person put them. A view is built when its dock is 
 shown (``views[name]`` builds it on demand too): the four of them are eight pyqtgraph
 plots, 0.19 s of the window's start-up that a person who only looks at a recording should
 not wait for.
+
+The Agreement dock (``agreement``) sits with them but shows the raters of the cache, not
+its traces: it takes no trace set and no edits. When it is shown, or its Refresh button is
+pressed, ``agreement_refresh_requested`` asks the window for a report, which it hands back
+through ``set_agreement``; its view too is built when first shown.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ TITLES = {"average": "Average", "measures": "Measures", "recruitment": "Recruitm
           "map": "Coil map"}
 #: The views, in dock order (their classes are imported when a view is first built).
 VIEW_NAMES = tuple(TITLES)
+AGREEMENT_TITLE = "Agreement"
 
 
 class _Views(Mapping):
@@ -50,6 +56,8 @@ class PlotDocks(QObject):
     trace_selected = pyqtSignal(int)
     #: A view was built (its dock shown for the first time): name it, style it.
     view_built = pyqtSignal(str)
+    #: The Agreement dock wants a fresh report (it was shown, or Refresh was pressed).
+    agreement_refresh_requested = pyqtSignal()
 
     def __init__(self, window: QMainWindow):
         super().__init__(window)
@@ -68,6 +76,7 @@ class PlotDocks(QObject):
         docks = list(self.docks.values())
         for other in docks[1:]:
             window.tabifyDockWidget(docks[0], other)
+        self.agreement_dock = self._add_agreement_dock(docks[0])
         self.has_data = False
         self._trace_set = None
         self._pending: dict[str, dict[int, dict]] = {name: {} for name in VIEW_NAMES}
@@ -93,6 +102,50 @@ class PlotDocks(QObject):
             self.view_built.emit(name)
         return view
 
+    def _add_agreement_dock(self, neighbour: QDockWidget) -> QDockWidget:
+        dock = QDockWidget(AGREEMENT_TITLE, self.window)
+        dock.setObjectName("dock.agreement")
+        dock.setAccessibleName("Agreement between raters")
+        dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
+        self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.hide()
+        self.window.tabifyDockWidget(neighbour, dock)
+        self.agreement_view_built = None
+        self._agreement: tuple[Any, str] = (None, "")
+        dock.visibilityChanged.connect(self._agreement_visibility)
+        return dock
+
+    def _agreement_visibility(self, visible: bool) -> None:
+        if visible:
+            self.agreement_view()
+            self._keep_narrow(self.agreement_dock)
+            self.agreement_refresh_requested.emit()
+
+    def agreement_view(self):
+        """The Agreement dock's view, built (with the last report) on first use."""
+        if self.agreement_view_built is None:
+            from tracemark.widgets.plots.agreement_view import AgreementView  # noqa: PLC0415
+
+            view = AgreementView()
+            view.refresh_requested.connect(self.agreement_refresh_requested)
+            view.trace_selected.connect(self.trace_selected)
+            view.set_report(*self._agreement)
+            self.agreement_dock.setWidget(view)
+            self.agreement_view_built = view
+        return self.agreement_view_built
+
+    def set_agreement(self, report, problem: str = "") -> None:
+        """Show ``report`` (an ``AgreementReport``; None with ``problem`` saying why there
+        is none) in the Agreement dock, now if its view is built, else when it is."""
+        self._agreement = (report, problem)
+        if self.agreement_view_built is not None:
+            self.agreement_view_built.set_report(report, problem)
+
+    @property
+    def agreement_wanted(self) -> bool:
+        """Whether the Agreement dock is on screen, so that a new report is worth computing."""
+        return self.agreement_dock.isVisible()
+
     def _keep_narrow(self, dock: QDockWidget) -> None:
         """A dock shown takes at most :data:`DOCK_SHARE` of the window: docked at its own
         size hint, the Average view took half a laptop screen from the recording."""
@@ -103,7 +156,7 @@ class PlotDocks(QObject):
 
     def toggle_actions(self) -> list:
         """One checkable action per dock, for the View menu."""
-        return [dock.toggleViewAction() for dock in self.docks.values()]
+        return [dock.toggleViewAction() for dock in [*self.docks.values(), self.agreement_dock]]
 
     # Views redraw much of their figure on each change (tens of ms for 10,000 traces), so
     # changes reach a view only while its dock is visible, coalesced over a short pause

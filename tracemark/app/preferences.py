@@ -1,4 +1,5 @@
-"""Preferences: the examiner name recorded with each decision, the peak latency window
+"""Preferences: the examiner name recorded with each decision, the rater name a cache
+rated by several raters is rated under (``--rater``), the peak latency window
 of automatic peak estimation, and the first sensitivity of each channel type in the
 recording viewer ("Measured" = fitted to each recording's data on opening). Stored through
 :class:`.settings.Settings`."""
@@ -26,6 +27,11 @@ class PreferencesDialog(QDialog):
         self.examiner.setObjectName("preferences.examiner")
         self.examiner.setAccessibleName("Examiner name")
         self.examiner.setPlaceholderText("initials recorded with each accept or reject")
+        self.rater = QLineEdit(settings.rater())
+        self.rater.setObjectName("preferences.rater")
+        self.rater.setAccessibleName("Rater name")
+        self.rater.setToolTip("The name you rate under on a cache rated by several raters "
+                              "(as tracemark --rater NAME)")
         start, stop = settings.peak_window_ms()
         self.window_start = _spin("preferences.peakWindowStart", "Peak window start (ms)", start)
         self.window_stop = _spin("preferences.peakWindowStop", "Peak window end (ms)", stop)
@@ -44,6 +50,7 @@ class PreferencesDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
         form.addRow("Examiner", self.examiner)
+        form.addRow("Rater", self.rater)
         form.addRow("Peak window from", self.window_start)
         form.addRow("to", self.window_stop)
         chosen = settings.sensitivities()
@@ -65,6 +72,8 @@ class PreferencesDialog(QDialog):
             self.problem.setText("The window must end after it starts.")
             return
         self.settings.set_examiner(self.examiner.text())
+        if self.rater.text().strip():   # empty: the operating-system user, as before
+            self.settings.set_rater(self.rater.text())
         self.settings.set_peak_window_ms(start, stop)
         self.settings.set_sensitivities({t: spin.value() for t, spin in self.sensitivity_spins.items()
                                          if spin.value() > 0})

@@ -1,6 +1,7 @@
 """What Tracemark remembers between runs, through QSettings: recent files, window layout,
-preferences (peak latency window, examiner name, first sensitivity per channel type) and
-whether the first-run hint was dismissed. One small typed wrapper so that keys and defaults live in one place.
+preferences (peak latency window, examiner name, rater name, first sensitivity per channel
+type) and whether the first-run hint was dismissed. One small typed wrapper so that keys and
+defaults live in one place.
 
 QSettings follows the platform (on Linux an INI file under ``$XDG_CONFIG_HOME``); tests
 point that variable at a temporary folder.
@@ -28,6 +29,16 @@ def default_qsettings() -> QSettings:
         path = Path(home) / ORGANISATION / f"{APPLICATION}.conf"
         return QSettings(str(path), QSettings.Format.IniFormat)
     return QSettings(ORGANISATION, APPLICATION)
+
+
+def default_rater() -> str:
+    """The operating-system user's name ("rater" when the system will not say)."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "rater"
+    except (KeyError, OSError):
+        return "rater"
 
 
 class Settings:
@@ -73,6 +84,14 @@ class Settings:
 
     def set_examiner(self, name: str) -> None:
         self.q.setValue("preferences/examiner", name.strip())
+
+    def rater(self) -> str:
+        """The name this person rates under on caches with several raters (``--rater``);
+        the operating-system user until one is chosen."""
+        return str(self.q.value("preferences/rater", "") or "").strip() or default_rater()
+
+    def set_rater(self, name: str) -> None:
+        self.q.setValue("preferences/rater", name.strip())
 
     def sensitivities(self) -> dict[str, float]:
         """The user's first sensitivity per channel type (µV/mm); a type left out is

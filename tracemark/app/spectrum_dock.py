@@ -24,7 +24,7 @@ from PyQt6.QtCore import QObject, Qt, QThreadPool, QTimer
 from PyQt6.QtWidgets import QDockWidget, QMainWindow
 
 from tracemark.widgets.actions import ActionSet, ActionSpec
-from tracemark.widgets.viewer.viewer import filter_key, montage_key
+from tracemark.widgets.viewer.viewer import filter_key
 
 from .workers import Task
 
@@ -238,9 +238,10 @@ class SpectrumDocks(QObject):
         if montage is None:
             return None
         try:
-            return viewer.pipeline.montage_matrix(montage_key(montage, viewer.source.channel_names))
+            return viewer.pipeline.montage_matrix(viewer.current_montage_key())
         except KeyError:   # not registered yet: the viewer does so as the montage changes
-            return np.asarray(montage.matrix(viewer.source.channel_names), dtype=np.float32)
+            return np.asarray(viewer.model.display.montage_matrix(viewer.source.channel_names),
+                              dtype=np.float32)
 
     def _filter_key(self) -> str:
         return filter_key(self.viewer.active_filter())

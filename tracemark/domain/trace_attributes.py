@@ -70,6 +70,12 @@ XYZ_COORDS = "xyz_coords"
 CHANNEL_OF_INTEREST = "channel_of_interest"
 #: The four keys an annotator's peaks set.
 PEAK_ATTRIBUTE_KEYS = (NEG_PEAK_MAGNITUDE, NEG_PEAK_LATENCY, POS_PEAK_MAGNITUDE, POS_PEAK_LATENCY)
+#: The keys each rater of a cache decides on their own (``docs/cache-format.md``, "Raters").
+RATER_KEYS = (REJECT, REVIEWED, ONSET_SHIFT, *PEAK_ATTRIBUTE_KEYS, ZCR_LATENCY, COMMENT)
+#: Written on a trace beside its consensus values: who adjudicated, and whose decisions
+#: (a text list, e.g. ``['alice', 'bob']``) the consensus settled.
+CONSENSUS_BY = "consensus_by"
+CONSENSUS_RATERS = "consensus_raters"
 
 # -- origin keys ----------------------------------------------------------------------------
 CHANNEL_LABELS = "channel_labels"
@@ -86,6 +92,8 @@ SOURCE_FILE = "source_file"
 SOURCE_SHA256 = "source_sha256"
 CREATED = "created"
 TRACEMARK_VERSION = "tracemark_version"
+#: Written only when some traces were cut around the person's own annotations.
+USER_ANNOTATION_TRACES = "user_annotation_traces"
 
 # -- keys a cache adds when it hands out a trace's attributes (never stored on a trace) ---
 ORIGIN = "origin"
@@ -169,6 +177,9 @@ ORIGIN_KEYS = _specs(*(KeySpec(name, kind, level="origin", readonly=True, nullab
     (SOURCE_SHA256, STR, "sha256 of the source recording"),
     (CREATED, STR, "ISO date-time the cache was built"),
     (TRACEMARK_VERSION, STR, "Tracemark version that built the cache"),
+    (USER_ANNOTATION_TRACES, STRLIST, "ids of the traces cut around the person's own "
+                                      "annotations (user annotations) rather than the "
+                                      "recording's events; absent when there are none"),
 )))
 
 TRACE_KEYS = {**GENERIC_TRACE_KEYS, **READOUT_TRACE_KEYS}

@@ -18,6 +18,16 @@ Built-in montages
 * "Average reference" (:func:`average_reference`): each channel minus the mean of all
   channels in the montage (non-EEG channels such as ECG, EMG, EOG, triggers are left
   out of the average by :func:`builtin_montages`, and shown as recorded).
+
+Bad channels
+------------
+:meth:`Montage.matrix`, :meth:`Montage.apply` and :meth:`Montage.input_channels` take
+``exclude``: channel names (a person's bad channels) left out of every average reference,
+so one flat or noisy electrode does not leak into every other row. The rows themselves
+stay: a bad channel's own row is still drawn (minus the average of the good ones), and
+:meth:`Montage.rows_using` says which rows name a bad channel, for the viewer to grey.
+When every averaged channel is excluded there is nothing good to average, and the
+average takes them all, as it would without ``exclude``.
 * "Longitudinal bipolar (double banana)" (:func:`bipolar_longitudinal_1020`), the 18
   pairs of the standard clinical (ACNS) longitudinal bipolar montage, chains in this
   order: left temporal
@@ -195,7 +205,7 @@ class Montage:
     def __len__(self) -> int:
         return len(self.derivations)
 
-    def _resolve(self, channel_names: Sequence[str]) -> _Resolved:
+    def _resolve(self, channel_names: Sequence[str], exclude: Iterable[str] = ()) -> _Resolved:
         index = _ChannelIndex(channel_names)
         missing: list[str] = []
 
@@ -215,13 +225,17 @@ class Montage:
                 f"montage {self.name!r} needs channel(s) not in this recording: "
                 f"{', '.join(missing)}")
         averaged = sorted({p for p, n in zip(positive, negative) if n == _AVG})
+        excluded = set(index.find_all(exclude))
+        good = [i for i in averaged if i not in excluded]
+        averaged = good or averaged   # nothing good to average: the average of them all
         return _Resolved(np.asarray(positive, dtype=np.intp),
                          np.asarray(negative, dtype=np.intp),
                          np.asarray(averaged, dtype=np.intp))
 
-    def matrix(self, channel_names: Sequence[str]) -> np.ndarray:
-        """Weights ``(n_out, n_in)`` float32 with ``derived = data @ matrix.T``."""
-        resolved = self._resolve(channel_names)
+    def matrix(self, channel_names: Sequence[str], exclude: Iterable[str] = ()) -> np.ndarray:
+        """Weights ``(n_out, n_in)`` float32 with ``derived = data @ matrix.T``; the
+        channels named in ``exclude`` are left out of the average reference."""
+        resolved = self._resolve(channel_names, exclude)
         weights = np.zeros((len(self.derivations), len(channel_names)), dtype=np.float64)
         rows = np.arange(len(self.derivations))
         np.add.at(weights, (rows, resolved.positive), 1.0)
@@ -232,15 +246,17 @@ class Montage:
             weights[np.ix_(average_rows, resolved.averaged)] -= 1.0 / resolved.averaged.size
         return weights.astype(np.float32)
 
-    def input_channels(self, channel_names: Sequence[str]) -> np.ndarray:
+    def input_channels(self, channel_names: Sequence[str], exclude: Iterable[str] = ()) -> np.ndarray:
         """Sorted indexes of the input channels the montage reads (int64)."""
-        resolved = self._resolve(channel_names)
+        resolved = self._resolve(channel_names, exclude)
         used = np.concatenate([resolved.positive, resolved.negative[resolved.negative >= 0],
                                resolved.averaged])
         return np.unique(used).astype(np.int64)
 
-    def apply(self, data: np.ndarray, channel_names: Sequence[str]) -> np.ndarray:
-        """Derived signals ``(n_samples, n_out)`` float32 from ``data`` ``(n, n_in)``.
+    def apply(self, data: np.ndarray, channel_names: Sequence[str],
+              exclude: Iterable[str] = ()) -> np.ndarray:
+        """Derived signals ``(n_samples, n_out)`` float32 from ``data`` ``(n, n_in)``; the
+        channels named in ``exclude`` are left out of the average reference.
 
         Computed by indexing rather than by the dense matrix, so that a NaN in one
         channel only reaches the derivations that use it.
@@ -249,7 +265,7 @@ class Montage:
         if data.ndim != 2 or data.shape[1] != len(channel_names):
             raise MontageError(
                 f"data of shape {data.shape} does not match {len(channel_names)} channel names")
-        resolved = self._resolve(channel_names)
+        resolved = self._resolve(channel_names, exclude)
         out = data[:, resolved.positive].astype(np.float32)
         bipolar = np.flatnonzero(resolved.negative >= 0)
         if bipolar.size:
@@ -259,6 +275,22 @@ class Montage:
             mean = data[:, resolved.averaged].mean(axis=1, dtype=np.float64)
             out[:, average_cols] -= mean.astype(np.float32)[:, None]
         return out
+
+    def named_inputs(self, channel_names: Sequence[str]) -> list[tuple[int, ...]]:
+        """Per derivation, the input channels it names: its positive one and its negative
+        one unless that is none or the average (the channels a person means by the row)."""
+        resolved = self._resolve(channel_names)
+        return [(int(p),) if n < 0 else (int(p), int(n))
+                for p, n in zip(resolved.positive, resolved.negative)]
+
+    def rows_using(self, channel_names: Sequence[str], channels: Iterable[str]) -> np.ndarray:
+        """Which derivations name one of ``channels`` (bool, one per derivation).
+
+        With ``channels`` left out of the average (``exclude``), these are the only rows
+        whose values the channels still reach."""
+        wanted = set(_ChannelIndex(channel_names).find_all(channels))
+        return np.array([any(i in wanted for i in named) for named in self.named_inputs(channel_names)],
+                        dtype=bool)
 
     def to_dict(self) -> dict[str, Any]:
         return {

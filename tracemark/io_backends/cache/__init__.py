@@ -7,7 +7,8 @@ encoding), :mod:`.layout` (the HDF5 layout and the global index), :mod:`.journal
 :mod:`.checkpoint` (folding edits into the HDF5 file), :mod:`.cachefile` (the API, a
 facade over :mod:`.reader`, :mod:`.session` and :mod:`.checkpointer`, with its states in
 :mod:`.lifecycle`), :mod:`.queue_writer` (edits from many processes through the one writer),
-:mod:`.build`, :mod:`.merge`, :mod:`.export`, :mod:`.columns` (the attribute table behind
+:mod:`.build` (with :mod:`.user_events`: a person's marks as events to cut around),
+:mod:`.merge`, :mod:`.export`, :mod:`.columns` (the attribute table behind
 :meth:`CacheFile.load_only`), :mod:`.backup`.
 
 ``encode(value)`` and ``decode(key, stored)`` turn typed values into the strings a cache
@@ -34,7 +35,9 @@ from .export import export_table
 from .journal import Change, Record
 from .merge import merge_caches
 from .queue_writer import QueueWriter, QueueWriterHandle
+from .raters import RATER_KEYS, RaterSession, Ratings, adjudicate, publish_single_rater, read_ratings
 from .schema import TraceContext, canonical, decode, encode
+from .user_events import USER_ANNOTATIONS, events_from_annotations
 
 __all__ = [
     "Batch", "BuildSpec", "CacheClosedError", "CacheError", "CacheFile", "CacheFormatError",
@@ -42,4 +45,6 @@ __all__ = [
     "CacheWriteError", "Change", "CheckpointError", "JournalError", "MergeError", "Record",
     "TraceContext", "build_cache", "export_table", "merge_caches",
     "QueueWriter", "QueueWriterHandle", "canonical", "decode", "encode",
+    "USER_ANNOTATIONS", "events_from_annotations",
+    "RATER_KEYS", "RaterSession", "Ratings", "adjudicate", "publish_single_rater", "read_ratings",
 ]

@@ -5,6 +5,13 @@ stored as float32 (samples x channels) in physical units. Where the window runs 
 start or end of the recording the missing rows are NaN, so every selected event gets a
 trace and every trace has the same shape. Source recordings are only ever opened read-only.
 
+Besides the recording's own events (triggers, notes, annotations in the file), a build may
+cut around events a person marked (``user_events``, e.g. from
+:func:`.user_events.events_from_annotations`): they are taken as given, placed at sample
+``round(onset_s * rate)`` of the stream cut, merged with the selected file events in time
+order, and the ids of their traces are stored in the origin attribute
+``user_annotation_traces``.
+
 The cache is written to a private file beside the target, fsync'd and renamed into place
 under the target's writer lock, so a crash during a build never leaves a half-built cache
 where a cache is expected. A build that fails leaves nothing behind: neither the private
@@ -13,13 +20,12 @@ file nor a lock file it had to create (a lock file that was already there stays)
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import math
 import os
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -36,6 +42,7 @@ from .errors import CacheError, CacheValueError
 from .journal import journal_path
 from .layout import ATTR_APPLIED_SEQ, ATTR_CACHE_ID, ATTR_FORMAT, ATTR_JOURNAL_OFFSET, FORMAT_VERSION, TRACES
 from .lock import WriterLock, lock_path
+from .user_events import USER_ANNOTATIONS, label_matches
 
 Progress = Callable[[int, int], None]
 
@@ -43,7 +50,8 @@ Progress = Callable[[int, int], None]
 @dataclass
 class BuildSpec:
     """What to cut: events whose label matches ``events`` (exact or shell pattern; ``None``
-    = every event), from ``pre_s`` before to ``post_s`` after each, on ``channels``."""
+    = every event; an empty sequence = none of the recording's events, for a build from a
+    person's marks alone), from ``pre_s`` before to ``post_s`` after each, on ``channels``."""
 
     events: str | Sequence[str] | None
     pre_s: float
@@ -57,14 +65,24 @@ class BuildSpec:
     extra_origin_attrs: dict[str, str] = field(default_factory=dict)
 
 
+UserEvents = Sequence[Event] | Sequence[Sequence[Event]]
+
+
 def build_cache(recordings: Sequence[str | os.PathLike[str] | BaseRecording] | str | os.PathLike[str]
                 | BaseRecording, out: str | os.PathLike[str], spec: BuildSpec, *,
-                overwrite: bool = False, progress: Progress | None = None) -> Path:
-    """Write a new cache at ``out`` with one origin group per recording; returns its path."""
+                overwrite: bool = False, progress: Progress | None = None,
+                user_events: UserEvents | None = None) -> Path:
+    """Write a new cache at ``out`` with one origin group per recording; returns its path.
+
+    ``user_events``: events a person marked, cut around besides the recording's own that
+    ``spec`` selects; one sequence per recording, in the order of ``recordings`` (a plain
+    sequence of events when there is one recording). Their times are onsets in seconds
+    from the first sample of the stream cut (the viewer's time axis)."""
     if isinstance(recordings, (str, os.PathLike, BaseRecording)):
         recordings = [recordings]
     out = Path(out).expanduser().absolute()
     _check_spec(spec, out)
+    per_recording = _user_events_per_recording(user_events, len(recordings), out)
     if out.is_dir():
         raise CacheError(out, "is a folder; give the name of a cache file to write")
     if out.exists() and not overwrite:
@@ -74,7 +92,7 @@ def build_cache(recordings: Sequence[str | os.PathLike[str] | BaseRecording] | s
     with _Lock(out):
         tmp = out.with_name(f"{out.name}.building-{os.getpid()}")
         try:
-            _write_cache(tmp, recordings, spec, progress)
+            _write_cache(tmp, recordings, spec, progress, per_recording)
             columns.stamp_file(tmp)
             fsops.fsync_path(tmp)
             fsops.unlink(journal_path(out))  # edits of a cache being replaced do not apply
@@ -119,37 +137,70 @@ def _check_spec(spec: BuildSpec, out: Path) -> None:
                                    f"{', '.join(sorted(schema.READOUTS))}")
 
 
+def _user_events_per_recording(user_events: UserEvents | None, n_recordings: int,
+                               out: Path) -> list[Sequence[Event]]:
+    if not user_events:
+        return [()] * n_recordings
+    if all(isinstance(item, Event) for item in user_events):
+        if n_recordings != 1:
+            raise CacheValueError(out, f"events marked on one recording were given for "
+                                       f"{n_recordings} recordings; give one list per recording")
+        return [list(user_events)]  # type: ignore[arg-type]  # all Events, checked above
+    if len(user_events) != n_recordings:
+        raise CacheValueError(out, f"{len(user_events)} lists of marked events for "
+                                   f"{n_recordings} recordings; give one list per recording")
+    return [list(events) for events in user_events]  # type: ignore[arg-type]
+
+
 def _write_cache(tmp: Path, recordings: Sequence[str | os.PathLike[str] | BaseRecording], spec: BuildSpec,
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, user_events: Sequence[Sequence[Event]]) -> None:
     with h5py.File(tmp, "w") as f:
         f.attrs[ATTR_FORMAT] = FORMAT_VERSION
         f.attrs[ATTR_CACHE_ID] = uuid.uuid4().hex
         f.attrs[ATTR_APPLIED_SEQ] = "0"
         f.attrs[ATTR_JOURNAL_OFFSET] = "0"
-        for item in recordings:
+        for item, marks in zip(recordings, user_events, strict=True):
             if isinstance(item, BaseRecording):
-                _write_origin(f, item, None, spec, progress)
+                _write_origin(f, item, None, spec, progress, marks)
             else:
                 from tracemark.io_backends import open_recording
 
                 if "://" in str(item):  # a URL: streamed, and its URL is the recorded source
                     with open_recording(str(item)) as recording:
-                        _write_origin(f, recording, None, spec, progress)
+                        _write_origin(f, recording, None, spec, progress, marks)
                     continue
                 path = Path(item).expanduser().absolute()
                 with open_recording(path) as recording:
-                    _write_origin(f, recording, path, spec, progress)
+                    _write_origin(f, recording, path, spec, progress, marks)
 
 
-def select_events(recording: BaseRecording, spec: BuildSpec) -> list[Event]:
+def select_events(recording: BaseRecording, spec: BuildSpec,
+                  user_events: Sequence[Event] = ()) -> list[Event]:
+    """The events traces are cut around: the recording's own that ``spec`` selects, then
+    ``user_events`` merged in by time (see :func:`build_cache`); a typed error when there
+    is none."""
+    return [event for event, _ in _events_to_cut(recording, spec, user_events)]
+
+
+def _events_to_cut(recording: BaseRecording, spec: BuildSpec,
+                   user_events: Sequence[Event]) -> list[tuple[Event, bool]]:
+    """Each event to cut around, on the recording's time axis, and whether a person marked it."""
     patterns = [spec.events] if isinstance(spec.events, str) else spec.events
-    chosen = [e for e in recording.events()
+    chosen = [(e, False) for e in recording.events()
               if (spec.event_source is None or e.source == spec.event_source)
-              and (patterns is None or any(e.label == p or fnmatch.fnmatchcase(e.label, p)
-                                           for p in patterns))]
+              and (patterns is None or label_matches(e.label, patterns))]
+    if user_events:
+        # Marks count from the stream's first sample; file events from the recording's start.
+        offset = stream_header(recording, spec).start_offset_s
+        marks = [(replace(e, time_s=e.time_s + offset, source=USER_ANNOTATIONS), True)
+                 for e in user_events]
+        chosen = sorted(chosen + marks, key=lambda pair: pair[0].time_s)  # stable: file first
     if not chosen:
         labels = sorted({e.label for e in recording.events()})
         known = ", ".join(labels[:20]) + (" ..." if len(labels) > 20 else "") or "none"
+        if patterns is not None and not patterns:
+            raise CacheValueError(recording.path, "nothing to cut around: no event of the "
+                                                  "recording was asked for and no marked event given")
         raise CacheValueError(recording.path, f"no event matches {spec.events!r}; its event "
                                               f"labels are: {known}")
     return chosen
@@ -193,11 +244,13 @@ def _origin_name(f: h5py.File, recording: BaseRecording) -> str:
 
 
 def _write_origin(f: h5py.File, recording: BaseRecording, source: Path | None,
-                  spec: BuildSpec, progress: Progress | None) -> None:
+                  spec: BuildSpec, progress: Progress | None, user_events: Sequence[Event]) -> None:
     header = stream_header(recording, spec)
     rate = header.sampling_rate
     pre, post = int(round(spec.pre_s * rate)), int(round(spec.post_s * rate))
-    events = select_events(recording, spec)
+    chosen = _events_to_cut(recording, spec, user_events)
+    events = [event for event, _ in chosen]
+    marked = [str(number) for number, (_, is_mark) in enumerate(chosen) if is_mark]
     indexes, labels = _channel_indexes(recording, spec)
     group = f.create_group(_origin_name(f, recording))
     start = recording.header.start_datetime
@@ -209,7 +262,8 @@ def _write_origin(f: h5py.File, recording: BaseRecording, source: Path | None,
         keys.SOURCE_FILE: str(source or recording.path),
         keys.SOURCE_SHA256: sha256_of(source) if source is not None else "",
         keys.CREATED: datetime.now().astimezone().isoformat(timespec="seconds"),
-        keys.TRACEMARK_VERSION: __version__, **spec.extra_origin_attrs}
+        keys.TRACEMARK_VERSION: __version__,
+        **({keys.USER_ANNOTATION_TRACES: marked} if marked else {}), **spec.extra_origin_attrs}
     for key, value in origin_attrs.items():
         group.attrs[key] = schema.encode(value)
     traces = group.create_group(TRACES)

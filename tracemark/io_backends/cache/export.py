@@ -12,6 +12,13 @@ so a table read elsewhere need not re-derive it from ``reject`` and ``reviewed``
 stored spellings vary (a ``reject`` of ``maybe`` is written as stored, and its state says
 how Tracemark reads it: not rejected). A foreign attribute of that name is kept as
 ``review_state (stored)``.
+
+Raters. Once a cache has raters (its raters folder, ``docs/cache-format.md``, "Raters"),
+each rater key (:data:`~.rater_files.RATER_KEYS`) is followed by one column per rater,
+``reject[alice]``, ``reject[bob]``, ... (raters in name order), holding that rater's
+value, empty where they have none; the plain column before them holds the consensus (or
+the only rater's values), as every other reader sees it. A cache without raters exports
+exactly as before.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from tracemark.domain.trace_attributes import REVIEW_STATE
 
 from . import schema
 from .cachefile import CacheFile
+from .rater_files import RATER_KEYS, raters_folder
+from .ratings import Ratings, read_ratings
 
 
 def export_table(cache: CacheFile, out: str | os.PathLike[str] | IO[str] | None = None,
@@ -38,15 +47,39 @@ def export_table(cache: CacheFile, out: str | os.PathLike[str] | IO[str] | None 
     rows = [schema.decode_all(stored) for origin in cache.origins
             for stored in cache.stored_rows(origin)]
     present = {key for row in rows for key in row}
+    ratings = read_ratings(cache.path) if raters_folder(cache.path).is_dir() else None
+    if ratings is not None:
+        rows = _with_rater_columns(rows, ratings)
+        present |= {key for rater in ratings.raters for found in ratings.values(rater).values()
+                    for key in found}
     known = [key for key in schema.TRACE_KEYS if key in present]
     others = sorted(present - set(known))
-    columns = ["index", "origin", "trace", *known, REVIEW_STATE, *others]
+    columns = ["index", "origin", "trace"]
+    for key in known:
+        columns.append(key)
+        if ratings is not None and key in RATER_KEYS:
+            columns += [rater_column(key, rater) for rater in ratings.raters]
+    columns += [REVIEW_STATE, *others]
     if out is None:
         return _write(sys.stdout, cache, rows, columns, delimiter)
     if isinstance(out, (str, os.PathLike)):
         with open(Path(out), "w", newline="", encoding="utf-8") as handle:
             return _write(handle, cache, rows, columns, delimiter)
     return _write(out, cache, rows, columns, delimiter)
+
+
+def rater_column(key: str, rater: str) -> str:
+    """The column of one rater's values of ``key``: ``reject[alice]``."""
+    return f"{key}[{rater}]"
+
+
+def _with_rater_columns(rows: list[dict[str, Any]], ratings: Ratings) -> list[dict[str, Any]]:
+    """``rows`` with each rater's values added under :func:`rater_column` names (not keys a
+    trace stores, so no stored attribute is hidden by them)."""
+    for rater in ratings.raters:
+        for index, found in ratings.values(rater).items():
+            rows[index].update({rater_column(key, rater): value for key, value in found.items()})
+    return rows
 
 
 def _write(handle: IO[str], cache: CacheFile, rows: Sequence[dict[str, Any]], columns: list[str],

@@ -35,6 +35,7 @@ from tracemark.widgets.flow_layout import FlowLayout
 
 from .fields import CommitLineEdit, CommitSpinBox, NumberLineEdit
 from .model import ACCEPTED, REJECTED, UNREVIEWED, TraceView
+from .other_raters import OtherRatersBox
 
 #: Attributes with their own widget; every other one is listed read-only under "Details".
 EDITED_KEYS = frozenset({keys.REJECT, keys.REVIEWED, keys.ONSET_SHIFT, keys.COMMENT, keys.EXAMINER,
@@ -96,6 +97,9 @@ class AttributesForm(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addWidget(self._build_decision())
+        # Right under one's own decision; hidden unless the app hands other raters' values.
+        self.other_raters = OtherRatersBox()
+        layout.addWidget(self.other_raters)
         # Stored values the rules could not read ("reject" = "maybe"): said, not hidden.
         self.problems_label = QLabel(wordWrap=True)
         _name(self.problems_label, "traceEditor.attributeProblems", "Unreadable attribute values")
@@ -275,6 +279,7 @@ class AttributesForm(QWidget):
                                f"peak-to-peak <b>{ptp:.1f} {trace.units}</b>")
         self.comment_edit.set_confirmed("" if attrs.get(keys.COMMENT) is None else str(attrs.get(keys.COMMENT)))
         self.examiner_edit.set_confirmed("" if attrs.get(keys.EXAMINER) is None else str(attrs.get(keys.EXAMINER)))
+        self.other_raters.show_choices(trace.other_raters)
         self._show_details(trace)
 
     # -- internals ----------------------------------------------------------------------

@@ -105,7 +105,8 @@ class TraceView:
 
     ``attrs`` holds the trace's typed attributes (reject, reviewed, onset_shift, comment,
     examiner, the four peak keys, channel_of_interest, stimulation intensity, ...);
-    ``origin_attrs`` the attributes of the recording it was cut from (shown read-only).
+    ``origin_attrs`` the attributes of the recording it was cut from (shown read-only);
+    ``other_raters`` what the other raters chose, when they are shown.
     """
 
     index: int
@@ -117,6 +118,9 @@ class TraceView:
     origin: str = ""
     origin_attrs: Mapping[str, Any] = field(default_factory=dict)
     units: str = "µV"
+    #: The other raters' values of this trace (rater -> their attributes), on a cache rated
+    #: by several raters once this rater may see them; empty otherwise (and while blind).
+    other_raters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         data = np.asarray(self.data)

@@ -32,7 +32,9 @@ class ViewerCommands(QObject):
         super().__init__(viewer)
         self.viewer = viewer
         self.model = viewer.model
-        handlers = {spec.name: getattr(self, spec.name) for spec in VIEWER_ACTIONS}
+        # The marking commands' handlers live with the marking (see marking.py).
+        handlers = {spec.name: getattr(self, spec.name, None) or viewer.marking.handler(spec.name)
+                    for spec in VIEWER_ACTIONS}
         self.action_set = ActionSet(viewer, VIEWER_ACTIONS, handlers)
         self.actions = self.action_set.actions
         self.model.window.time_mode_changed.connect(
@@ -43,6 +45,7 @@ class ViewerCommands(QObject):
         self._sync_dc_action(self.model.display.display_filter)
         self._set_checked("toggle_clipping", viewer.plot.clip_rows is not None)
         viewer.measure.use_actions(self.actions)
+        viewer.marking.use_actions(self.actions)
 
     def _sync_dc_action(self, display_filter) -> None:
         self._set_checked("toggle_dc", bool(getattr(display_filter, "remove_dc", False)))
@@ -212,8 +215,13 @@ class ViewerCommands(QObject):
             return
         channels = self.model.channels
         by_group: dict[str, list[float]] = {}
+        # Bad rows do not set their group's scale, unless the group has no other row.
+        bad = self.viewer.bad_channels.bad_rows()
+        good_groups = {channels.group(row) for row in spreads if row not in bad}
         for row, spread in spreads.items():
-            by_group.setdefault(channels.group(row), []).append(spread)
+            group = channels.group(row)
+            if row not in bad or group not in good_groups:
+                by_group.setdefault(group, []).append(spread)
         channels.set_gains({})
         channels.set_sensitivities({group: step_at_or_above(self._sensitivity_for(float(np.median(values))))
                                     for group, values in by_group.items()})
@@ -276,6 +284,9 @@ class ViewerCommands(QObject):
         position = names.index(current.name) if current is not None and current.name in names else 0
         self.model.display.set_montage(choices[(position + 1) % len(choices)])
 
+    def toggle_bad_channel(self):
+        self.viewer.bad_channels.toggle_selected()
+
     def choose_filters(self):
         if self.viewer.source is None:
             return
@@ -330,6 +341,8 @@ class ViewerCommands(QObject):
         self.viewer.measure.copy_to_clipboard()
 
     def clear_cursors(self):
+        if self.viewer.marking.cancel():   # Esc first drops a drag, an open span, a selection
+            return
         self.viewer.cursors.clear()
 
     def show_shortcuts(self):

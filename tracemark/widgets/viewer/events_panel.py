@@ -1,21 +1,50 @@
-"""A list of the recording's events and annotations, to jump between them.
+"""A list of the recording's events and the person's own marks, to jump between them.
 
-Backed by a table model over the events tuple (no item per row is built, so a
-recording with tens of thousands of triggers lists at once), with a text filter.
-Activating a row (double-click or Enter) emits ``jump_requested(time_s)``.
+Backed by a table model over one sorted tuple of rows (no item per row is built, so a
+recording with tens of thousands of triggers lists at once), with a text filter. The
+file's events and annotations (source "file") and the marks the person made (source
+"user", from the annotation file) are listed together by time. Activating a row
+(double-click or Enter) emits ``jump_requested(time_s)``, and for a mark also
+``annotation_activated(id)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from PyQt6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, QSortFilterProxyModel, Qt, pyqtSignal
 from PyQt6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
+from tracemark.domain.annotations import Annotation
 from tracemark.paging.source import SourceEvent
 
-_COLUMNS = ("Time", "Event", "Kind")
+_COLUMNS = ("Time", "Event", "Kind", "Source")
+FROM_FILE, FROM_USER = "file", "user"
+
+
+@dataclass(frozen=True)
+class ListedEvent:
+    """One row of the list: a file's event or a person's mark (``ident`` its id)."""
+
+    time_s: float
+    duration_s: float
+    label: str
+    kind: str
+    origin: str
+    ident: str = ""
+
+
+def listed_file_event(event: SourceEvent) -> ListedEvent:
+    return ListedEvent(event.time_s, event.duration_s, event.label, event.source, FROM_FILE)
+
+
+def listed_mark(mark: Annotation) -> ListedEvent:
+    return ListedEvent(mark.onset_s, mark.duration_s, mark.label, "span" if mark.is_span else "event",
+                       FROM_USER, mark.id)
 #: Keys the list uses itself while it has focus, rather than the viewer's shortcuts.
+#: The role that holds a person's mark's id ("" for the file's events).
+IDENT_ROLE = Qt.ItemDataRole.UserRole + 1
 _LIST_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
               Qt.Key.Key_Home, Qt.Key.Key_End}
 
@@ -32,15 +61,31 @@ class _ClaimListKeys(QObject):
 class EventTableModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._events: tuple[SourceEvent, ...] = ()
+        self._events: tuple[ListedEvent, ...] = ()
+        self._from_file: tuple[ListedEvent, ...] = ()
+        self._from_user: tuple[ListedEvent, ...] = ()
         self.format_time: Callable[[float], str] = lambda t: f"{t:.3f}"
 
     def set_events(self, events: Sequence[SourceEvent]) -> None:
+        """The file's events (the person's marks stay listed)."""
+        self._from_file = tuple(listed_file_event(e) for e in events)
+        self._merge()
+
+    def set_user_annotations(self, marks: Sequence[Annotation]) -> None:
+        """The person's marks (the file's events stay listed)."""
+        self._from_user = tuple(listed_mark(m) for m in marks)
+        self._merge()
+
+    def _merge(self) -> None:
         self.beginResetModel()
-        self._events = tuple(sorted(events, key=lambda e: e.time_s))
+        self._events = tuple(sorted(self._from_file + self._from_user, key=lambda e: e.time_s))
         self.endResetModel()
 
-    def event_at(self, row: int) -> SourceEvent:
+    @property
+    def file_event_count(self) -> int:
+        return len(self._from_file)
+
+    def event_at(self, row: int) -> ListedEvent:
         return self._events[row]
 
     def rowCount(self, parent=QModelIndex()):
@@ -59,11 +104,14 @@ class EventTableModel(QAbstractTableModel):
             return None
         event = self._events[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return (self.format_time(event.time_s), event.label, event.source)[index.column()]
+            return (self.format_time(event.time_s), event.label, event.kind, event.origin)[index.column()]
         if role == Qt.ItemDataRole.UserRole:
             return event.time_s
+        if role == IDENT_ROLE:
+            return event.ident
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{event.label} at {self.format_time(event.time_s)} ({event.source})"
+            lasting = f", lasting {event.duration_s:g} s" if event.duration_s > 0 else ""
+            return f"{event.label} at {self.format_time(event.time_s)}{lasting} ({event.kind}, {event.origin})"
         return None
 
     def refresh_times(self) -> None:
@@ -73,6 +121,7 @@ class EventTableModel(QAbstractTableModel):
 
 class EventsPanel(QWidget):
     jump_requested = pyqtSignal(float)
+    annotation_activated = pyqtSignal(str)    # id of the person's mark on the row
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -99,8 +148,10 @@ class EventsPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(0, metrics.horizontalAdvance("00:00:00.000") + 16)
         header.resizeSection(2, metrics.horizontalAdvance("annotation") + 16)
+        header.resizeSection(3, metrics.horizontalAdvance("Source") + 16)
         self.table.setAlternatingRowColors(True)
         self._claim_keys = _ClaimListKeys(self)
         self.table.installEventFilter(self._claim_keys)
@@ -118,6 +169,14 @@ class EventsPanel(QWidget):
     def set_events(self, events: Sequence[SourceEvent]) -> None:
         self.model.set_events(events)
         self._update_count()
+
+    def set_user_annotations(self, marks: Sequence[Annotation]) -> None:
+        """List the person's marks beside the file's events."""
+        self.model.set_user_annotations(marks)
+        self._update_count()
+
+    def file_event_count(self) -> int:
+        return self.model.file_event_count
 
     def set_time_format(self, format_time: Callable[[float], str]) -> None:
         self.model.format_time = format_time
@@ -146,4 +205,8 @@ class EventsPanel(QWidget):
 
     def _on_activated(self, index) -> None:
         if index.isValid():
-            self.jump_requested.emit(float(self.proxy.index(index.row(), 0).data(Qt.ItemDataRole.UserRole)))
+            first = self.proxy.index(index.row(), 0)
+            self.jump_requested.emit(float(first.data(Qt.ItemDataRole.UserRole)))
+            ident = first.data(IDENT_ROLE)
+            if ident:
+                self.annotation_activated.emit(ident)

@@ -32,7 +32,7 @@ from .readout import (
     sample_index,
     values_at,
 )
-from .viewer import filter_key, montage_key
+from .viewer import filter_key
 
 READOUT_TASK = "cursor readout"
 #: Cursor readouts kept (a cursor moved back and forth, or rows paged back, reads nothing).
@@ -75,7 +75,7 @@ class MeasurementController(QObject):
         viewer.page_drawn.connect(self._on_page_drawn)
         for signal in (model.channels.rows_changed, model.channels.order_changed, model.channels.first_changed,
                        model.channels.per_page_changed, model.display.montage_changed,
-                       model.display.display_filter_changed):
+                       model.display.display_filter_changed, model.display.bad_channels_changed):
             signal.connect(self._schedule_readout)
         model.window.time_mode_changed.connect(lambda _mode: self._force_readout())
         model.channels.selected_changed.connect(lambda _row: self._mark_selected_row())
@@ -181,9 +181,7 @@ class MeasurementController(QObject):
 
     def _display_identity(self) -> tuple:
         viewer = self.viewer
-        source = viewer.source
-        return (montage_key(viewer.model.display.montage, source.channel_names),
-                filter_key(viewer.active_filter()))
+        return (viewer.current_montage_key(), filter_key(viewer.active_filter()))
 
     def refresh_readout(self) -> None:
         """Show the values at the cursors for the rows on screen, unless nothing changed.

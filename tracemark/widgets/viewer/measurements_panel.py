@@ -7,7 +7,7 @@ declared once in :mod:`.actions`).
 
 from __future__ import annotations
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QItemSelectionModel, Qt
 from PyQt6.QtGui import QAction, QFont
 from PyQt6.QtWidgets import (
     QAbstractItemView,
@@ -153,7 +153,10 @@ class MeasurementsPanel(QFrame):
         """Select the row of the channel selected in the traces (none when it is not listed)."""
         for r in range(self.table.rowCount()):
             if label is not None and self.table.item(r, 0).text() == label:
-                self.table.selectRow(r)
+                # Not selectRow: it adds to the selection while Ctrl is held (as after Ctrl+1).
+                flags = QItemSelectionModel.SelectionFlag
+                self.table.selectionModel().select(self.table.model().index(r, 0),
+                                                   flags.ClearAndSelect | flags.Rows)
                 return
         self.table.clearSelection()
 

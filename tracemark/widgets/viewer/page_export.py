@@ -199,7 +199,7 @@ def page_content_from_viewer(viewer, *, producer: str = "Tracemark") -> PageCont
     i_stop = min(math.ceil(window.stop_s * rate), source.n_samples)
     rows = tuple(channels.visible_rows)
     montage = model.display.montage
-    matrix = None if montage is None else montage.matrix(source.channel_names)
+    matrix = model.display.montage_matrix(source.channel_names)   # bad channels out of averages
     active = viewer.active_filter()
     shown = viewer.last_result
     if ((i_stop - i_start) * len(rows) > LONG_PAGE_VALUES and shown is not None

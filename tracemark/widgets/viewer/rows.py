@@ -5,7 +5,7 @@ the unit and channel type of its positive input (its +1 weight): an EEG bipolar 
 EEG in µV, whatever the other input is. This rule is written here only; the channels
 model (:class:`~.view_model.ChannelView`) holds the rows of the montage on screen, and
 page export, the measurements and the exported segments read them from it or from here.
-Qt-free.
+:func:`rows_using` says which rows a set of (bad) channels reaches, for greying. Qt-free.
 """
 
 from __future__ import annotations
@@ -45,3 +45,22 @@ def display_rows(source, montage=None) -> tuple[DisplayRow, ...]:
 def row_units(source, montage=None) -> list[str]:
     """Each display row's unit (see the module docstring)."""
     return [row.unit for row in display_rows(source, montage)]
+
+
+def row_channels(source, montage=None) -> tuple[tuple[str, ...], ...]:
+    """The channels each display row names (as recorded: the row's own channel; a
+    derivation: its positive and negative channel, not the average it subtracts)."""
+    names = source.channel_names
+    if montage is None:
+        return tuple((name,) for name in names)
+    return tuple(tuple(names[i] for i in inputs) for inputs in montage.named_inputs(names))
+
+
+def rows_using(source, montage, channels) -> tuple[int, ...]:
+    """The display rows that name one of ``channels`` (the rows a bad channel greys)."""
+    wanted = set(channels)
+    if not wanted:
+        return ()
+    if montage is None:
+        return tuple(r for r, name in enumerate(source.channel_names) if name in wanted)
+    return tuple(int(r) for r in np.flatnonzero(montage.rows_using(source.channel_names, wanted)))

@@ -157,9 +157,13 @@ class AutomaticScales:
     the row height of the moment; ``preferred`` (channel type -> µV/mm, the user's own
     choice) wins for voltage groups of that type. Misc channels, unlike each other by
     definition, also get a gain each so that every one of them fills its row.
+
+    ``exclude`` (channel indexes, the bad channels; :meth:`set_excluded` changes them)
+    are left out of their group's typical spread, so a flat or wild electrode does not
+    set the scale of the good ones; a group of bad channels only is measured on them all.
     """
 
-    def __init__(self, spreads, scales: list[RowScale], bursts=None):
+    def __init__(self, spreads, scales: list[RowScale], bursts=None, exclude=()):
         values = np.asarray(spreads, dtype=np.float64)
         if values.shape != (len(scales),):
             values = np.full(len(scales), np.nan)
@@ -168,16 +172,18 @@ class AutomaticScales:
             burst_rows = np.array([group_type(s.group) in BURST_TYPES for s in scales], dtype=bool)
             values = np.where(burst_rows, bursts, values)
         in_group_unit = values * np.asarray([s.to_group_unit for s in scales], dtype=np.float64)
+        self._in_group_unit = in_group_unit
+        self._scales = list(scales)
         self._typical: dict[str, float | None] = {}
-        for group in dict.fromkeys(s.group for s in scales):
-            members = [i for i, s in enumerate(scales) if s.group == group]
-            self._typical[group] = typical_spread(in_group_unit[members])
-        self._gains: dict[int, float] = {}
-        for i, scale in enumerate(scales):
-            typical = self._typical.get(scale.group)
-            own = in_group_unit[i]
-            if is_misc(scale.group) and typical and np.isfinite(own) and own > 0:
-                self._gains[i] = typical / own
+        self.set_excluded(exclude)
+
+    def set_excluded(self, exclude) -> None:
+        """Measure each group's typical spread without the channels ``exclude`` indexes."""
+        excluded = {int(i) for i in exclude}
+        for group in dict.fromkeys(s.group for s in self._scales):
+            members = [i for i, s in enumerate(self._scales) if s.group == group]
+            good = [i for i in members if i not in excluded] or members
+            self._typical[group] = typical_spread(self._in_group_unit[good])
 
     def typical(self, group: str) -> float | None:
         return self._typical.get(group)
@@ -196,4 +202,10 @@ class AutomaticScales:
 
     def misc_gains(self) -> dict[int, float]:
         """Gain per channel index (as recorded) for misc channels."""
-        return dict(self._gains)
+        gains = {}
+        for i, scale in enumerate(self._scales):
+            typical = self._typical.get(scale.group)
+            own = self._in_group_unit[i]
+            if is_misc(scale.group) and typical and np.isfinite(own) and own > 0:
+                gains[i] = typical / own
+        return gains

@@ -21,16 +21,18 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QPointF, Qt, pyqtSignal
+from PyQt6.QtCore import QPoint, QPointF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QGuiApplication
 
-from .axes import ChannelAxis, TimeAxis
+from .axes import BAD_LABEL_COLOR, ChannelAxis, TimeAxis
 from .event_markers import MAX_LANES, EventMarkers
 from .scale_bar import AmplitudeBar, ScaleMargin, format_duration, nice_value
 from .scales import DEFAULT_SENSITIVITY, format_quantity, group_title, group_unit
 
 TRACE_COLOR = QColor(12, 22, 48)
 SELECTED_COLOR = QColor(0, 92, 200)
+#: Bad channels' traces (and rows that use one): light, yet visible on white.
+BAD_TRACE_COLOR = QColor(172, 176, 184)
 ROW_FILL = QColor(0, 92, 200, 26)
 GRID_COLOR = QColor(226, 229, 234)
 #: Rows a trace may span before it is clipped (1.0: its own row; None: never clipped).
@@ -140,6 +142,8 @@ class SignalPlot(pg.PlotWidget):
     pan_requested = pyqtSignal(float)
     wheel_requested = pyqtSignal(int, object)
     row_clicked = pyqtSignal(int)
+    #: Right click on a row's name: its position from the top and the screen point.
+    row_menu_requested = pyqtSignal(int, QPoint)
 
     def __init__(self, parent=None):
         self._time_axis = TimeAxis()
@@ -178,9 +182,14 @@ class SignalPlot(pg.PlotWidget):
         # Every row but the selected one is one path; the selected row has its own colour.
         self._trace = TraceCurve(pen=pg.mkPen(TRACE_COLOR, width=1), skipFiniteCheck=False)
         self._selected_trace = TraceCurve(pen=pg.mkPen(SELECTED_COLOR, width=1), skipFiniteCheck=False)
+        # Bad rows are one more path, drawn under the others in a light grey.
+        self._bad_trace = TraceCurve(pen=pg.mkPen(BAD_TRACE_COLOR, width=1), skipFiniteCheck=False)
+        self._bad_trace.setZValue(-1)
+        self._bad_positions: frozenset[int] = frozenset()
         self._rows_y = np.empty((0, 0), dtype=np.float32)   # (n_rows, m) as drawn
-        for item in (self._trace, self._selected_trace):
+        for item in (self._trace, self._selected_trace, self._bad_trace):
             self.addItem(item)
+        self._channel_axis.menu_requested.connect(self.row_menu_requested)
         self._x = np.empty(0)
         self._y = np.empty((0, 0), dtype=np.float32)
         self._selected = -1
@@ -202,6 +211,7 @@ class SignalPlot(pg.PlotWidget):
         self._labels = list(labels)
         self._to_group_unit = [float(u) for u in to_group_unit]
         self._groups = list(groups) if groups is not None else ["eeg"] * len(self._labels)
+        self._bad_positions = frozenset()   # the caller greys the new rows again
         self._channel_axis.set_labels(self._labels)
         self._update_y_range()
         self._update_selection()
@@ -211,6 +221,36 @@ class SignalPlot(pg.PlotWidget):
     def row_labels(self) -> tuple[str, ...]:
         """The names the channel axis shows for the visible rows, top to bottom."""
         return self._channel_axis.labels
+
+    def set_bad_positions(self, positions) -> None:
+        """Grey the traces and names of the visible rows at ``positions`` (bad channels)."""
+        positions = frozenset(int(k) for k in positions if 0 <= int(k) < len(self._labels))
+        if positions != self._bad_positions:
+            self._bad_positions = positions
+            self._channel_axis.set_labels(self._labels, positions)
+            self._redraw()
+
+    @property
+    def bad_positions(self) -> frozenset[int]:
+        return self._bad_positions
+
+    def shown_row_labels(self) -> tuple[str, ...]:
+        """The row names as the axis draws them (a bad row's suffixed, see :mod:`.axes`)."""
+        return self._channel_axis.shown_labels
+
+    def label_color(self, position: int) -> QColor:
+        """The colour the name of the row at ``position`` is drawn in."""
+        if position in self._channel_axis.dimmed:
+            return QColor(BAD_LABEL_COLOR)
+        return self.plotItem.getAxis("left").textPen().color()
+
+    def trace_color(self, position: int) -> QColor:
+        """The colour the row at ``position`` is drawn in."""
+        if position in self._bad_positions:
+            return self._bad_trace.opts["pen"].color()
+        if position == self._selected:
+            return self._selected_trace.opts["pen"].color()
+        return self._trace.opts["pen"].color()
 
     def set_amplitude(self, sensitivities: Sequence[float], gains: Sequence[float]) -> None:
         """Each visible row's sensitivity (units of its group per mm) and gain."""
@@ -288,8 +328,8 @@ class SignalPlot(pg.PlotWidget):
         n_rows = min(len(self._labels), self._y.shape[1] if self._y.ndim == 2 else 0)
         if not n_rows or not self._x.size:
             self._rows_y = np.empty((0, 0), dtype=np.float32)
-            self._trace.set_rows(self._x, self._rows_y, (0.0, 0.0))
-            self._selected_trace.set_rows(self._x, self._rows_y, (0.0, 0.0))
+            for curve in (self._trace, self._selected_trace, self._bad_trace):
+                curve.set_rows(self._x, self._rows_y, (0.0, 0.0))
             self._update_scale_bar()
             return
         scales = np.array([self.row_scale(k) for k in range(n_rows)], dtype=np.float32)
@@ -300,8 +340,12 @@ class SignalPlot(pg.PlotWidget):
             half = np.float32(self._clip_rows / 2)
             np.clip(rows_y, (-centres - half)[:, None], (-centres + half)[:, None], out=rows_y)
         self._rows_y = rows_y
-        selected = self._selected if 0 <= self._selected < n_rows else -1
-        others = np.ones(n_rows, dtype=bool)
+        bad = np.zeros(n_rows, dtype=bool)
+        bad[[k for k in self._bad_positions if k < n_rows]] = True
+        # A bad row stays grey when selected: the selection band marks it.
+        selected = self._selected if 0 <= self._selected < n_rows and not bad[self._selected] else -1
+        self._bad_trace.set_rows(self._x, rows_y[bad], self._row_bounds(0, n_rows - 1))
+        others = ~bad
         if selected >= 0:
             others[selected] = False
             self._selected_trace.set_rows(self._x, rows_y[selected:selected + 1],

@@ -274,18 +274,39 @@ def _checked_sensitivity(value: float) -> float:
 
 
 class DisplaySettings(QObject):
-    """Montage and display filter; each is an immutable value from ``tracemark.dsp``."""
+    """Montage, display filter and bad channels.
+
+    The montage and the filter are immutable values from ``tracemark.dsp``. The bad
+    channels (channel name -> reason, from the person's annotation file) are drawn greyed
+    and left out of the montage's average reference (``Montage.matrix(..., exclude=...)``).
+    """
 
     montage_changed = pyqtSignal(object)
     display_filter_changed = pyqtSignal(object)
+    bad_channels_changed = pyqtSignal(dict)
 
     def __init__(self, montage=None, display_filter=None, parent: QObject | None = None):
         super().__init__(parent)
         self._montage = montage
         self._filter = display_filter
+        self._bad_channels: dict[str, str] = {}
 
     montage = property(lambda self: self._montage)
     display_filter = property(lambda self: self._filter)
+    #: Channel name -> reason of every bad channel (a copy).
+    bad_channels = property(lambda self: dict(self._bad_channels))
+
+    def set_bad_channels(self, bad_channels) -> None:
+        bad = {str(name): str(reason) for name, reason in dict(bad_channels).items()}
+        if bad != self._bad_channels:
+            self._bad_channels = bad
+            self.bad_channels_changed.emit(dict(bad))
+
+    def montage_matrix(self, channel_names):
+        """The montage's weights with the bad channels out of its average (None: as recorded)."""
+        if self._montage is None:
+            return None
+        return self._montage.matrix(channel_names, exclude=tuple(self._bad_channels))
 
     def set_montage(self, montage) -> None:
         if montage != self._montage:

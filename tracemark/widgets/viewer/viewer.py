@@ -44,6 +44,7 @@ from tracemark.widgets.gui_gc import collect_in_gui_thread
 from .axes import format_seconds
 from .cursors import MeasurementCursors
 from .events_panel import EventsPanel
+from .marking import MarkingController
 from .overview import OverviewStrip
 from .pager import Pager, SummaryBuilder
 from .rows import display_rows
@@ -65,11 +66,12 @@ SUMMARY_PAUSE_S = 0.4
 FIRST_PAGE_SETTLE_MS = 30
 
 
-def montage_key(montage, channel_names) -> str:
-    """Cache key of a montage's weights (``""`` for the channels as recorded)."""
+def montage_key(montage, channel_names, exclude=()) -> str:
+    """Cache key of a montage's weights with the ``exclude`` channels (the bad ones) out of
+    its average (``""`` for the channels as recorded)."""
     if montage is None:
         return ""
-    matrix = np.ascontiguousarray(montage.matrix(channel_names), dtype=np.float32)
+    matrix = np.ascontiguousarray(montage.matrix(channel_names, exclude=tuple(exclude)), dtype=np.float32)
     return f"{montage.name}:{hashlib.sha1(matrix.tobytes()).hexdigest()[:12]}"
 
 
@@ -81,8 +83,16 @@ class SignalViewer(QWidget):
     """Lazily paged, peak-preserving multichannel viewer."""
 
     page_drawn = pyqtSignal(object)       # the PageResult just drawn
+    #: A source's first page is on screen and background work starts (once per source).
+    first_page_settled = pyqtSignal()
     summary_ready = pyqtSignal(str)       # montage key whose pyramid is ready
     source_changed = pyqtSignal(object)
+    #: A channel marked bad (True) or good by the person while no annotation sink is set.
+    channel_status_requested = pyqtSignal(str, bool)
+    #: The annotation state the viewer shows, after each commit, undo, redo or new sink.
+    annotations_changed = pyqtSignal(object)
+    #: Why a mark was not made or changed (a read-only file, a failed write, a bad value).
+    annotation_error = pyqtSignal(str)
 
     def __init__(self, parent: QWidget | None = None, *, montage_library=None,
                  cache_bytes: int = 48 * 2**20, automatic_scale: bool = True):
@@ -122,12 +132,18 @@ class SignalViewer(QWidget):
         self.model.display.set_display_filter(DEFAULT_DISPLAY_FILTER)
         self._build_widgets()
         self._connect_model()
+        from .bad_channels import BadChannels  # noqa: PLC0415 (it imports this module)
         from .commands import ViewerCommands  # noqa: PLC0415 (commands import this module)
         from .measure import MeasurementController  # noqa: PLC0415 (it imports this module)
+
+        #: Bad channels: greyed rows, B and the row-name menu, left out of averages.
+        self.bad_channels = BadChannels(self)
 
         #: Crosshair, cursor lines and the Measurements panel.
         self.measure = MeasurementController(self)
         self.splitter.addWidget(self.measure.panel)
+        #: Marks on the recording: drawing, keys, mouse, label legend (see marking).
+        self.marking = MarkingController(self)
         self.commands = ViewerCommands(self)
         self.actions = self.commands.actions
 
@@ -263,6 +279,7 @@ class SignalViewer(QWidget):
             self.pager.read_ahead(self._read_ahead(shown.request))
         self._start_summary()
         self._label_timer.start()
+        self.first_page_settled.emit()
 
     def _warm_up_event_labels(self) -> None:
         if self.source is not None and self.plot.warm_up_event_labels():
@@ -285,6 +302,10 @@ class SignalViewer(QWidget):
     def row_labels(self) -> tuple[str, ...]:
         """The label of every row of the current montage (``model.channels.labels``)."""
         return self.model.channels.labels
+
+    def set_bad_channels(self, bad_channels) -> None:
+        """Show ``bad_channels`` (name -> reason) as bad: greyed, out of the averages."""
+        self.model.display.set_bad_channels(bad_channels)
 
     def drawn_rows(self) -> tuple[int, ...]:
         """The rows the plot shows, top to bottom (they follow the channel page with the page)."""
@@ -311,6 +332,7 @@ class SignalViewer(QWidget):
         shown = [self.model.channels.row(r) for r in rows]
         self.plot.set_rows([row.label for row in shown], [row.scale.to_group_unit for row in shown],
                            [row.scale.group for row in shown])
+        self.plot.set_bad_positions(self.bad_channels.positions_of(rows))
         self._apply_amplitude()
         self._update_selection()
 
@@ -337,7 +359,7 @@ class SignalViewer(QWidget):
             return
         scales = [row.scale for row in display_rows(self.source)]   # of the channels as recorded
         steady, bursts = value if error is None else ([], [])
-        self._automatic = AutomaticScales(steady, scales, bursts)
+        self._automatic = AutomaticScales(steady, scales, bursts, self.bad_channels.channel_indexes())
         if self.model.display.montage is None:
             self.model.channels.set_gains(self._misc_gains())
         self._apply_automatic_scales(force=True)
@@ -426,7 +448,7 @@ class SignalViewer(QWidget):
         i_start, i_stop = aligned_range(first, first + span, factor)
         display = self.model.display
         return PageRequest(request_id, i_start, i_stop, self.model.channels.visible_rows, factor,
-                           montage_key(display.montage, self.source.channel_names),
+                           montage_key(display.montage, self.source.channel_names, display.bad_channels),
                            filter_key(self.active_filter()))
 
     def request_page(self) -> None:
@@ -489,7 +511,7 @@ class SignalViewer(QWidget):
             self._held_result = result   # drawn, to scale, once the survey has answered
             return
         request = result.request
-        if request.montage_key != montage_key(self.model.display.montage, self.source.channel_names):
+        if request.montage_key != self.current_montage_key():
             # Read for the montage shown before the latest change: its rows no longer exist.
             # The request for the current montage is already on its way.
             return
@@ -553,11 +575,16 @@ class SignalViewer(QWidget):
         self.status.set_decimation(f"Read failed: {message}")
 
     # -- montage, filter, summary ----------------------------------------------------------
+    def current_montage_key(self) -> str:
+        """The key of the montage shown, as weighed now (bad channels out of its average)."""
+        display = self.model.display
+        return montage_key(display.montage, self.source.channel_names, display.bad_channels)
+
     def _on_montage(self, montage) -> None:
         if self.source is None:
             return
-        key = montage_key(montage, self.source.channel_names)
-        matrix = None if montage is None else montage.matrix(self.source.channel_names)
+        key = self.current_montage_key()
+        matrix = self.model.display.montage_matrix(self.source.channel_names)
         self.pipeline.register_montage(key, matrix)
         self._set_rows_for_montage(montage)
         self.status.set_montage(montage.name if montage is not None else "As recorded")
@@ -588,9 +615,8 @@ class SignalViewer(QWidget):
 
     def _start_summary(self) -> None:
         source = self.source
-        montage = self.model.display.montage
-        key = montage_key(montage, source.channel_names)
-        matrix = None if montage is None else montage.matrix(source.channel_names)
+        key = self.current_montage_key()
+        matrix = self.model.display.montage_matrix(source.channel_names)
         self.overview.set_progress(0.0)
         self.summaries.start(key, lambda progress, cancelled: load_or_build(
             source, key, matrix, progress, cancelled))
@@ -615,8 +641,7 @@ class SignalViewer(QWidget):
         if self.source is None or self.pipeline is None:
             return
         self.pipeline.set_pyramid(key, payload.pyramid)
-        current = montage_key(self.model.display.montage, self.source.channel_names)
-        if key == current:
+        if key == self.current_montage_key():
             self.overview.set_progress(None)
             self.overview.set_duration(payload.activity_samples / self.source.sampling_rate,
                                        self.source.start_datetime, self.model.window.time_mode)
@@ -667,6 +692,31 @@ class SignalViewer(QWidget):
 
     def populate_menus(self, menu_bar, menus=None):
         return self.commands.action_set.populate(menu_bar, menus)
+
+    # -- marks -------------------------------------------------------------------------------
+    def set_annotation_sink(self, sink) -> None:
+        """Mark (and set channel status) through ``sink``, an
+        :class:`~tracemark.domain.annotations.AnnotationSink`; None turns marking off."""
+        self.marking.set_sink(sink)
+        self.bad_channels.set_sink(sink)
+
+    def refresh_annotations(self) -> None:
+        """Show the sink's state again (it changed outside the viewer)."""
+        self.marking.refresh()
+        self.bad_channels.refresh()
+
+    def undo_annotation(self) -> bool:
+        """Undo the sink's last change of marks or channel status; True when one was undone."""
+        done = self.marking.undo_annotation()
+        if done:
+            self.bad_channels.refresh()
+        return done
+
+    def redo_annotation(self) -> bool:
+        done = self.marking.redo_annotation()
+        if done:
+            self.bad_channels.refresh()
+        return done
 
 
 def _decimation_text(result: PageResult) -> str:
