@@ -209,3 +209,19 @@ def test_exit_codes_and_messages_in_a_real_process(recording, annot):
                                      f"recording (0-10 s)"
     with open_annotations(recording, annot, mode="r") as store:
         assert [a.id for a in store.state.annotations.values()] == [added.stdout.strip()]
+
+
+def test_history_lists_who_when_and_each_old_and_new_value(recording, annot, capsys):
+    code, out, _ = run(capsys, "add", recording, "1.5", "Event", "--annotations", annot)
+    point = out.strip()
+    run(capsys, "remove", recording, point, "--annotations", annot)
+    run(capsys, "bad", recording, "Cz", "--reason", "flat", "--annotations", annot)
+    code, out, _ = run(capsys, "list", recording, "--history", "--annotations", annot)
+    assert code == 0
+    heads = [line for line in out.splitlines() if line.startswith("#")]
+    assert [h.split()[0] for h in heads] == ["#1", "#2", "#3"]
+    assert all("@" in h and " edit " in h for h in heads)
+    changes = [line.strip() for line in out.splitlines() if line.startswith("    ")]
+    assert changes[0].startswith(f"annotation {point}: None -> {{") and '"onset_s":1.5' in changes[0]
+    assert changes[1].startswith(f"annotation {point}: {{") and changes[1].endswith("-> None")
+    assert changes[2] == 'channel Cz: None -> {"reason":"flat"}'

@@ -64,6 +64,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     listing = actions.add_parser("list", parents=[common], help="print the marks and bad channels")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.add_argument("--history", action="store_true",
+                         help="print the change log: who, when, each object's old and new value")
 
     add = actions.add_parser("add", parents=[common], help="add a point event or a span",
                              usage="tracemark annotations add [-h] RECORDING ONSET [DURATION] "
@@ -110,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     with _open(args, "r") as store:
         state = store.state
+        if args.history:
+            _print_history(store)
+            return 0
         if args.json:
             print(json.dumps(_as_json(args.recording, store), indent=2, ensure_ascii=False))
             return 0
@@ -127,6 +132,18 @@ def _list(args: argparse.Namespace) -> int:
 
 
 _LIST_HEADER = ("ID", "ONSET_S", "DURATION_S", "LABEL", "CHANNELS")
+
+
+def _print_history(store: AnnotationStore) -> None:
+    """One line per transaction (as ``tracemark cache peek --history`` prints a cache's),
+    then one per object it replaced, with the old and new value (``None``: absent)."""
+    for entry in store.history():
+        target = f" of {entry.target[:8]}" if entry.target else ""
+        note = f"  ({entry.note})" if entry.note else ""
+        print(f"#{entry.seq} {entry.time} {entry.user}@{entry.host} {entry.kind}{target} "
+              f"{entry.tx[:8]}{note}")
+        for change in entry.changes:
+            print(f"    {change.kind} {change.ident}: {change.old} -> {change.new}")
 
 
 def _as_json(recording: str, store: AnnotationStore) -> dict[str, Any]:
