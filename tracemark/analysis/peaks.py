@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from tracemark.domain import trace_attributes as keys
+from tracemark.domain.trace_attributes import finite_number
 
 NEGATIVE, POSITIVE = "neg", "pos"
 
@@ -157,14 +158,6 @@ def pick_peak(trace_1d: np.ndarray, sampling_rate: float, samples_pre: int, onse
 
 def stored_peaks(attrs: Mapping[str, Any]) -> PeakEstimate:
     """The peaks an attribute mapping holds (anything not a finite number -> None)."""
-    return PeakEstimate(*(_number(attrs.get(key)) for key in keys.PEAK_ATTRIBUTE_KEYS))
+    return PeakEstimate(*(finite_number(attrs.get(key)) for key in keys.PEAK_ATTRIBUTE_KEYS))
 
 
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tracemark.app.cli_cache import wait_seconds
 from tracemark.app.cli_output import report
 from tracemark.domain import annotations as marks
 from tracemark.domain.annotations import AnnotationError, FieldChange
@@ -58,7 +59,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     common.add_argument("--annotations", metavar="FILE", default=None,
                         help="the annotation file (default: the recording's own, in the "
                              "user data folder)")
-    common.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
+    common.add_argument("--wait", type=wait_seconds, default=0.0, metavar="SECONDS",
                         help="wait this long for another writer (the window) to close the file")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -324,16 +325,6 @@ def _number(where: str, what: str, text: str) -> float:
         raise AnnotationCommandError(where, f"{what} {text!r} is not a number of seconds")
     if what == "duration" and value < 0:
         raise AnnotationCommandError(where, f"duration {text!r} is negative")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
     return value
 
 

@@ -69,7 +69,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     edit.add_argument("file")
     edit.add_argument("indexes", help="trace index (from 0), or several: 0-4,9")
     edit.add_argument("assignments", nargs="+", metavar="key=value")
-    edit.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
+    edit.add_argument("--wait", type=wait_seconds, default=0.0, metavar="SECONDS",
                       help="wait this long for another writer to close the file")
     edit.add_argument("--note", default="", help="note stored with the change in the log")
     edit.add_argument("--new-key", action="store_true",
@@ -110,7 +110,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--no-progress", action="store_true")
 
     cli_agreement.configure(actions)
-    _rater_actions().configure(actions, _seconds)
+    _rater_actions().configure(actions, wait_seconds)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,7 +130,8 @@ def _rater_actions() -> types.ModuleType:
     return cli_raters
 
 
-def _seconds(text: str) -> float:
+def wait_seconds(text: str) -> float:
+    """``--wait SECONDS``: a number of seconds >= 0 (every command that may wait for a writer)."""
     try:
         value = float(text)
     except ValueError:

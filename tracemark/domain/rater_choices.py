@@ -17,13 +17,12 @@ Plain Python: no numpy, no Qt, no files.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import trace_attributes as keys
 from .review import UNREVIEWED, review_state
-from .trace_attributes import is_rejected, onset_shift_of
+from .trace_attributes import finite_number, is_rejected, onset_shift_of
 
 #: The attributes compared between raters, in the order they are told.
 COMPARED_KEYS = (keys.REJECT, keys.ONSET_SHIFT, *keys.PEAK_ATTRIBUTE_KEYS)
@@ -33,14 +32,6 @@ PEAK_TOLERANCE = 1e-6
 Choices = Mapping[str, Mapping[str, Any]]   # rater -> that rater's values of one trace
 
 
-def _peak(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _same(key: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -48,7 +39,7 @@ def _same(key: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
         return is_rejected(a) == is_rejected(b)
     if key == keys.ONSET_SHIFT:
         return onset_shift_of(a) == onset_shift_of(b)
-    first, second = _peak(a.get(key)), _peak(b.get(key))
+    first, second = finite_number(a.get(key)), finite_number(b.get(key))
     if first is None or second is None:
         return first is None and second is None
     return abs(first - second) <= PEAK_TOLERANCE

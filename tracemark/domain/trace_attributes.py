@@ -291,6 +291,18 @@ def _whole_number(value: Any) -> int | None:
     return None
 
 
+def finite_number(value: Any) -> float | None:
+    """A peak magnitude or latency as a finite float; None for anything else (absent,
+    None, NaN, infinity, a flag, text that is not a number)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def onset_shift_of(attrs: Mapping[str, Any]) -> int:
     """THE onset shift of a trace in samples; absent or invalid (``"5.5"``) is 0."""
     shift = whole_number(attrs.get(ONSET_SHIFT))

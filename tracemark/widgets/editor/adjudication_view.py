@@ -20,7 +20,6 @@ Keys: Page Down / Page Up next and previous disagreement; Ctrl+Return records.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,7 +47,7 @@ from PyQt6.QtWidgets import (
 from tracemark.analysis.peaks import stored_peaks
 from tracemark.domain import trace_attributes as keys
 from tracemark.domain.review import review_state
-from tracemark.domain.trace_attributes import is_rejected, onset_shift_of
+from tracemark.domain.trace_attributes import finite_number, is_rejected, onset_shift_of
 from tracemark.domain.trace_numbers import trace_label
 
 from .model import ACCEPTED, REJECTED, TraceView
@@ -277,7 +276,7 @@ class AdjudicationView(QWidget):
         self.onset.setValue(onset_shift_of(values))
         for key, edit in self.peak_edits.items():
             value = values.get(key)
-            edit.setText("" if _number(value) is None else f"{_number(value):g}")
+            edit.setText("" if finite_number(value) is None else f"{finite_number(value):g}")
         comment = values.get(keys.COMMENT)
         self.comment.setText("" if comment is None else str(comment))
         self.problem.setText("")
@@ -300,7 +299,7 @@ class AdjudicationView(QWidget):
             if not typed:
                 values[key] = None
                 continue
-            number = _number(typed.replace(",", "."))
+            number = finite_number(typed.replace(",", "."))
             if number is None:
                 raise ValueError(f"{text}: {typed!r} is not a number (leave it empty for unknown)")
             values[key] = number
@@ -386,11 +385,3 @@ def _decision(values: Mapping[str, Any]) -> str:
     return {ACCEPTED: "accepted", REJECTED: "rejected"}.get(review_state(values), "not rated")
 
 
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None

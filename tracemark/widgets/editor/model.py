@@ -35,6 +35,7 @@ from tracemark.domain.review import (  # noqa: F401
 )
 from tracemark.domain.trace_attributes import (
     attribute_problems,
+    finite_number,
     is_rejected,
     is_reviewed,
     onset_shift_of,
@@ -45,21 +46,12 @@ ACCEPT_EDIT: Mapping[str, Any] = MappingProxyType({keys.REVIEWED: True, keys.REJ
 REJECT_EDIT: Mapping[str, Any] = MappingProxyType({keys.REVIEWED: True, keys.REJECT: True})
 
 
-def optional_float(value: Any) -> float | None:
-    """A finite float, or None for anything else (None, NaN, text, bool)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def peak_to_peak(attrs: Mapping[str, Any]) -> float | None:
     """``pos - neg`` peak magnitude when both are known."""
-    neg = optional_float(attrs.get(keys.NEG_PEAK_MAGNITUDE))
-    pos = optional_float(attrs.get(keys.POS_PEAK_MAGNITUDE))
+    neg = finite_number(attrs.get(keys.NEG_PEAK_MAGNITUDE))
+    pos = finite_number(attrs.get(keys.POS_PEAK_MAGNITUDE))
     return None if neg is None or pos is None else pos - neg
 
 
@@ -92,7 +84,7 @@ class TraceRow:
         """The row of trace ``index`` from its attributes (as ``CacheFile.get_trace_attrs``
         returns them; ``origin`` defaults to ``attrs["origin"]``)."""
         return cls(index=int(index), origin=_text(origin if origin is not None else attrs.get(keys.ORIGIN)),
-                   event_time_s=optional_float(attrs.get(keys.EVENT_TIME)),
+                   event_time_s=finite_number(attrs.get(keys.EVENT_TIME)),
                    reviewed=is_reviewed(attrs), reject=is_rejected(attrs),
                    onset_shift=onset_shift_of(attrs), comment=_text(attrs.get(keys.COMMENT)),
                    peak_to_peak=peak_to_peak(attrs), examiner=_text(attrs.get(keys.EXAMINER)),
