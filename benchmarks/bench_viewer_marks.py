@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import time
@@ -90,13 +91,18 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     cases = (("no sink", None), ("empty sink", InMemoryAnnotations()),
              (f"{args.marks} marks", InMemoryAnnotations(marked_state(args.marks, 3600.0))))
+    reference: tuple[float, float] | None = None   # the viewer without marks, same run
     for name, sink in cases:
         print(f"{name}:")
         steps, layer = run(app, sink, args.pages)
-        print(f"    page step: median {statistics.median(steps) * 1e3:.1f} ms, "
-              f"p95 {percentile(steps, 0.95) * 1e3:.1f} ms")
+        median, p95 = statistics.median(steps), percentile(steps, 0.95)
+        reference = reference or (median, p95)
+        print(f"    page step: median {median * 1e3:.1f} ms ({median / reference[0]:.2f}x no sink), "
+              f"p95 {p95 * 1e3:.1f} ms ({p95 / reference[1]:.2f}x no sink)")
         print(f"    marks layer redraw: median {statistics.median(layer) * 1e3:.2f} ms, "
               f"p95 {percentile(layer, 0.95) * 1e3:.2f} ms")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of the whole run: {peak_mb:.0f} MB")
 
 
 if __name__ == "__main__":
