@@ -425,3 +425,15 @@ def test_ten_thousand_marks_draw_only_those_on_the_page(qtbot):
     press(qtbot, viewer, Qt.Key.Key_PageDown)
     assert drawn() == on_page() and not drawn() & first_page - on_page()
     assert len(layer.graphics_items()) == items              # paging made no new items
+
+
+def test_the_menu_names_the_label_each_key_marks_with(qtbot, viewer):
+    sink = InMemoryAnnotations()
+    viewer.set_annotation_sink(sink)
+    actions = viewer.commands.action_set
+    assert actions["mark_label_1"].text() == "Mark “Event”"
+    assert "none has this key" in actions["mark_label_9"].text()
+    from tracemark.domain.annotations import Label, put_label
+    sink.commit(put_label(sink.state, Label("Arousal", "#123456", "9")))
+    viewer.refresh_annotations()
+    assert actions["mark_label_9"].text() == "Mark “Arousal”"

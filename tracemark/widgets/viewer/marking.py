@@ -23,6 +23,7 @@ from PyQt6.QtCore import QObject, QTimer
 from PyQt6.QtWidgets import QDialog
 
 from tracemark.domain.annotations import (
+    LABEL_KEYS,
     Annotation,
     AnnotationError,
     AnnotationSink,
@@ -155,9 +156,18 @@ class MarkingController(QObject):
             self.current_label = next(iter(state.labels), None)
         self.layer.selected = self.selected
         self.legend.set_labels(list(state.labels.values()), self.current_label)
+        self._name_label_actions(state)
         self.viewer.events_panel.set_user_annotations(marks)
         self.redraw()
         self.viewer.annotations_changed.emit(state)
+
+    def _name_label_actions(self, state: AnnotationState) -> None:
+        """The menu says which label each number key marks with, as the label set is now."""
+        for key in LABEL_KEYS:
+            action = self._actions.get(f"mark_label_{key}")
+            if action is not None:
+                label = state.label_for_key(key)
+                action.setText(f"Mark “{label.name}”" if label else f"Mark with label {key} (none has this key)")
 
     def tell(self, message: str) -> None:
         self.viewer.annotation_error.emit(message)
