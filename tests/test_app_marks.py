@@ -18,10 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PyQt6.QtCore import QPointF, Qt
-from PyQt6.QtGui import QMouseEvent
-from PyQt6.QtWidgets import QApplication
-from viewer_support import drag, plot_point
+from PyQt6.QtCore import Qt
+from viewer_support import drag, hover, plot_point
 
 from tracemark.app.focus_marker import VIEWER
 from tracemark.app.main_window import MainWindow
@@ -52,13 +50,6 @@ def open_window(qtbot, recording: Path) -> MainWindow:
     qtbot.waitUntil(lambda: window.focus_marker.active == VIEWER, timeout=5000)
     return window
 
-
-def hover(viewer, time_s: float, row: int = 2) -> None:
-    viewport = viewer.plot.viewport()
-    pos = plot_point(viewer, time_s, row)
-    QApplication.sendEvent(viewport, QMouseEvent(QMouseEvent.Type.MouseMove, QPointF(pos),
-                                                 QPointF(viewport.mapToGlobal(pos)), Qt.MouseButton.NoButton,
-                                                 Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
 
 
 def marks_of(window) -> list:

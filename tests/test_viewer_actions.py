@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QKeySequence
-from PyQt6.QtWidgets import QApplication, QDialog, QMenu
-from viewer_support import make_source, open_viewer, press, wait_drawn
+from PyQt6.QtWidgets import QDialog, QMenu
+from viewer_support import answer_modal, make_source, open_viewer, press, wait_drawn
 
 from tracemark.app.main_window import WINDOW_ACTIONS, MainWindow
 from tracemark.app.spectrum_dock import SPECTRUM_ACTIONS
@@ -20,16 +20,6 @@ from tracemark.widgets.viewer.dialogs import clock_to_elapsed, parse_time_text
 
 ALL_SPECS = VIEWER_ACTIONS + WINDOW_ACTIONS + SPECTRUM_ACTIONS
 
-
-def answer_modal(qtbot, respond):
-    """Run ``respond(dialog)`` on the next modal dialog, as a person would answer it."""
-    def attempt():
-        dialog = QApplication.activeModalWidget()
-        if dialog is None:
-            QTimer.singleShot(10, attempt)
-            return
-        respond(dialog)
-    QTimer.singleShot(0, attempt)
 
 
 def test_no_two_commands_share_a_shortcut():

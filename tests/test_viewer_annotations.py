@@ -7,10 +7,10 @@ counting sink proves every finished gesture is ONE commit, however many mouse mo
 from __future__ import annotations
 
 import pytest
-from PyQt6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
+from PyQt6.QtCore import QEvent, QPoint, QPointF, Qt
 from PyQt6.QtGui import QMouseEvent
 from PyQt6.QtWidgets import QApplication
-from viewer_support import EEG_NAMES, click, drag, make_source, open_viewer, plot_point, press
+from viewer_support import EEG_NAMES, answer_modal, click, drag, hover, make_source, open_viewer, plot_point, press
 
 from tracemark.domain.annotations import (
     AnnotationState,
@@ -56,13 +56,6 @@ def marking(viewer):
     return viewer.marking
 
 
-def hover(viewer, time_s: float, row: int = 2) -> None:
-    viewport = viewer.plot.viewport()
-    pos = plot_point(viewer, time_s, row)
-    QApplication.sendEvent(viewport, QMouseEvent(QMouseEvent.Type.MouseMove, QPointF(pos),
-                                                 QPointF(viewport.mapToGlobal(pos)), Qt.MouseButton.NoButton,
-                                                 Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
-
 
 def double_click(widget, pos: QPoint) -> None:
     left = Qt.MouseButton.LeftButton
@@ -72,15 +65,6 @@ def double_click(widget, pos: QPoint) -> None:
         QApplication.sendEvent(widget, QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(pos)), left,
                                                    buttons, Qt.KeyboardModifier.NoModifier))
 
-
-def answer_modal(qtbot, respond):
-    def attempt():
-        dialog = QApplication.activeModalWidget()
-        if dialog is None:
-            QTimer.singleShot(10, attempt)
-            return
-        respond(dialog)
-    QTimer.singleShot(0, attempt)
 
 
 def pixel_s(viewer) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
-from PyQt6.QtCore import QPoint, QPointF, Qt
+from PyQt6.QtCore import QPoint, QPointF, Qt, QTimer
 from PyQt6.QtGui import QMouseEvent, QWheelEvent
 from PyQt6.QtWidgets import QApplication
 
@@ -97,3 +97,23 @@ def plot_point(viewer, time_s: float, row_position: int) -> QPoint:
     view_box = viewer.plot.getViewBox()
     scene = view_box.mapViewToScene(QPointF(time_s, -row_position))
     return viewer.plot.mapFromScene(scene)
+
+
+def hover(viewer, time_s: float, row: int = 2) -> None:
+    """The pointer over the traces at ``time_s`` on row position ``row``, no button held."""
+    viewport = viewer.plot.viewport()
+    pos = plot_point(viewer, time_s, row)
+    QApplication.sendEvent(viewport, QMouseEvent(QMouseEvent.Type.MouseMove, QPointF(pos),
+                                                 QPointF(viewport.mapToGlobal(pos)), Qt.MouseButton.NoButton,
+                                                 Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+
+
+def answer_modal(qtbot, respond):
+    """Run ``respond(dialog)`` on the next modal dialog, as a person would answer it."""
+    def attempt():
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(10, attempt)
+            return
+        respond(dialog)
+    QTimer.singleShot(0, attempt)
