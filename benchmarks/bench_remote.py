@@ -5,7 +5,9 @@ For 0, 20 and 80 ms of latency added to every request (``tests/remote_server.py`
 
 * time to the first frame: open + the first 10-s page of 64 channels, from a cold cache;
 * page latency, paging forward back-to-back (p50, p95), against the same reads of the
-  local file;
+  local file. "p95 ahead" leaves out the first page after the first frame: it is asked for
+  the moment the first page is in, before any read-ahead can have arrived, so it always
+  costs a round trip; the goal is stated "once the read-ahead runs". "p95 all" keeps it;
 * bytes fetched per page against the bytes the page shows;
 * the same with a 0.25-s pause between pages (a person reading: the read-ahead's case);
 * the block-cache hit rate when the file is opened again (a second session);
@@ -14,7 +16,7 @@ For 0, 20 and 80 ms of latency added to every request (``tests/remote_server.py`
 Goals (issue 16): first frame <= 1 s + 10 round trips; page p95 <= local p95 + one round
 trip once the read-ahead runs; bytes fetched per page <= 2x the page's bytes.
 
-Run: ``.venv/bin/python benchmarks/bench_remote.py [--minutes 3] [--pages 12]``.
+Run: ``.venv/bin/python benchmarks/bench_remote.py [--minutes 7] [--pages 24]``.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def page_times(recording, pages: int) -> list[float]:
 def paused_page_times(recording, pages: int, pause_s: float = 0.25) -> list[float]:
     """Pages further on, with a person's pause between them (the read-ahead's case)."""
     times = []
-    for k in range(pages + 1, 2 * pages + 1):   # on from where the back-to-back pages stopped
+    for k in range(pages + 1, pages + 1 + pages // 2):   # on from where the back-to-back pages stopped
         time.sleep(pause_s)
         start = time.perf_counter()
         recording.read(k * PAGE_S, (k + 1) * PAGE_S)
@@ -161,8 +163,56 @@ def measure(files: dict[str, Path], name: str, rtt_s: float, pages: int) -> dict
     page_bytes = int(PAGE_S * RATE) * CHANNELS * 2
     return {"first_frame": first_frame, "p50": float(np.median(times)),
             "paused_p95": float(np.percentile(paused, 95)),
-            "p95": float(np.percentile(times, 95)), "local_p95": local_p95,
+            "p95": float(np.percentile(times[1:], 95)), "p95_all": float(np.percentile(times, 95)),
+            "local_p95": local_p95,
             "per_page": paged / pages, "page_bytes": page_bytes, "hit_rate": hit_rate}
+
+
+def viewer_child(location: str, pages: int) -> None:
+    """In a child process: Tracemark's window on ``location`` (a path or a URL), paged
+    forward ``pages`` times back to back (each page command as soon as the previous page is
+    painted, as with a held key); prints the command-to-paint times as JSON."""
+    import json
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    cache_home = tempfile.mkdtemp(prefix="tracemark-bench-remote-")
+    for variable in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+        os.environ[variable] = cache_home   # a cold block cache and summary, no saved session
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_viewer import SPAN_S, Frames, TracemarkViewer, back_to_back, pump
+    from PyQt6.QtWidgets import QApplication
+
+    app = QApplication([])
+    viewer = TracemarkViewer(location)
+    frames = Frames(viewer.viewport(), viewer)
+    viewer.set_scale()
+    pump(app, lambda: viewer.showing(0.0, SPAN_S))
+    print(json.dumps(back_to_back(app, viewer, frames, pages)))
+    viewer.window.close()
+
+
+def viewer_pages(location: str, pages: int) -> list[float]:
+    """Page times (ms) of :func:`viewer_child` run in its own process on ``location``."""
+    out = subprocess.run([sys.executable, __file__, "--viewer-child", location, "--pages", str(pages)],
+                         capture_output=True, text=True, timeout=600, check=True)
+    import json
+
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def viewer_comparison(files: dict[str, Path], pages: int) -> None:
+    """The same back-to-back paging in Tracemark's window, local file against the server."""
+    print(f"\nIn the window: {pages} pages back to back (command to paint), 64 rows")
+    print(f"{'file':<10} {'RTT':>5} {'p50':>7} {'p95':>7} {'goal':>7} {'local p50':>10} {'local p95':>10}")
+    for name, local in files.items():
+        here = viewer_pages(str(local), pages)
+        for rtt in (0.020, 0.080):
+            with ServerProcess(files, rtt) as server:
+                there = viewer_pages(server.url(name), pages)
+            goal = np.percentile(here, 95) + rtt * 1000
+            print(f"{name:<10} {rtt * 1000:>3.0f}ms {np.median(there):>5.0f}ms {np.percentile(there, 95):>5.0f}ms "
+                  f"{goal:>5.0f}ms {np.median(here):>8.0f}ms {np.percentile(here, 95):>8.0f}ms")
 
 
 def remote_source(recording):
@@ -172,27 +222,37 @@ def remote_source(recording):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--minutes", type=float, default=3.0)
-    parser.add_argument("--pages", type=int, default=12)
+    parser.add_argument("--minutes", type=float, default=7.0)
+    parser.add_argument("--pages", type=int, default=24)
+    parser.add_argument("--viewer-child", metavar="LOCATION", help=argparse.SUPPRESS)
+    parser.add_argument("--only-viewer", action="store_true", help="run only the in-window protocol")
     args = parser.parse_args()
+    if args.viewer_child:
+        viewer_child(args.viewer_child, args.pages)
+        return
     with tempfile.TemporaryDirectory() as folder:
         files = write_files(Path(folder), args.minutes)
+        if args.only_viewer:
+            viewer_comparison(files, args.pages)
+            return
         for name, local in files.items():
             print(f"\n{name}: {local.stat().st_size / 1e6:.0f} MB, {CHANNELS} ch at {RATE:g} Hz, "
                   f"pages of {PAGE_S:g} s")
-            print(f"{'RTT':>5} {'first frame':>12} {'goal':>7} {'p50':>7} {'p95':>7} "
-                  f"{'goal':>7} {'paused p95':>11} {'fetched/page':>13} {'ratio':>6} {'2nd-open hits':>14}")
+            print(f"{'RTT':>5} {'first frame':>12} {'goal':>7} {'p50':>7} {'p95 ahead':>10} "
+                  f"{'goal':>7} {'p95 all':>8} {'paused p95':>11} {'fetched/page':>13} {'ratio':>6} "
+                  f"{'2nd-open hits':>14}")
             for rtt in (0.0, 0.020, 0.080):
                 m = measure(files, name, rtt, args.pages)
                 print(f"{rtt * 1000:>3.0f}ms {m['first_frame'] * 1000:>10.0f}ms "
                       f"{(1 + 10 * rtt) * 1000:>5.0f}ms {m['p50'] * 1000:>5.0f}ms "
-                      f"{m['p95'] * 1000:>5.0f}ms {(m['local_p95'] + rtt) * 1000:>5.0f}ms "
-                      f"{m['paused_p95'] * 1000:>9.0f}ms "
+                      f"{m['p95'] * 1000:>8.0f}ms {(m['local_p95'] + rtt) * 1000:>5.0f}ms "
+                      f"{m['p95_all'] * 1000:>6.0f}ms {m['paused_p95'] * 1000:>9.0f}ms "
                       f"{m['per_page'] / 1e6:>11.2f}MB {m['per_page'] / m['page_bytes']:>6.2f} "
                       f"{m['hit_rate']:>13.0%}")
         for rtt in (0.0, 0.020, 0.080):
             print(f"\nTransport alone, {rtt * 1000:.0f} ms RTT, {args.pages} consecutive 10-s pages of bench.TRC:")
             transport_comparison(files, rtt, args.pages)
+        viewer_comparison(files, args.pages)
 
 if __name__ == "__main__":
     main()

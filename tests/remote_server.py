@@ -45,6 +45,8 @@ class RangeServer:
         #: The most requests served at once (a client fetching in parallel raises it above 1).
         self.max_active = 0
         self.json_routes: dict[str, bytes] = {}
+        #: The Range header of every request, in order ("" for none).
+        self.ranges: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
@@ -68,14 +70,26 @@ class RangeServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def body(self, name: str) -> bytes | None:
+    def size(self, name: str) -> int | None:
         item = self.files.get(name)
         if item is None:
             return None
-        return item if isinstance(item, bytes) else Path(item).read_bytes()
+        return len(item) if isinstance(item, bytes) else Path(item).stat().st_size
 
-    def etag(self, name: str, body: bytes) -> str:
-        return self.faults.etags.get(name) or f'"{hashlib.sha1(body[:1 << 16]).hexdigest()}-{len(body)}"'
+    def read(self, name: str, first: int, stop: int) -> bytes:
+        """Bytes ``[first, stop)`` of a served file, read from disk as a static server does
+        (reading the whole file per request would make this server, not the client, the
+        bottleneck of the benchmark)."""
+        item = self.files[name]
+        if isinstance(item, bytes):
+            return item[first:stop]
+        with open(item, "rb") as handle:
+            handle.seek(first)
+            return handle.read(max(stop - first, 0))
+
+    def etag(self, name: str, size: int) -> str:
+        head = self.read(name, 0, 1 << 16)
+        return self.faults.etags.get(name) or f'"{hashlib.sha1(head).hexdigest()}-{size}"'
 
     def count(self, n_bytes: int) -> None:
         with self._lock:
@@ -97,6 +111,7 @@ def _handler_for(server: RangeServer):
         def do_GET(self) -> None:
             with server._lock:
                 server.requests += 1
+                server.ranges.append(self.headers.get("Range") or "")
                 server.active += 1
                 server.max_active = max(server.max_active, server.active)
             try:
@@ -121,22 +136,22 @@ def _handler_for(server: RangeServer):
                 return self._send(302, b"", {"Location": faults.redirects[name]})
             if name in faults.status_for:
                 return self._send(faults.status_for[name], b"nope")
-            body = server.body(name)
-            if body is None:
+            size = server.size(name)
+            if size is None:
                 return self._send(404, b"not found")
-            etag = server.etag(name, body)
+            etag = server.etag(name, size)
             headers = {} if faults.no_etag else {"ETag": etag}
             if_match = self.headers.get("If-Match")
             if if_match and not faults.no_etag and if_match != etag:
                 return self._send(412, b"precondition failed")
             wanted = self.headers.get("Range")
             if not wanted or faults.ignore_range:
-                return self._send(200, body, headers)
-            first, last = _parse_range(wanted, len(body))
-            if first >= len(body):
-                return self._send(416, b"", {"Content-Range": f"bytes */{len(body)}", **headers})
-            headers["Content-Range"] = f"bytes {first}-{last}/{len(body)}"
-            self._send(206, body[first:last + 1], headers)
+                return self._send(200, server.read(name, 0, size), headers)
+            first, last = _parse_range(wanted, size)
+            if first >= size:
+                return self._send(416, b"", {"Content-Range": f"bytes */{size}", **headers})
+            headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+            self._send(206, server.read(name, first, last + 1), headers)
 
         def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
             self.send_response(status)

@@ -352,3 +352,37 @@ def test_an_empty_block_file_reads_as_a_miss(tmp_path):
     (stored,) = [p for p in blocks.folder.iterdir() if p.name != "validator"]
     stored.write_bytes(b"")  # what a power loss may leave of a block that was never synced
     assert blocks.get(0) is None
+
+
+def test_a_long_request_hands_over_its_blocks_in_order_as_they_arrive(server, recordings):
+    """A reader waiting for the front of a long request is served piece by piece, each byte once."""
+    from tracemark.io_backends.remote.http_range import HttpRangeClient
+
+    url = server.url("x.TRC")
+    client = HttpRangeClient(url, RemotePath(url))
+    try:
+        client.probe(1024)
+        pieces: list[bytes] = []
+        client.stream(1000, 1000 + 70_000, pieces.append, piece=16_384)
+    finally:
+        client.close()
+    assert [len(p) for p in pieces] == [16_384] * 4 + [70_000 - 4 * 16_384]
+    assert b"".join(pieces) == recordings["x.TRC"].read_bytes()[1000:71_000]
+
+
+def test_a_cut_body_is_resumed_from_the_first_piece_not_received(server, recordings):
+    """The retry of a body cut after two whole pieces asks only for the rest."""
+    from tracemark.io_backends.remote.http_range import HttpRangeClient
+
+    url = server.url("x.TRC")
+    client = HttpRangeClient(url, RemotePath(url))
+    try:
+        client.probe(1024)
+        server.ranges.clear()
+        server.faults.truncate_to = 2 * 16_384 + 100
+        pieces: list[bytes] = []
+        client.stream(0, 40_000, pieces.append, piece=16_384)
+    finally:
+        client.close()
+    assert server.ranges == ["bytes=0-39999", "bytes=32768-39999"]
+    assert b"".join(pieces) == recordings["x.TRC"].read_bytes()[:40_000]

@@ -6,6 +6,7 @@ Every server runs on 127.0.0.1 in this process; nothing needs the internet.
 from __future__ import annotations
 
 import json
+import sys
 
 import h5py
 import numpy as np
@@ -25,17 +26,30 @@ def recordings(tmp_path_factory):
     return write_recordings(tmp_path_factory.mktemp("served"))
 
 
+def without_aws_credentials(monkeypatch, folder) -> None:
+    """No AWS credentials anywhere botocore looks: not the person's ~/.aws, nor instance metadata."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "TRACEMARK_S3_ANONYMOUS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(folder / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(folder / "config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
+
+
 @pytest.fixture
-def s3_endpoint(monkeypatch):
+def s3_endpoint(monkeypatch, tmp_path_factory):
     moto_server = pytest.importorskip("moto.server")
     boto3 = pytest.importorskip("boto3")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    without_aws_credentials(monkeypatch, tmp_path_factory.mktemp("aws"))
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    # The test's own client signs with explicit keys: Tracemark itself finds no credentials.
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
     client.create_bucket(Bucket="recordings")
     monkeypatch.setenv("TRACEMARK_S3_ENDPOINT", endpoint)
     yield client
@@ -53,13 +67,24 @@ def test_s3_urls_read_equal_local_reads(s3_endpoint, recordings, name, tmp_path)
         assert_same_recording(remote, local)
 
 
+def test_public_s3_objects_need_no_botocore(s3_endpoint, recordings, monkeypatch, tmp_path):
+    s3_endpoint.upload_file(str(recordings["x.TRC"]), "recordings", "open/x.TRC",
+                            ExtraArgs={"ACL": "public-read"})
+    for module in [m for m in sys.modules if m == "botocore" or m.startswith("botocore.")]:
+        monkeypatch.setitem(sys.modules, module, None)  # as if not installed: imports fail
+    monkeypatch.setitem(sys.modules, "botocore", None)
+    with open_recording("s3://recordings/open/x.TRC", cache_dir=tmp_path) as remote, \
+            open_recording(recordings["x.TRC"]) as local:
+        assert_same_recording(remote, local)
+
+
 def test_a_missing_s3_key_is_not_found(s3_endpoint, tmp_path):
     with pytest.raises(RemoteNotFoundError) as caught:
         open_recording("s3://recordings/missing.nwb", cache_dir=tmp_path)
     assert "s3://recordings/missing.nwb" in str(caught.value)
 
 
-def test_a_private_s3_object_is_access_denied(s3_endpoint, recordings, tmp_path):
+def test_a_private_s3_object_is_access_denied_without_credentials(s3_endpoint, recordings, tmp_path):
     from tracemark.io_backends.remote.errors import RemoteAccessDeniedError
 
     s3_endpoint.upload_file(str(recordings["x.nwb"]), "recordings", "private/x.nwb")
@@ -77,7 +102,12 @@ def dandi_api(recordings, monkeypatch):
         server.json_routes["/api/dandisets/000027/"] = json.dumps(
             {"identifier": "000027", "most_recent_published_version": {"version": "0.210831.2033"}}).encode()
         server.json_routes["/api/dandisets/000027/versions/0.210831.2033/assets/?path=sub-RAT123%2Fx.nwb"] = \
-            json.dumps({"count": 1, "results": [{"asset_id": ASSET_ID, "path": "sub-RAT123/x.nwb"}]}).encode()
+            json.dumps({"count": 1, "results": [{"asset_id": ASSET_ID, "path": "sub-RAT123/x.nwb",
+                                                 "blob": "abc"}]}).encode()
+        # An asset URL does not say blob or Zarr; its metadata does (encodingFormat, contentUrl).
+        server.json_routes[f"/api/assets/{ASSET_ID}/"] = json.dumps(
+            {"identifier": ASSET_ID, "path": "sub-RAT123/x.nwb", "encodingFormat": "application/x-nwb",
+             "contentUrl": [f"{api}/assets/{ASSET_ID}/download/", server.url("blobs/abc")]}).encode()
         server.faults.redirects[f"api/assets/{ASSET_ID}/download/"] = server.url("blobs/abc")
         monkeypatch.setenv("TRACEMARK_DANDI_API_URL", api)
         yield server

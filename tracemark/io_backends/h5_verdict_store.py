@@ -6,8 +6,11 @@ This store lets a file walked (or written by Tracemark) once skip that walk in e
 process: the CLI, the GUI, a reader beside a writer.
 
 What it holds: only "sound" verdicts, as identities (device, inode, size, mtime_ns,
-ctime_ns), never paths or contents. A file that failed its walk is not stored: a stall may
-have been a slow network share, and forgetting a refusal costs one more bounded walk. The caller
+ctime_ns), never paths or contents; a file on a server (walked by
+:mod:`tracemark.io_backends.remote.h5_walk`) is stored as :func:`remote_identity`, a hash of
+its URL and ETag in a record whose device number no local file has. A file that failed its
+walk is not stored: a stall may have been a slow network share, and forgetting a refusal
+costs one more bounded walk. The caller
 decides when an identity is safe to store (``h5_preflight`` stores only identities that a
 later write would change, see its docstring); this module only keeps the list.
 
@@ -24,6 +27,7 @@ swallowed for the same reason: a lost verdict only means walking the file again.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import threading
 import time
@@ -45,6 +49,16 @@ _STALE_TEMP_S = 3600.0
 Identity = tuple[int, int, int, int, int]
 
 _write_lock = threading.Lock()  # threads of one process do not lose each other's additions
+#: The device number of remote identities: every bit set, which no file system's st_dev is.
+_REMOTE_DEVICE = (1 << 64) - 1
+
+
+def remote_identity(url: str, validator: str, size: int) -> Identity:
+    """The identity of one version of a file on a server, in the shape of a local one:
+    192 bits of a hash of ``url`` and ``validator`` (its ETag), and its size."""
+    digest = hashlib.blake2b(f"{url}\n{validator}".encode(), digest_size=24).digest()
+    inode, mtime, ctime = struct.unpack("<Qqq", digest)
+    return (_REMOTE_DEVICE, inode, size, mtime, ctime)
 
 
 def store_path() -> Path:

@@ -257,6 +257,11 @@ def _open_hdf5(path: Path) -> h5py.File:
 
 def _open_hdf5_source(path: Path, source: RemoteFile) -> h5py.File:
     """``h5py.File`` over a remote file's view; typed errors as for a local file."""
+    from .remote import h5_walk
+
+    problem = h5_walk.metadata_problem(source)  # damaged metadata can make HDF5 loop, remote too
+    if problem:
+        raise CorruptRecordingError(path, f"the HDF5 file is damaged: {problem}")
     try:
         h5file = h5py.File(source.open_view(), "r")
     except OSError as exc:

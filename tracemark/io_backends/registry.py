@@ -27,6 +27,8 @@ BACKENDS = {
     "nwb": ("tracemark.io_backends.nwb", "open_nwb"),
     "edf": ("tracemark.io_backends.edf", "open_edf"),
     "neo": ("tracemark.io_backends.neo_generic", "open_with_neo"),
+    # Local NWB-Zarr folders share the streaming reader (hdmf-zarr opens either).
+    "nwb-zarr": ("tracemark.io_backends.remote.nwb_zarr", "open_nwb_zarr"),
 }
 
 SUFFIXES = {".trc": "trc", ".nwb": "nwb", ".edf": "edf", ".bdf": "edf", ".rec": "edf"}
@@ -42,6 +44,8 @@ def sniff_format(path: str | Path) -> str:
     if not path.exists():
         raise RecordingError(path, "no such file")
     if path.is_dir():
+        if path.suffix.lower() == ".zarr":
+            return _zarr_folder_format(path)
         # Directory-based formats (e.g. Open Ephys, Blackrock sets) are neo's domain.
         return "neo"
     _refuse_special_file(path)
@@ -66,6 +70,16 @@ def format_of_head(path: Path, head: bytes, suffix: str) -> str:
     return SUFFIXES.get(suffix, "neo")
 
 
+def _zarr_folder_format(path: Path) -> str:
+    # A Zarr (v2) store's root holds .zgroup, and .zmetadata once consolidated; hdmf-zarr
+    # writes both. A ".zarr" folder without them is not one neo could read either.
+    if (path / ".zmetadata").is_file() or (path / ".zgroup").is_file():
+        return "nwb-zarr"
+    raise UnsupportedFormatError(path, "is a folder named .zarr without .zgroup or .zmetadata, "
+                                       "so not a Zarr (v2) store; NWB-Zarr folders written by "
+                                       "hdmf-zarr hold both")
+
+
 def _refuse_special_file(path: Path) -> None:
     # Reading a pipe blocks until something writes to it: refuse rather than hang.
     if path.exists() and not path.is_dir() and not path.is_file():
@@ -82,8 +96,9 @@ def open_recording(path: str | os.PathLike[str], *, format: str | None = None, l
                    **options: Any) -> BaseRecording:
     """Open ``path`` read-only with the backend its content calls for.
 
-    ``format`` forces a backend (``"trc"``, ``"nwb"``, ``"edf"``, ``"neo"``). ``lazy=False``
-    loads every stream into memory before returning (``load_into_memory()``: later reads
+    ``format`` forces a backend (``"trc"``, ``"nwb"``, ``"edf"``, ``"neo"``, ``"nwb-zarr"``: a
+    local ``x.nwb.zarr`` folder, found by sniffing too). ``lazy=False`` loads every stream
+    into memory before returning (``load_into_memory()``: later reads
     are served from memory until ``uncache()``); the default reads from the file on
     demand. Other options are passed to the backend's opener. Raises a
     ``RecordingError`` subclass naming the file and the problem when it cannot be read.

@@ -21,6 +21,10 @@ class RemoteAccessDeniedError(RemoteRecordingError):
     """The server refuses access (HTTP 401/403)."""
 
 
+class RemoteCredentialsError(RemoteAccessDeniedError):
+    """The AWS credentials found were refused by S3, or could not be loaded at all."""
+
+
 class RemoteTimeoutError(RemoteRecordingError):
     """The server did not answer within the timeout, after retrying."""
 

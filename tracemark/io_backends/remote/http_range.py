@@ -7,17 +7,21 @@ that is kept alive. ``http.client`` does that with nothing to import at start-up
 HTTP filesystem pulls in aiohttp and runs an asyncio loop in a thread, about 0.3 s of
 imports, and it has its own read-ahead cache that would sit on top of ours), serves any
 number of threads through the pool, and lets every failure become a typed error naming the
-URL. ``benchmarks/bench_remote.py`` compares the transports on consecutive 10-s pages of a
-64-channel, 2048 Hz TRC file (2.6 MB each) from a local server in its own process, with 0,
-20 and 80 ms added per request (2 shared cores, medians of 12 pages):
+URL. ``benchmarks/bench_remote.py`` compares the transports on 24 consecutive 10-s pages
+of a 64-channel, 2048 Hz TRC file (2.6 MB each) read back to back from a local server in
+its own process, with 0, 20 and 80 ms added per request (2 shared cores):
 
     ==============================  ============  ==============  ==============
     transport                       open          page p50        page p95
     ==============================  ============  ==============  ==============
-    this module (+ .source)         36-111 ms     4-31 ms         61-133 ms
-    fsspec HTTP, ``readahead``      61-244 ms     32-112 ms       36-127 ms
-    fsspec HTTP, ``blockcache``     63-221 ms     275-1135 ms     298-1192 ms
+    this module (+ .source)         4-85 ms       4-7 ms          15-95 ms
+    fsspec HTTP, ``readahead``      60-219 ms     3-84 ms         3-84 ms
+    fsspec HTTP, ``blockcache``     55-223 ms     7-818 ms        9-837 ms
     ==============================  ============  ==============  ==============
+
+Bodies are handed over piece by piece as they arrive (:meth:`HttpRangeClient.stream`), so
+the blocks at the front of a long read-ahead request serve a waiting read before its end
+has come; a retry resumes after the last whole piece received.
 
 fsspec's read-ahead cache serves one reader at a time through one file position, so the
 viewer's workers would need a file object each; its block cache fetches block by block.
@@ -37,6 +41,8 @@ What the server must do, and what happens when it does not
       error. Nothing waits for ever.
     * Redirects (DANDI asset downloads go to S3) are followed on the first request; later
       range requests go straight to where it led.
+    * Authentication: a :class:`RequestSigner` (private S3 objects, :mod:`.s3_auth`) signs
+      every request attempt as it is sent, so the URL itself never carries a credential.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import RecordingClosedError
@@ -56,6 +62,7 @@ from .errors import (
     RangeNotSupportedError,
     RemoteAccessDeniedError,
     RemoteChangedError,
+    RemoteCredentialsError,
     RemoteNotFoundError,
     RemoteRecordingError,
     RemoteTimeoutError,
@@ -100,13 +107,27 @@ class _Retryable(Exception):
         self.error = error
 
 
+class RequestSigner(Protocol):
+    """Authenticates each request, as :class:`.s3_auth.S3RequestSigner` does for private S3 objects."""
+
+    def sign(self, address: str, headers: dict[str, str]) -> dict[str, str]:
+        """The headers to send for a GET of ``address``: ``headers`` plus authentication."""
+
+    def retry_in_region(self, status: int, bucket_region: str | None) -> bool:
+        """Whether the first request is to be sent again (re-signed for the bucket's region)."""
+
+    def refusal(self, body: bytes) -> str:
+        """Why a 401/403 with this error ``body`` refused the request, naming the credentials."""
+
+
 class HttpRangeClient:
     """Range GETs of one URL from several threads at once, through a pool of connections."""
 
     def __init__(self, url: str, path: RemotePath, *, connections: int = 6,
                  timeout: float = 10.0, retries: int = 2,
-                 full_download_limit: int = FULL_DOWNLOAD_LIMIT):
+                 full_download_limit: int = FULL_DOWNLOAD_LIMIT, signer: RequestSigner | None = None):
         self.path = path
+        self._signer = signer
         self.timeout = timeout
         self.retries = retries
         self.full_download_limit = full_download_limit
@@ -120,6 +141,20 @@ class HttpRangeClient:
         self.bytes_received = 0
 
     # -- public --------------------------------------------------------------------------
+    @property
+    def address(self) -> str:
+        """Where requests go: the URL given, or where its redirect led after :meth:`probe`."""
+        return self._target
+
+    @property
+    def etag(self) -> str:
+        """The ETag every request insists on (``If-Match``), "" before the probe or without one."""
+        return self._etag
+
+    @property
+    def signer(self) -> RequestSigner | None:
+        return self._signer
+
     def probe(self, length: int) -> Probe:
         """Fetch the first ``length`` bytes, following redirects; learn size and ETag."""
         for _ in range(_MAX_REDIRECTS + 1):
@@ -133,7 +168,23 @@ class HttpRangeClient:
 
     def fetch(self, start: int, stop: int) -> bytes:
         """Bytes ``[start, stop)`` of the file; typed errors after ``retries`` more attempts."""
-        return self._attempt(lambda: self._fetch_once(start, stop))
+        pieces: list[bytes] = []
+        self.stream(start, stop, pieces.append)
+        return b"".join(pieces)
+
+    def stream(self, start: int, stop: int, receive: Callable[[bytes], None], piece: int = _CHUNK) -> None:
+        """Bytes ``[start, stop)`` handed to ``receive`` as they arrive, ``piece`` bytes at a time
+        (the last piece may be shorter), so a reader waiting for the front of a long request
+        need not wait for its end. An attempt that fails is retried from the first piece not yet
+        received: ``receive`` sees every byte exactly once, in order."""
+        received = 0
+
+        def take(chunk: bytes) -> None:
+            nonlocal received
+            received += len(chunk)
+            receive(chunk)
+
+        self._attempt(lambda: self._fetch_once(start + received, stop, take, piece))
 
     def close(self) -> None:
         self._closed = True
@@ -143,6 +194,10 @@ class HttpRangeClient:
     def _probe_once(self, length: int) -> Probe | str:
         with self._connection() as conn:
             response = self._request(conn, {"Range": f"bytes=0-{length - 1}"})
+            if self._signer is not None and self._signer.retry_in_region(
+                    response.status, response.getheader("x-amz-bucket-region")):
+                response.read()
+                return self._target  # the same address, signed for the bucket's own region
             if response.status in _REDIRECTS:
                 location = response.getheader("Location")
                 response.read()
@@ -178,7 +233,7 @@ class HttpRangeClient:
         body = self._body(response, size, limit=self.full_download_limit)
         return Probe(len(body), etag, modified, body[:_CHUNK], whole_body=body)
 
-    def _fetch_once(self, start: int, stop: int) -> bytes:
+    def _fetch_once(self, start: int, stop: int, receive: Callable[[bytes], None], piece: int) -> None:
         headers = {"Range": f"bytes={start}-{stop - 1}"}
         if self._etag:
             headers["If-Match"] = self._etag
@@ -190,7 +245,8 @@ class HttpRangeClient:
                 if first != start:
                     raise RemoteRecordingError(self.path, f"asked for byte {start}, the server sent "
                                                           f"bytes from {first}")
-                return self._body(response, stop - start)
+                self._body(response, stop - start, receive=receive, piece=piece)
+                return
             if response.status == 200:
                 response.close()
                 raise RemoteRecordingError(self.path, "the server stopped honouring range requests")
@@ -206,23 +262,38 @@ class HttpRangeClient:
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
-        conn.request("GET", target, headers={"Accept-Encoding": "identity", **headers})
+        headers = {"Accept-Encoding": "identity", **headers}
+        if self._signer is not None:
+            headers = self._signer.sign(self._target, headers)
+        conn.request("GET", target, headers=headers)
         self.requests += 1
         return conn.getresponse()
 
-    def _body(self, response: http.client.HTTPResponse, length: int | None, limit: int | None = None) -> bytes:
-        """Read the body (exactly ``length`` bytes when known) within its deadline."""
+    def _body(self, response: http.client.HTTPResponse, length: int | None, limit: int | None = None,
+              receive: Callable[[bytes], None] | None = None, piece: int = _CHUNK) -> bytes:
+        """Read the body (exactly ``length`` bytes when known) within its deadline.
+
+        With ``receive``, whole ``piece``-sized parts go to it as they complete (and the
+        tail at the end); a part cut short by a failure is dropped, for the retry to fetch.
+        Without, the body is returned."""
         deadline = time.monotonic() + self.timeout + (length or limit or 0) / MIN_BODY_RATE
         chunks: list[bytes] = []
+        pending = 0
         received = 0
         while length is None or received < length:
             want = _CHUNK if length is None else min(_CHUNK, length - received)
+            if receive is not None:
+                want = min(want, piece - pending)
             chunk = response.read(want)
             if not chunk:
                 break
             chunks.append(chunk)
             received += len(chunk)
+            pending += len(chunk)
             self.bytes_received += len(chunk)
+            if receive is not None and (pending == piece or received == length):
+                receive(b"".join(chunks) if len(chunks) > 1 else chunks[0])
+                chunks, pending = [], 0
             if limit is not None and received > limit:
                 response.close()
                 raise RangeNotSupportedError(
@@ -248,10 +319,12 @@ class HttpRangeClient:
 
     def _raise_for_status(self, response: http.client.HTTPResponse) -> None:
         status, reason = response.status, response.reason
-        response.read()
+        body = response.read()
         said = f"the server answered {status} {reason}"
         if status in (404, 410):
             raise RemoteNotFoundError(self.path, f"{said}: nothing is at this address")
+        if status in (401, 403) and self._signer is not None:
+            raise RemoteCredentialsError(self.path, f"{said}: {self._signer.refusal(body)}")
         if status in (401, 403):
             raise RemoteAccessDeniedError(self.path, f"{said}: access is refused (a private file "
                                                      "or an expired link?)")

@@ -7,8 +7,9 @@ opening ``str(path)`` again streams the same recording.
 
 ``s3://bucket/key`` becomes an HTTPS address: virtual-hosted on AWS, or path-style under the
 endpoint in ``TRACEMARK_S3_ENDPOINT`` / ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` (a
-local MinIO or moto server). Requests are anonymous: public buckets (DANDI, OpenNeuro, the
-AWS Open Data registry) need no credentials, and private buckets are not supported yet.
+local MinIO or moto server). Requests to it are signed with the person's AWS credentials when
+any are found, which private buckets need (:mod:`.s3_auth`), and anonymous otherwise, as
+public buckets (DANDI, OpenNeuro, the AWS Open Data registry) expect.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""Read NWB-Zarr stores (NWB written to Zarr by hdmf-zarr) from a server, lazily.
+"""Read NWB-Zarr stores (NWB written to Zarr by hdmf-zarr), lazily, from a server or a local folder.
 
 A Zarr store is a folder of small objects (metadata, then one object per chunk), not one
 file, so it cannot go through the byte-range :class:`~.source.RemoteFile`: hdmf-zarr opens it
-(``NWBZarrIO``, which reads the consolidated metadata once over fsspec's HTTP store), pynwb
-resolves the electrodes table and its references, and each read slices the series' Zarr
-array, which fetches only the chunks it covers. pynwb, hdmf-zarr, zarr and fsspec are
-imported here, on the first NWB-Zarr open only.
+(``NWBZarrIO``, which reads the consolidated metadata once over fsspec's HTTP store, or the
+folder itself when the store is a local ``x.nwb.zarr`` folder), pynwb resolves the
+electrodes table and its references, and each read slices the series' Zarr array, which
+fetches only the chunks it covers. pynwb, hdmf-zarr, zarr and fsspec are imported here, on
+the first NWB-Zarr open only. A store on a server must have consolidated metadata
+(``.zmetadata``): its folder cannot be listed over HTTP, so one without is refused up front.
 
 What becomes what follows :mod:`tracemark.io_backends.nwb` (scaling ``data * conversion *
 channel_conversion + offset``, volts shown as ``voltage_unit``, ElectricalSeries channels
@@ -14,18 +16,25 @@ series by their name), for series with a sampling rate. Series with timestamps a
 listed under ``details["not shown"]`` rather than read. Events: every interval table
 (trials, epochs, ...), one event per row, labelled with the table's name.
 
-Not done: the disk block cache (chunks are fetched again in a new session), DANDI Zarr
-assets (a DANDI Zarr asset is a folder on S3, not one download), local Zarr folders.
+The same reader serves the three ways a store is named: a URL ending in ``.zarr``, a DANDI
+Zarr asset (resolved by :mod:`.dandi` to its folder on S3) and a local folder
+(``open_recording("x.nwb.zarr")``, routed here by :mod:`tracemark.io_backends.registry`);
+it lives with the remote code because streaming is what it was written for.
+
+Not done: the disk block cache (chunks are fetched again in a new session); Zarr v3 stores
+(hdmf-zarr writes v2).
 """
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptRecordingError, MissingDependencyError
+from ..errors import CorruptRecordingError, MissingDependencyError, UnsupportedFormatError
 from ..nwb_streams import VOLTAGE_UNITS, unit_symbol
 from ..protocol import (
     BaseRecording,
@@ -35,25 +44,34 @@ from ..protocol import (
     contiguous_slice,
 )
 from .errors import RemoteNotFoundError, RemoteRecordingError
+from .http_range import HttpRangeClient
 from .locations import RemotePath
 
 FORMAT_NAME = "NWB-Zarr"
 
 
-def open_nwb_zarr(path: RemotePath, address: str, *, voltage_unit: str = "uV",
-                  timeout: float = 10.0, **options: Any) -> NwbZarrRecording:
-    """Open the NWB-Zarr store at ``address`` (named ``path``) read-only; ``timeout``
-    bounds every connect and every read of the underlying HTTP requests (seconds)."""
+def open_nwb_zarr(path: str | os.PathLike[str], address: str | None = None, *,
+                  voltage_unit: str = "uV", timeout: float = 10.0,
+                  **options: Any) -> NwbZarrRecording:
+    """Open an NWB-Zarr store read-only: a local folder ``path``, or the store on a server at
+    ``address`` (http or https), named ``path`` (a :class:`~.locations.RemotePath`: the URL or DANDI
+    identifier the person gave). ``timeout`` bounds every connect and every read of the
+    HTTP requests (seconds); a local folder takes no ``address`` and ignores ``timeout``.
+    """
     if options:
         raise TypeError(f"open_nwb_zarr() got unexpected options: {', '.join(sorted(options))}")
     if voltage_unit not in VOLTAGE_UNITS:
         raise ValueError(f"voltage_unit must be one of {', '.join(VOLTAGE_UNITS)}")
+    path = path if isinstance(path, Path) else Path(path)
     try:
         from hdmf_zarr.nwb import NWBZarrIO
     except ImportError as exc:
         raise MissingDependencyError(path, "reading NWB-Zarr needs hdmf-zarr "
                                            "(pip install hdmf-zarr aiohttp)") from exc
-    io = _open_io(NWBZarrIO, path, address, timeout)
+    if address is None:
+        io = _open_local_io(NWBZarrIO, path)
+    else:
+        io = _open_remote_io(NWBZarrIO, path, address, timeout)
     try:
         nwbfile = io.read()
         return NwbZarrRecording(io, *_describe(nwbfile, path, voltage_unit))
@@ -65,9 +83,24 @@ def open_nwb_zarr(path: RemotePath, address: str, *, voltage_unit: str = "uV",
         raise CorruptRecordingError(path, f"the NWB-Zarr store cannot be read ({exc})") from exc
 
 
-def _open_io(io_class: Any, path: RemotePath, address: str, timeout: float) -> Any:
-    import aiohttp
+def _open_local_io(io_class: Any, path: Path) -> Any:
+    if not (path / ".zmetadata").is_file() and not (path / ".zgroup").is_file():
+        raise UnsupportedFormatError(path, "is not a Zarr store (a folder holding .zgroup "
+                                           "or .zmetadata, as hdmf-zarr writes)")
+    try:
+        return io_class(str(path), mode="r")
+    except Exception as exc:
+        raise CorruptRecordingError(path, f"the Zarr store cannot be opened ({exc})") from exc
 
+
+def _open_remote_io(io_class: Any, path: Path, address: str, timeout: float) -> Any:
+    try:
+        import aiohttp  # fsspec's HTTP store needs it; local folders do not
+    except ImportError as exc:
+        raise MissingDependencyError(path, "streaming NWB-Zarr needs aiohttp "
+                                           "(pip install aiohttp)") from exc
+
+    _require_consolidated_metadata(path, address, timeout)
     limits = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
     try:
         return io_class(address, mode="r", storage_options={"client_kwargs": {"timeout": limits}})
@@ -76,6 +109,22 @@ def _open_io(io_class: Any, path: RemotePath, address: str, timeout: float) -> A
                                         "metadata .zmetadata was not found)") from exc
     except Exception as exc:
         raise RemoteRecordingError(path, f"the Zarr store cannot be opened ({exc})") from exc
+
+
+def _require_consolidated_metadata(path: Path, address: str, timeout: float) -> None:
+    """Refuse a store without ``.zmetadata`` before hdmf-zarr sees it: over HTTP a folder
+    cannot be listed, so hdmf-zarr's fallback to walking the store fails half-way with an
+    error about a missing attribute rather than about the store."""
+    where = path if isinstance(path, RemotePath) else RemotePath(address)
+    client = HttpRangeClient(f"{address.rstrip('/')}/.zmetadata", where,
+                             connections=1, timeout=timeout)
+    try:
+        client.probe(1)
+    except RemoteNotFoundError as exc:
+        raise RemoteNotFoundError(path, f"no NWB-Zarr store with consolidated metadata at "
+                                        f"{address} (.zmetadata was not found)") from exc
+    finally:
+        client.close()
 
 
 class NwbZarrRecording(BaseRecording):
@@ -110,7 +159,7 @@ class NwbZarrRecording(BaseRecording):
             self._io.close()
 
 
-def _describe(nwbfile: Any, path: RemotePath, voltage_unit: str) -> tuple[RecordingHeader, list[Any], list[Event]]:
+def _describe(nwbfile: Any, path: Path, voltage_unit: str) -> tuple[RecordingHeader, list[Any], list[Event]]:
     from pynwb.base import TimeSeries
 
     series = [s for s in nwbfile.objects.values() if isinstance(s, TimeSeries)]

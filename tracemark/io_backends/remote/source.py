@@ -12,15 +12,17 @@ How a read is served
     request, made by the reading thread itself; a run longer than 4 MiB (the summary
     build, loading into memory) is split across the connection pool so that it arrives in
     parallel. Several threads may read at once; a block being fetched for one thread is
-    waited for, never fetched twice. Fetched blocks are written to the disk cache by a
-    background thread, so a read waits for the network only.
+    waited for, never fetched twice. Each block is handed over as soon as its bytes are in,
+    not when its whole request is: a read waiting for the front of a long request waits for
+    the front only. Fetched blocks are written to the disk cache by a background thread, so
+    a read waits for the network only.
 
 Read-ahead
     A read that starts where an earlier one ended (paging forward, a summary pass) queues
-    the blocks after it: four times the length of the sequential run of reads so far (at
-    least 1 MiB, at most 16 MiB; h5py reads a page chunk by chunk), in requests of up to
-    4 MiB, nearest first, on three background workers, so that the next pages are usually
-    in memory when they are asked for. It stops at the end of the file and never delays a
+    the blocks after it: eight times the length of the sequential run of reads so far (at
+    least 1 MiB, at most 32 MiB or half the memory cache; h5py reads a page chunk by
+    chunk), in requests of up to 4 MiB, nearest first, on six background workers, so that
+    the next pages are usually in memory when they are asked for. It stops at the end of the file and never delays a
     read that waits: reads have their own workers and connections, and a read that needs
     blocks whose read-ahead request has not started yet makes that request itself.
 
@@ -41,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import RecordingClosedError, RecordingError
-from .block_cache import FileBlocks
+from .block_cache import BlockCache, FileBlocks
 from .errors import RemoteRecordingError, RemoteTruncatedError
 from .http_range import HttpRangeClient, Probe
 from .locations import RemotePath
@@ -52,13 +54,19 @@ if TYPE_CHECKING:
 DEFAULT_BLOCK_SIZE = 256 << 10
 DEFAULT_MEMORY_BYTES = 64 << 20
 READ_AHEAD_MIN = 1 << 20
-READ_AHEAD_MAX = 16 << 20
-READ_AHEAD_WORKERS = 3
+#: The furthest read-ahead reaches (and at most half the memory cache). At 80 ms RTT a
+#: 16-MiB window left one page in three waiting a round trip when paging back to back;
+#: 32 MiB (12 pages of 64 channels x 10 s) left about one in twelve.
+READ_AHEAD_MAX = 32 << 20
+#: Requests in flight at once for read-ahead: enough to keep the window's pieces arriving
+#: together (3 left the pipe half empty at 80 ms RTT; ``benchmarks/bench_remote.py``).
+READ_AHEAD_WORKERS = 6
 #: Read-ahead asks for this much per request, nearest first. Smaller pieces (1 MiB) cost
 #: more round trips than they save: 4 MiB halved the page p50 at 20 and 80 ms RTT.
 READ_AHEAD_PIECE = 4 << 20
-#: Read-ahead covers this many times the length of the read that triggered it.
-READ_AHEAD_FACTOR = 4
+#: Read-ahead covers this many times the length of the sequential run that triggered it:
+#: two pages read in a row already reach the whole window.
+READ_AHEAD_FACTOR = 8
 #: Runs shorter than this are not split across connections: on a fast link the hand-offs
 #: between threads cost more than a second connection gains (``benchmarks/bench_remote.py``).
 MIN_SPLIT_BYTES = 4 << 20
@@ -203,6 +211,16 @@ class RemoteFile:
     def block_size(self) -> int:
         return self._block_size
 
+    @property
+    def client(self) -> HttpRangeClient:
+        """The connection pool the blocks are fetched through."""
+        return self._client
+
+    @property
+    def disk_cache(self) -> BlockCache | None:
+        """The shared disk block cache this file's blocks go to, or None when it is off."""
+        return None if self._disk is None else self._disk.cache
+
     # -- blocks --------------------------------------------------------------------------
     def _blocks(self, first: int, stop: int) -> list[bytes]:
         found: dict[int, bytes] = {}
@@ -310,27 +328,36 @@ class RemoteFile:
         futures = [f for run in runs for f in run.futures]
         start = indexes[0] * self._block_size
         stop = min((indexes[-1] + 1) * self._block_size, self._size)
+        arrived = 0
+
+        def settle_next(block: bytes) -> None:
+            # Each block is handed over as soon as it is in: a read waiting for the front of
+            # a long read-ahead request does not wait for the rest of it.
+            nonlocal arrived
+            index, future = indexes[arrived], futures[arrived]
+            arrived += 1
+            self._keep(index, block, store=True)
+            with self._lock:
+                self._inflight.pop(index, None)
+                self.stats.fetched_blocks += 1
+                self.stats.fetched_bytes += len(block)
+            _settle(future, block)
+
         try:
-            data = self._client.fetch(start, stop)
+            self._client.stream(start, stop, settle_next, piece=self._block_size)
         except Exception as error:  # noqa: BLE001 (handed to every reader waiting for these blocks)
             for run in runs:
                 self._fail(run, error)
             return
         with self._lock:
-            self.stats.fetched_blocks += len(indexes)
-            self.stats.fetched_bytes += len(data)
             self.stats.requests += 1
-        for k, (index, future) in enumerate(zip(indexes, futures)):
-            block = data[k * self._block_size:(k + 1) * self._block_size]
-            self._keep(index, block, store=True)
-            with self._lock:
-                self._inflight.pop(index, None)
-            _settle(future, block)
 
     def _fail(self, run: _Run, error: BaseException) -> None:
         with self._lock:
-            for index in run.indexes:
-                self._inflight.pop(index, None)
+            for index in run.indexes:   # blocks that did arrive may be on their way again
+                entry = self._inflight.get(index)
+                if entry is not None and entry.run is run:
+                    del self._inflight[index]
         for future in run.futures:
             _settle(future, error)
 
@@ -361,7 +388,8 @@ class RemoteFile:
             self._recent_runs = [*self._recent_runs[-7:], (start if run_start is None else run_start, stop)]
         if run_start is None or stop >= self._size:
             return
-        length = min(max(READ_AHEAD_FACTOR * (stop - run_start), READ_AHEAD_MIN), READ_AHEAD_MAX)
+        length = min(max(READ_AHEAD_FACTOR * (stop - run_start), READ_AHEAD_MIN), READ_AHEAD_MAX,
+                     max(self._memory_bytes // 2, READ_AHEAD_MIN))
         first = -(-stop // self._block_size)
         last = (min(stop + length, self._size) - 1) // self._block_size
         with self._lock:
