@@ -226,3 +226,24 @@ def test_the_window_opens_a_local_nwb_zarr_folder_given_on_the_command_line(writ
         assert window.windowTitle().startswith("x.nwb.zarr")
     finally:
         window.opener.close_all()
+
+
+def test_file_open_recording_folder_opens_a_local_nwb_zarr_store(written, qtbot, monkeypatch):
+    from PyQt6.QtWidgets import QFileDialog
+
+    from tracemark.app.main_window import MainWindow
+
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda *args, **kwargs: asked.append(args) or str(written.store))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        window.window_actions["open_folder"].trigger()
+        qtbot.waitUntil(lambda: window.recording is not None, timeout=30_000)
+        assert asked, "the folder dialog was not shown"
+        assert window.recording.header.format_name == "NWB-Zarr"
+        assert window.recording.header.path == written.store
+    finally:
+        window.opener.close_all()

@@ -24,6 +24,9 @@ MENU_ORDER = ("File", "Edit", "View", "Go", "Annotate", "Trace", "Signals", "Mea
 
 WINDOW_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open_recording", "File", "Open recording…", ("Ctrl+O",), "Open a recording to view"),
+    ActionSpec("open_folder", "File", "Open recording folder…", (),
+               "Open a recording stored as a folder: an NWB-Zarr store (x.nwb.zarr), or a "
+               "folder format such as Open Ephys"),
     ActionSpec("open_url", "File", "Open URL…", ("Ctrl+U",),
                "Open a recording on a server (https, s3 or DANDI), streamed as it is read"),
     ActionSpec("open_cache", "File", "Open trace cache…", ("Ctrl+Shift+O",),

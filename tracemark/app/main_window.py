@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         self.exports = ExportCommands(self)
         handlers = {"open_recording": self.opener.open_recording_dialog,
+                    "open_folder": self.opener.open_folder_dialog,
                     "open_url": self.opener.open_url_dialog,
                     "open_cache": self.opener.open_cache_dialog,
                     "open_demo": self.opener.open_demo, "build_cache": self.opener.build_cache_dialog,

@@ -180,6 +180,12 @@ class Opener(QObject):
         if path:
             self.open_paths([path])
 
+    def open_folder_dialog(self) -> None:
+        """A recording stored as a folder: an NWB-Zarr store, or a folder format neo reads."""
+        path = QFileDialog.getExistingDirectory(self.dialog_parent, "Open recording folder")
+        if path:
+            self.open_paths([path])
+
     def open_url_dialog(self) -> None:
         url = ask_for_url(self.dialog_parent)
         if url:
