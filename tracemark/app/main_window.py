@@ -10,18 +10,34 @@ it is shown here once (viewer, editor, viewer link, menus, title). Opening files
 the editor's and the viewer's own lists) and the menus and the help are generated from
 them. Errors appear as window-modal message boxes naming the file and the problem; the
 window stays usable.
+
+The trace editor is built the first time something needs it (a cache opens, a command or
+a caller asks for ``editor``), in a slot kept for it beside the viewer: a recording viewed
+alone, the usual start, does not wait for the editor's plot, form and table. Its commands
+exist from the start all the same (menus and help are generated from them), bound to the
+slot, and a command that fires builds the editor first.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import QPoint, Qt, QTimer
-from PyQt6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QStackedWidget, QWidget
+from PyQt6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from tracemark.widgets.actions import ActionSet, ShortcutsDialog
-from tracemark.widgets.editor import TraceEditorWidget
+from tracemark.widgets.editor import EDITOR_ACTIONS
 from tracemark.widgets.gui_gc import collect_in_gui_thread
 from tracemark.widgets.viewer import SignalViewer
 
@@ -42,7 +58,9 @@ from .viewer_link import ViewerLink
 from .viewer_source import EventsOnlySource, RecordingSource
 from .workspace import SourceLink, SourceState, Workspace
 
-if TYPE_CHECKING:   # the review loop loads when a cache is opened
+if TYPE_CHECKING:   # the review loop loads when a cache is opened, the editor when needed
+    from tracemark.widgets.editor import TraceEditorWidget
+
     from .annotation_session import AnnotationSession
     from .review_controller import ReviewController
 
@@ -61,6 +79,9 @@ WINDOW_ACTIONS = annotation_actions.WINDOW_ACTIONS
 
 #: Span (s) a recording of events only opens on, from just before its first event.
 EVENTS_ONLY_SPAN_S = 60.0
+
+#: The splitters of the trace editor whose sizes are kept with the window's layout.
+EDITOR_SPLITTERS = ("editorSplitter", "editorTopSplitter")
 
 #: Windows opened from another window ("Open in a new window"), held while they are open
 #: as launch.py holds the first ones, so that Python does not collect them.
@@ -82,6 +103,7 @@ class MainWindow(QMainWindow):
         self.workspace = Workspace(self)
         #: The review loop of the open cache (made when one opens).
         self.controller: ReviewController | None = None
+        self._editor: TraceEditorWidget | None = None   # built on first use: see editor
         self._build_widgets()
         self.opener = Opener(self.workspace, self.settings, self)
         self.opener.marks_state = self.marks.current_state
@@ -104,9 +126,7 @@ class MainWindow(QMainWindow):
         self.viewer = SignalViewer(self, montage_library=montage_library())
         self.viewer.setAccessibleName("Signal viewer")
         self.viewer.preferred_sensitivities = self.settings.sensitivities()
-        self.editor = TraceEditorWidget(self)
-        self.editor.set_peak_window_ms(*self.settings.peak_window_ms())
-        self.editor.peak_window_changed.connect(self.settings.set_peak_window_ms)
+        self.editor_slot = _editor_slot(self)
         self.link = ViewerLink(self.viewer, self)
         #: The person's own marks on the recording shown, in its annotation file.
         self.marks = RecordingMarks(self.viewer, self, self)
@@ -115,7 +135,7 @@ class MainWindow(QMainWindow):
         self.splitter.setObjectName("mainSplitter")
         self.splitter.setAccessibleName("Viewer and trace editor")
         self.splitter.addWidget(self.viewer)
-        self.splitter.addWidget(self.editor)
+        self.splitter.addWidget(self.editor_slot)
         self.splitter.setStretchFactor(0, 5)
         self.splitter.setStretchFactor(1, 4)
         self.splitter.setSizes([820, 680])
@@ -123,7 +143,7 @@ class MainWindow(QMainWindow):
         self.spectrum = SpectrumDocks(self, self.viewer)
         self.plots.view_built.connect(lambda _name: name_window_parts(self))
         self.viewer.hide()
-        self.editor.hide()
+        self.editor_slot.hide()
         self.placeholder = QLabel(
             "<h2>Tracemark</h2><p>Open a recording (Ctrl+O) or a trace cache (Ctrl+Shift+O),"
             " or try the demo (File › Open demo).</p>")
@@ -153,8 +173,12 @@ class MainWindow(QMainWindow):
                     "choose_marks_file": self.marks.choose_file}
         self.window_actions = ActionSet(self, annotation_actions.WINDOW_ACTIONS, handlers,
                                         context=Qt.ShortcutContext.WindowShortcut)
-        self.editor_actions = self.editor.install_actions()
-        self.editor_help = ActionSet(self.editor, annotation_actions.EDITOR_HELP,
+        # Bound to the editor's slot: active while the focus is in the editor, as the
+        # editor's own install_actions() would bind them, before the editor exists.
+        self.editor_actions = ActionSet(self.editor_slot, EDITOR_ACTIONS,
+                                        {spec.name: partial(self._editor_command, spec.name)
+                                         for spec in EDITOR_ACTIONS})
+        self.editor_help = ActionSet(self.editor_slot, annotation_actions.EDITOR_HELP,
                                      {"editor_help": self.show_shortcuts})
         # The viewer's F1 lists what acts while it has the focus: its keys and the window's.
         self.viewer.extra_action_specs = annotation_actions.WINDOW_ACTIONS + SPECTRUM_ACTIONS
@@ -203,7 +227,7 @@ class MainWindow(QMainWindow):
         self.keys_label.setObjectName("keysTarget")
         self.keys_label.setAccessibleName("Where the keys go")
         self.statusBar().addPermanentWidget(self.keys_label)
-        self.focus_marker = FocusMarker({VIEWER: self.viewer, EDITOR: self.editor}, self.keys_label, self)
+        self.focus_marker = FocusMarker({VIEWER: self.viewer, EDITOR: self.editor_slot}, self.keys_label, self)
         self.focus_marker.changed.connect(self._keys_moved)
         self.statusBar().setObjectName("statusBar")
 
@@ -224,6 +248,37 @@ class MainWindow(QMainWindow):
         self.marks.changed.connect(self.update_actions)
         self.workspace.session_changed.connect(self._show_session)
         self.workspace.source_link_changed.connect(self._show_source_link)
+
+    @property
+    def editor(self) -> TraceEditorWidget:
+        """The trace editor, built in its slot the first time it is asked for."""
+        if self._editor is None:
+            self._editor = self._build_editor()
+        return self._editor
+
+    @property
+    def editor_built(self) -> bool:
+        """Whether the editor exists yet (asking for ``editor`` builds it)."""
+        return self._editor is not None
+
+    def _build_editor(self) -> TraceEditorWidget:
+        from tracemark.widgets.editor import TraceEditorWidget  # noqa: PLC0415 (see the module docstring)
+
+        editor = TraceEditorWidget(self.editor_slot)
+        editor.set_peak_window_ms(*self.settings.peak_window_ms())
+        editor.peak_window_changed.connect(self.settings.set_peak_window_ms)
+        editor.actions_set = self.editor_actions   # its commands, already in the menus
+        self.editor_slot.layout().addWidget(editor)
+        self.editor_slot.setFocusProxy(editor)
+        for name, splitter in zip(EDITOR_SPLITTERS, (editor.splitter, editor.top_splitter), strict=True):
+            sizes = self.settings.layout(name)
+            if sizes is not None:
+                splitter.restoreState(sizes)
+        self.focus_marker.frames[EDITOR].raise_()   # the focus frame stays over the editor
+        return editor
+
+    def _editor_command(self, name: str) -> None:
+        self.editor.action_handlers()[name]()
 
     # -- what is open (see :mod:`.workspace`; opening is :mod:`.opening`) -----------------------
     def open_path(self, path: str | Path, stream: int | None = None) -> bool:
@@ -349,7 +404,7 @@ class MainWindow(QMainWindow):
         has_recording = self.viewer.source is not None
         has_cache = self.workspace.session is not None
         self.viewer.setVisible(has_recording)
-        self.editor.setVisible(has_cache)
+        self.editor_slot.setVisible(has_cache)
         self.pages.setCurrentWidget(self.splitter if has_recording or has_cache else self.placeholder)
         name_window_parts(self)
         self.update_actions()
@@ -429,7 +484,7 @@ class MainWindow(QMainWindow):
         return self.focus_marker.active == VIEWER or self.workspace.session is None
 
     def focus_editor(self) -> None:
-        if self.editor.isVisible():
+        if self.editor_slot.isVisible():
             self.editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def focus_viewer(self) -> None:
@@ -452,9 +507,13 @@ class MainWindow(QMainWindow):
 
         dialog = PreferencesDialog(self.settings, self)
         self.last_dialog = dialog
-        dialog.accepted.connect(lambda: self.editor.set_peak_window_ms(*self.settings.peak_window_ms()))
+        dialog.accepted.connect(self._apply_peak_window_preference)
         dialog.accepted.connect(self._apply_sensitivity_preferences)
         dialog.open()
+
+    def _apply_peak_window_preference(self) -> None:
+        if self._editor is not None:   # else the editor reads it when it is built
+            self._editor.set_peak_window_ms(*self.settings.peak_window_ms())
 
     def _apply_sensitivity_preferences(self) -> None:
         """The user's chosen first sensitivities, for this recording and the next ones."""
@@ -490,23 +549,27 @@ class MainWindow(QMainWindow):
         state = self.settings.layout("state")
         if state is not None:
             self.restoreState(state)
-        for name, splitter in (("mainSplitter", self.splitter), ("editorSplitter", self.editor.splitter),
-                               ("editorTopSplitter", self.editor.top_splitter)):
-            sizes = self.settings.layout(name)
-            if sizes is not None:
-                splitter.restoreState(sizes)
+        sizes = self.settings.layout("mainSplitter")   # the editor's: when it is built
+        if sizes is not None:
+            self.splitter.restoreState(sizes)
 
     def save_layout(self) -> None:
         self.settings.save_layout("geometry", self.saveGeometry())
         self.settings.save_layout("state", self.saveState())
-        for name, splitter in (("mainSplitter", self.splitter), ("editorSplitter", self.editor.splitter),
-                               ("editorTopSplitter", self.editor.top_splitter)):
-            self.settings.save_layout(name, splitter.saveState())
+        self.settings.save_layout("mainSplitter", self.splitter.saveState())
+        if self._editor is not None:   # an editor never built leaves its saved sizes as they were
+            for name, splitter in zip(EDITOR_SPLITTERS, (self._editor.splitter, self._editor.top_splitter),
+                                      strict=True):
+                self.settings.save_layout(name, splitter.saveState())
         self.settings.sync()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
-        self._fit_timer.start()   # a geometry restored from a larger monitor comes back inside
+        # A geometry restored from a larger monitor comes back inside: at once, so that the
+        # first layout and the first page are made at the size shown (a page read for the
+        # larger window would be read again), and once more when the frame is known.
+        self._fit_to_screen()
+        self._fit_timer.start()
 
     def _fit_to_screen(self) -> None:
         fit_to_screen(self)
@@ -521,3 +584,12 @@ class MainWindow(QMainWindow):
         for timer in self.findChildren(QTimer):   # nothing of a closed window runs later
             timer.stop()
         super().closeEvent(event)
+
+
+def _editor_slot(parent: QWidget) -> QWidget:
+    """The place of the trace editor beside the viewer, empty until the editor is built."""
+    slot = QWidget(parent)
+    slot.setObjectName("traceEditorSlot")
+    layout = QVBoxLayout(slot)
+    layout.setContentsMargins(0, 0, 0, 0)
+    return slot

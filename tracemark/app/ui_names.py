@@ -10,6 +10,7 @@ line edit's clear button, table headers).
 
 from __future__ import annotations
 
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -51,9 +52,10 @@ def name_window_parts(window) -> None:
     name(viewer.events_panel.table, "viewer.events.table", "Events")
     for key, view in window.plots.views.items():
         name(view.graphics, f"{key}View.figure", PLOT_FIGURES[key])
-    for bar in window.findChildren(QTabBar):
-        if bar.parent() is window:   # the tabs of docked plot views
-            name(bar, "plotDockTabs", "Plot views")
+    # The tabs of docked plot views are the window's own children: no walk of every widget
+    # in the window (this runs as each recording opens).
+    for bar in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+        name(bar, "plotDockTabs", "Plot views")
 
 
 def accessible_name(widget: QWidget) -> str:
