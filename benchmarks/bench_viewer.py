@@ -292,10 +292,10 @@ def run_protocol(kind: str, path: Path, pages: int, data_start: int) -> dict:
         out["first_frame_s"] = seconds_since_process_start() - (time.perf_counter() - painted_at)
         out["back_to_back_ms"] = back_to_back(app, viewer, frames, pages)
         out.update(held_key(app, viewer, frames))
+        out["summary_ready_after_paging"] = viewer.summary_ready()
         out["zoom_300_ms"], out["zoom_300_exact_ms"] = zoom(app, viewer, frames, 600.0, 900.0)
         out["zoom_hour_ms"], out["zoom_hour_exact_ms"] = zoom(
             app, viewer, frames, 0.0, min(3600.0, viewer.duration_s))
-        out["summary_ready_after_paging"] = viewer.summary_ready()
         if kind != "lean":
             pump(app, viewer.summary_ready, timeout=600)
             out["zoom_300_ready_ms"], _ = zoom(app, viewer, frames, 1200.0, 1500.0)

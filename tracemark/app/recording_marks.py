@@ -11,11 +11,16 @@ the holder named in the status bar, following the holder's edits every two secon
 An annotation file that cannot be read never keeps the recording from opening: the error
 is shown (naming the file and the problem), and the viewer shows the recording with marks
 switched off (a read-only, empty sink that says why).
+
+The file is opened on a thread of its own once the first page is on screen: opening it
+brings in the journal machinery and h5py (about 80 ms of imports) and reads the file, which
+on the GUI thread stalled the pages a person turns right after opening.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +48,8 @@ class RecordingMarks(QObject):
     error = pyqtSignal(str, str)
     #: The file in use was opened, closed, or became writable (its holder went).
     changed = pyqtSignal()
+    #: ``(what was asked, the store or the error)`` from the opening thread.
+    _opened = pyqtSignal(object, object)
 
     def __init__(self, viewer: Any, dialog_parent: QWidget, parent: QObject | None = None):
         super().__init__(parent)
@@ -52,6 +59,9 @@ class RecordingMarks(QObject):
         self.recording: Any = None
         #: The annotation file to open once the recording's first page is on screen.
         self._pending: tuple[Any, str | Path | None] | None = None
+        #: The request being opened on its thread; a result for any other is closed unused.
+        self._opening: tuple[Any, str | Path | None] | None = None
+        self._opened.connect(self._adopt)
         self._follow_timer = QTimer(self)
         self._follow_timer.setInterval(FOLLOW_EVERY_MS)
         self._follow_timer.timeout.connect(self.follow)   # a method, not a lambda: see widgets/gui_gc
@@ -68,24 +78,49 @@ class RecordingMarks(QObject):
         self.recording = recording
         if recording is not None:
             self._pending = (recording, path)
+            self.viewer.expect_annotation_sink()
             if self.viewer.source is None or self.viewer.last_result is not None:
                 self._open_pending()   # no page to wait for, or it is already shown
 
     def _open_pending(self) -> None:
         if self._pending is None:
             return
-        (recording, path), self._pending = self._pending, None
-        from tracemark.io_backends.annotation_store import open_annotations  # noqa: PLC0415 (see show_recording)
+        self._opening, self._pending = self._pending, None
+        threading.Thread(target=self._open_in_background, args=(self._opening,),
+                         name="tracemark-marks-open", daemon=True).start()
 
+    def _open_in_background(self, request: tuple[Any, str | Path | None]) -> None:
+        """On the opening thread: open the file (importing the store) and hand it over."""
+        recording, path = request
+        outcome: Any
         try:
-            self.store = open_annotations(str(recording.path), path, mode="auto")
-        except _store_errors(AnnotationError) as exc:
-            reason = f"the annotation file cannot be read: {exc}"
+            from tracemark.io_backends.annotation_store import open_annotations  # noqa: PLC0415 (see show_recording)
+
+            outcome = open_annotations(str(recording.path), path, mode="auto")
+        except Exception as exc:  # noqa: BLE001 (handed to the GUI thread, which tells or raises it)
+            outcome = exc
+        try:
+            self._opened.emit(request, outcome)
+        except RuntimeError:   # the window went meanwhile: nobody will use the file
+            if not isinstance(outcome, BaseException):
+                outcome.close()
+
+    def _adopt(self, request: tuple[Any, str | Path | None], outcome: Any) -> None:
+        if request is not self._opening:   # closed, or another recording opened meanwhile
+            if not isinstance(outcome, BaseException):
+                outcome.close()
+            return
+        self._opening = None
+        if isinstance(outcome, BaseException):
+            if not isinstance(outcome, _store_errors(AnnotationError)):
+                raise outcome
+            reason = f"the annotation file cannot be read: {outcome}"
             self.viewer.set_annotation_sink(InMemoryAnnotations(read_only_reason=reason))
-            self.error.emit("Annotations not available", f"{exc}\n\nThe recording is shown without "
-                            "your marks; nothing was changed in the annotation file.")
+            self.error.emit("Annotations not available", f"{outcome}\n\nThe recording is shown "
+                            "without your marks; nothing was changed in the annotation file.")
             self.changed.emit()
             return
+        self.store = outcome
         self.viewer.set_annotation_sink(self.store)
         if self.store.read_only_reason:   # writable is the usual case: nothing to say
             self._follow_timer.start()
@@ -94,7 +129,7 @@ class RecordingMarks(QObject):
 
     def close(self) -> None:
         self._follow_timer.stop()
-        self._pending = None
+        self._pending = self._opening = None
         store, self.store = self.store, None
         self.viewer.set_annotation_sink(None)
         if store is not None:

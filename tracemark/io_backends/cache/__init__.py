@@ -14,30 +14,61 @@ facade over :mod:`.reader`, :mod:`.session` and :mod:`.checkpointer`, with its s
 ``encode(value)`` and ``decode(key, stored)`` turn typed values into the strings a cache
 stores and back, exactly as :class:`CacheFile` does (a value reads back as the type it was
 written as); ``canonical(key, stored)`` rewrites another tool's spelling in Tracemark's.
+
+Every name loads on first use, not with the package: the person's annotation file uses the
+journal, lock and history modules only, and importing the package must not bring in h5py
+and the whole cache (about 50 ms) on the way to them.
 """
 
-from .build import BuildSpec, build_cache
-from .cachefile import Batch, CacheFile
-from .errors import (
-    CacheClosedError,
-    CacheError,
-    CacheFormatError,
-    CacheIndexError,
-    CacheLockedError,
-    CacheReadOnlyError,
-    CacheValueError,
-    CacheWriteError,
-    CheckpointError,
-    JournalError,
-    MergeError,
-)
-from .export import export_table
-from .journal import Change, Record
-from .merge import merge_caches
-from .queue_writer import QueueWriter, QueueWriterHandle
-from .raters import RATER_KEYS, RaterSession, Ratings, adjudicate, publish_single_rater, read_ratings
-from .schema import TraceContext, canonical, decode, encode
-from .user_events import USER_ANNOTATIONS, events_from_annotations
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .build import BuildSpec, build_cache
+    from .cachefile import Batch, CacheFile
+    from .errors import (
+        CacheClosedError,
+        CacheError,
+        CacheFormatError,
+        CacheIndexError,
+        CacheLockedError,
+        CacheReadOnlyError,
+        CacheValueError,
+        CacheWriteError,
+        CheckpointError,
+        JournalError,
+        MergeError,
+    )
+    from .export import export_table
+    from .journal import Change, Record
+    from .merge import merge_caches
+    from .queue_writer import QueueWriter, QueueWriterHandle
+    from .raters import RATER_KEYS, RaterSession, Ratings, adjudicate, publish_single_rater, read_ratings
+    from .schema import TraceContext, canonical, decode, encode
+    from .user_events import USER_ANNOTATIONS, events_from_annotations
+
+#: The module each public name lives in.
+_HOME = {
+    "BuildSpec": "build", "build_cache": "build", "Batch": "cachefile", "CacheFile": "cachefile",
+    **dict.fromkeys(("CacheClosedError", "CacheError", "CacheFormatError", "CacheIndexError",
+                     "CacheLockedError", "CacheReadOnlyError", "CacheValueError", "CacheWriteError",
+                     "CheckpointError", "JournalError", "MergeError"), "errors"),
+    "export_table": "export", "Change": "journal", "Record": "journal", "merge_caches": "merge",
+    "QueueWriter": "queue_writer", "QueueWriterHandle": "queue_writer",
+    **dict.fromkeys(("RATER_KEYS", "RaterSession", "Ratings", "adjudicate", "publish_single_rater",
+                     "read_ratings"), "raters"),
+    **dict.fromkeys(("TraceContext", "canonical", "decode", "encode"), "schema"),
+    "USER_ANNOTATIONS": "user_events", "events_from_annotations": "user_events",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value   # later lookups skip this function
+    return value
 
 __all__ = [
     "Batch", "BuildSpec", "CacheClosedError", "CacheError", "CacheFile", "CacheFormatError",

@@ -16,6 +16,7 @@ pay 35 ms for them.
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -51,6 +52,9 @@ class EventMarkers:
         self._times: list[float] = []
         self._lines: dict[str, pg.PlotCurveItem] = {}
         self._labels: list[pg.TextItem] = []
+        #: The (text, kind) each label item shows, so an unchanged one is not laid out again.
+        self._label_looks: list[tuple[str, str] | None] = []
+        self._usual_look: tuple[str, str] | None = None
         self._layer: pg.ItemGroup | None = None
         self.shown: list[tuple[float, str]] = []
         self.labelled: list[str] = []
@@ -59,6 +63,15 @@ class EventMarkers:
     def set_events(self, events: Sequence[tuple[float, float, str, str]]) -> None:
         self._events = sorted(events, key=lambda e: e[0])
         self._times = [e[0] for e in self._events]
+        self._usual_look = None
+
+    def _most_usual_look(self) -> tuple[str, str] | None:
+        """The (text, kind) most events show: a pulse train's labels are all alike, so
+        label items made ahead of need are given it."""
+        if self._usual_look is None and self._events:
+            looks = Counter((elide(label), source) for _t, _d, label, source in self._events[:5000])
+            self._usual_look = looks.most_common(1)[0][0]
+        return self._usual_look
 
     def update(self, start_s: float, stop_s: float, y_top: float, y_bottom: float, width_px: float,
                px_per_unit: float = 20.0) -> None:
@@ -112,8 +125,9 @@ class EventMarkers:
                 item.hide()
                 continue
             time_s, duration, label, source, text, lane = placed[i]
-            item.setColor(event_color(source))
-            item.setText(text)
+            # Repeated triggers share their text: laying it out again costs more than the
+            # rest of a page's labels together.
+            self._show_look(i, (text, source))
             item.setToolTip(_tooltip(time_s, duration, label, source))
             item.setPos(time_s, y_top - lane * lane_height)
             item.show()
@@ -129,14 +143,30 @@ class EventMarkers:
             # recompute its bounds and repaint (which a new item of the view itself does).
             item.setParentItem(self._label_layer())
             self._labels.append(item)
+            self._label_looks.append(None)
 
     def warm_up(self, count: int) -> bool:
         """Create up to ``count`` more label items ahead of need (hidden); True while the
         pool is not yet full."""
         if not self._events:
             return False
-        self._ensure_items(min(len(self._labels) + count, MAX_LABELS))
+        first = len(self._labels)
+        self._ensure_items(min(first + count, MAX_LABELS))
+        look = self._most_usual_look()
+        for i in range(first, len(self._labels)):
+            self._show_look(i, look)
         return len(self._labels) < MAX_LABELS
+
+    def _show_look(self, i: int, look: tuple[str, str] | None) -> None:
+        if look is not None and self._label_looks[i] != look:
+            self._label_looks[i] = look
+            self._labels[i].setColor(event_color(look[1]))
+            self._labels[i].setText(look[0])
+
+    @property
+    def prepared(self) -> int:
+        """How many label items exist (see :meth:`warm_up`)."""
+        return len(self._labels)
 
     def _label_layer(self) -> pg.ItemGroup:
         if self._layer is None:

@@ -23,6 +23,7 @@ from PyQt6.QtCore import QObject, QTimer
 from PyQt6.QtWidgets import QDialog
 
 from tracemark.domain.annotations import (
+    DEFAULT_LABELS,
     LABEL_KEYS,
     Annotation,
     AnnotationError,
@@ -67,6 +68,8 @@ class MarkingController(QObject):
         self.last_dialog: QDialog | None = None
         self._actions: dict = {}
         self._base_lanes = 0
+        #: A sink is on its way (see :meth:`expect_sink`): its room is kept meanwhile.
+        self._sink_expected = False
         self._pending_dialog: str | None = None
         self.layer = AnnotationLayer(self.plot.plotItem)
         self.gestures = MarkGestures(self.plot, self.hit_test)
@@ -115,6 +118,7 @@ class MarkingController(QObject):
     def set_sink(self, sink: AnnotationSink | None) -> None:
         """Mark through ``sink`` (None: no marking; the marks are no longer shown)."""
         self.sink = sink
+        self._sink_expected = False
         self.selected = None
         self.open_start = None
         self.gestures.cancel()
@@ -128,6 +132,16 @@ class MarkingController(QObject):
         self._sync_actions()
         self._reserve_label_lane()
         self._show_state(state)
+
+    def expect_sink(self) -> None:
+        """A sink is on its way (its host opens the file meanwhile): the legend and the
+        marks' label lane take their room now, so the rows do not move when it comes."""
+        self._sink_expected = True
+        # The labels most files have, so the legend does not change size when the sink comes.
+        self.legend.set_labels(DEFAULT_LABELS, None)
+        self.legend.set_note("")
+        self.legend.show()
+        self._reserve_label_lane()
 
     def refresh(self) -> None:
         """Show the sink's state again (it changed outside the viewer, e.g. a followed file)."""
@@ -225,7 +239,7 @@ class MarkingController(QObject):
     def _reserve_label_lane(self) -> None:
         """One lane for the marks' labels below the file events' lanes (when marking)."""
         self._base_lanes = MAX_LANES if self.viewer.events_panel.file_event_count() else 0
-        self.plot.set_label_lanes(self._base_lanes + (1 if self.sink is not None else 0))
+        self.plot.set_label_lanes(self._base_lanes + (1 if self.sink is not None or self._sink_expected else 0))
 
     def redraw(self, *_args) -> None:
         plot = self.plot

@@ -440,6 +440,10 @@ class SignalPlot(pg.PlotWidget):
         """Prepare ``count`` more event labels while idle; True while more are to come."""
         return self._event_markers.warm_up(count)
 
+    def event_labels_prepared(self) -> int:
+        """How many event label items exist (shown or waiting to be)."""
+        return self._event_markers.prepared
+
     def event_label_items(self):
         return self._event_markers.label_items()
 

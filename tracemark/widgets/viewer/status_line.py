@@ -1,17 +1,18 @@
 """The line under the traces: position, channels, sensitivity, montage, filter, decimation.
 
-Its parts wrap onto a second line rather than widen the viewer, and a part wider than the
-whole viewer elides (its whole text is its tooltip): a long montage name or five channel
-types' sensitivities must never make the window wider than the screen.
+It is one line whose height never changes: a line that wrapped when its texts grew (the
+first page's decimation, "Loading…" while paging) shrank the traces above it, which moved
+every row and drew the page again. Where the viewer is narrow, parts elide instead (the
+whole text is the tooltip): the decimation and the busy note first, then the position,
+channels, sensitivity, montage and filter. A long montage name or five channel types'
+sensitivities never make the window wider than the screen.
 """
 
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QPainter
-from PyQt6.QtWidgets import QFrame, QLabel, QSizePolicy, QWidget
-
-from tracemark.widgets.flow_layout import FlowLayout
+from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 
 class ElidedLabel(QLabel):
@@ -43,8 +44,9 @@ class ElidedLabel(QLabel):
 class StatusLine(QFrame):
     """One line under the traces: position, channels, sensitivity, montage, filter, decimation."""
 
-    PARTS = (("position", 0), ("channels", 0), ("sensitivity", 0), ("montage", 0),
-             ("filter", 0), ("decimation", 1), ("busy", 0))
+    #: The parts in order, and whether each gives up its width first where it is short.
+    PARTS = (("position", False), ("channels", False), ("sensitivity", False), ("montage", False),
+             ("filter", False), ("decimation", True), ("busy", True))
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -53,11 +55,15 @@ class StatusLine(QFrame):
         self.setStyleSheet("#ViewerStatus { background: #f2f3f5; border-top: 1px solid #c9ccd1; }"
                            " QLabel { color: #222; padding: 1px 8px; }")
         self.labels: dict[str, QLabel] = {}
-        layout = FlowLayout(self, spacing=0, margins=(2, 1, 2, 1))
-        for name, _stretch in self.PARTS:
+        layout = QHBoxLayout(self)
+        layout.setSpacing(0)
+        layout.setContentsMargins(2, 1, 2, 1)
+        for name, yields_first in self.PARTS:
             label = ElidedLabel(self)
             label.setObjectName(name)
-            layout.addWidget(label)
+            if yields_first:   # the width left over after the parts before it
+                label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            layout.addWidget(label, 1 if yields_first else 0)
             self.labels[name] = label
         self.labels["montage"].setText("As recorded")
         self.labels["filter"].setText("No filter")

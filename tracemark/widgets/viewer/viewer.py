@@ -177,6 +177,7 @@ class SignalViewer(QWidget):
         self._after_first_page.timeout.connect(self._start_background_work)
         self._label_timer = QTimer(self, singleShot=True, interval=0)
         self._label_timer.timeout.connect(self._warm_up_event_labels)
+        self._labels_pending = False   # label items still to make; they wait while the person pages
         self._request_timer = QTimer(self, singleShot=True, interval=0)
         self._request_timer.timeout.connect(self.request_page)
         self.plot.pan_requested.connect(lambda seconds: self.model.window.set_start(
@@ -255,6 +256,7 @@ class SignalViewer(QWidget):
     def close_source(self) -> None:
         """Stop the workers and forget the source (the caller closes the reader)."""
         self._label_timer.stop()
+        self._labels_pending = False
         self._after_first_page.stop()
         self.summaries.cancel()
         if self.pager is not None:
@@ -278,16 +280,21 @@ class SignalViewer(QWidget):
         if shown is not None and self.pager is not None and self._worth_reading_ahead(shown.request):
             self.pager.read_ahead(self._read_ahead(shown.request))
         self._start_summary()
-        self._label_timer.start()
+        # Event labels: a few per turn from a pause on, one per page while the person pages
+        # (a person may be paging already), so the first zoom out finds them made.
+        self._labels_pending = True
+        self._label_timer.start(round(SUMMARY_PAUSE_S * 1000))
         self.first_page_settled.emit()
 
-    def _warm_up_event_labels(self) -> None:
-        if self.source is not None and self.plot.warm_up_event_labels():
-            self._label_timer.start()
+    def _warm_up_event_labels(self, count: int = 8) -> None:
+        self._labels_pending = self.source is not None and self.plot.warm_up_event_labels(count)
+        if self._labels_pending and count > 1:
+            self._label_timer.start(0)
 
     def shutdown(self) -> bool:
         """Stop every worker and wait for them; True when all stopped in time."""
         self._label_timer.stop()
+        self._labels_pending = False
         self._after_first_page.stop()
         stopped = self.summaries.shutdown()
         if self.pager is not None:
@@ -410,6 +417,8 @@ class SignalViewer(QWidget):
             self.summaries.resume()   # what is on screen is drawn from samples until it is built
         else:   # the build gives the cores to the pages while the person moves
             self.summaries.pause_for(SUMMARY_PAUSE_S)
+        if self._labels_pending:   # a few ms per turn, which belong to the pages meanwhile
+            self._label_timer.start(round(SUMMARY_PAUSE_S * 1000))
         self._schedule_request()
 
     def _window_awaits_summary(self) -> bool:
@@ -538,6 +547,8 @@ class SignalViewer(QWidget):
             self._after_first_page.start()
         self.status.set_decimation(_decimation_text(result))
         self.status.set_filter(self._filter_text(result))
+        if self._labels_pending:
+            self._warm_up_event_labels(count=1)   # about 0.6 ms: the rest wait for a pause
         self.page_drawn.emit(result)
 
     def _filter_text(self, result: PageResult) -> str:
@@ -699,6 +710,11 @@ class SignalViewer(QWidget):
         :class:`~tracemark.domain.annotations.AnnotationSink`; None turns marking off."""
         self.marking.set_sink(sink)
         self.bad_channels.set_sink(sink)
+
+    def expect_annotation_sink(self) -> None:
+        """A sink comes soon (:meth:`set_annotation_sink`): make room for marking now, so
+        the traces do not move when it comes; marking stays off until then."""
+        self.marking.expect_sink()
 
     def refresh_annotations(self) -> None:
         """Show the sink's state again (it changed outside the viewer)."""
