@@ -13,8 +13,10 @@ is shown (naming the file and the problem), and the viewer shows the recording w
 switched off (a read-only, empty sink that says why).
 
 The file is opened on a thread of its own once the first page is on screen: opening it
-brings in the journal machinery and h5py (about 80 ms of imports) and reads the file, which
-on the GUI thread stalled the pages a person turns right after opening.
+imports the journal machinery, takes the lock and reads every mark, which on the GUI
+thread stalled the pages a person turns right after opening (94 ms before the store
+stopped importing the trace cache with it; a long history still costs its reading). The
+viewer keeps the marks' room meanwhile, so the rows do not move when they arrive.
 """
 
 from __future__ import annotations
@@ -72,8 +74,8 @@ class RecordingMarks(QObject):
         """Show ``recording``'s marks from ``path`` (default: its file in the user's data
         folder) once its first page is on screen; None closes the file in use.
 
-        Why wait: the store brings the journal machinery (and with it h5py) in, which the
-        first page of a recording has no use for (see tests/test_startup_imports.py)."""
+        Why wait: the store brings the journal machinery in, which the first page of a
+        recording has no use for (see tests/test_startup_imports.py)."""
         self.close()
         self.recording = recording
         if recording is not None:
