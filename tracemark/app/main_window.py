@@ -117,8 +117,8 @@ class MainWindow(QMainWindow):
         self._fit_timer = QTimer(self, singleShot=True, interval=0)
         self._fit_timer.timeout.connect(self._fit_to_screen)   # a method, not a lambda: see widgets/gui_gc
         for dock in [*self.plots.docks.values(), *self.spectrum.docks.values()]:
-            dock.visibilityChanged.connect(lambda _visible: self._fit_timer.start())
-        self.viewer.model.display.montage_changed.connect(lambda _montage: self._fit_timer.start())
+            dock.visibilityChanged.connect(self._fit_soon)   # also said while the window is deleted
+        self.viewer.model.display.montage_changed.connect(self._fit_soon)
         self.update_title()
 
     # -- construction ----------------------------------------------------------------------
@@ -571,11 +571,20 @@ class MainWindow(QMainWindow):
         self._fit_to_screen()
         self._fit_timer.start()
 
+    def _fit_soon(self, *_changed) -> None:
+        """A dock or the rows changed: fit the window to its screen once events settle."""
+        self._fit_timer.start()
+
     def _fit_to_screen(self) -> None:
         fit_to_screen(self)
 
     def closeEvent(self, event) -> None:
         self.save_layout()
+        self.stop_work()
+        super().closeEvent(event)
+
+    def stop_work(self) -> None:
+        """Stop every thread, file and timer of this window (it closes, or is dropped)."""
         self.opener.shutdown()
         self.marks.close()
         self.sessions.shutdown()
@@ -583,7 +592,6 @@ class MainWindow(QMainWindow):
         self.viewer.shutdown()
         for timer in self.findChildren(QTimer):   # nothing of a closed window runs later
             timer.stop()
-        super().closeEvent(event)
 
 
 def _editor_slot(parent: QWidget) -> QWidget:

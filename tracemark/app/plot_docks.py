@@ -71,7 +71,6 @@ class PlotDocks(QObject):
             dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
             window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
             dock.hide()
-            dock.visibilityChanged.connect(lambda visible, n=name: visible and self.view(n))
             self.docks[name] = dock
         docks = list(self.docks.values())
         for other in docks[1:]:
@@ -86,8 +85,18 @@ class PlotDocks(QObject):
         self._timer = QTimer(self, singleShot=True, interval=COALESCE_MS)
         self._timer.timeout.connect(self.flush)
         for dock in self.docks.values():
-            dock.visibilityChanged.connect(lambda visible: visible and self._timer.start())
-            dock.visibilityChanged.connect(lambda visible, d=dock: visible and self._keep_narrow(d))
+            # A method, not a lambda: a dock also says it is hidden while its window is
+            # deleted, when a lambda's captured names may already be cleared (widgets/gui_gc).
+            dock.visibilityChanged.connect(self._dock_visibility)
+
+    def _dock_visibility(self, visible: bool) -> None:
+        """A plot dock was shown: build its view, keep it narrow and draw what is pending."""
+        name = next((name for name, dock in self.docks.items() if dock is self.sender()), None)
+        if not visible or name is None:
+            return
+        self.view(name)
+        self._keep_narrow(self.docks[name])
+        self._timer.start()
 
     def view(self, name: str):
         """The view of dock ``name``, built (and put in its dock) on first use."""

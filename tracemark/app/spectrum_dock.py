@@ -60,9 +60,8 @@ class SpectrumDocks(QObject):
         self.views: dict[str, object] = {}
         self.docks = {PSD: self._make_dock(PSD, Qt.DockWidgetArea.RightDockWidgetArea),
                       SPECTROGRAM: self._make_dock(SPECTROGRAM, Qt.DockWidgetArea.BottomDockWidgetArea)}
-        self.actions = ActionSet(window, SPECTRUM_ACTIONS,
-                                 {name: (lambda on, d=dock: self.docks[d].setVisible(on))
-                                  for name, dock in _ACTION_DOCK.items()},
+        # Methods, not lambdas: the actions and docks also toggle while the window is deleted.
+        self.actions = ActionSet(window, SPECTRUM_ACTIONS, dict.fromkeys(_ACTION_DOCK, self._action_toggled),
                                  context=Qt.ShortcutContext.WindowShortcut)
         for name, dock in _ACTION_DOCK.items():
             self.docks[dock].toggleViewAction().toggled.connect(self.actions[name].setChecked)
@@ -86,8 +85,20 @@ class SpectrumDocks(QObject):
         dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
         self.window.addDockWidget(area, dock)
         dock.hide()
-        dock.visibilityChanged.connect(lambda visible, k=kind: visible and self._on_shown(k))
+        # A method, not a lambda: a dock also says it is hidden while its window is deleted,
+        # when a lambda's captured names may already be cleared (see widgets/gui_gc).
+        dock.visibilityChanged.connect(self._dock_visibility)
         return dock
+
+    def _action_toggled(self, on: bool) -> None:
+        name = next((name for name in _ACTION_DOCK if self.actions[name] is self.sender()), None)
+        if name is not None:
+            self.docks[_ACTION_DOCK[name]].setVisible(on)
+
+    def _dock_visibility(self, visible: bool) -> None:
+        kind = next((kind for kind, dock in self.docks.items() if dock is self.sender()), None)
+        if visible and kind is not None:
+            self._on_shown(kind)
 
     def _follow_viewer(self) -> None:
         viewer, model = self.viewer, self.viewer.model
@@ -265,8 +276,9 @@ class SpectrumDocks(QObject):
             return compute(request, cancelled)
 
         task = Task(work, self, name=f"spectrum.{kind}")
-        task.finished.connect(lambda result, k=kind, t=task: self._on_result(k, t, result))
-        task.failed.connect(lambda error, k=kind, t=task: self._on_failed(k, t, error))
+        # Methods, not lambdas: a result may arrive while the window is being deleted.
+        task.finished.connect(self._task_finished)
+        task.failed.connect(self._task_failed)
         self._tasks[kind] = task
         self.view(kind).set_busy(True)
         task.start(self._pool)
@@ -276,6 +288,16 @@ class SpectrumDocks(QObject):
         duration = request.stop_s - request.start_s
         origin = "Span A–B" if request.origin == "measurement span" else "Window"
         return f"{origin} {fmt(request.start_s)} – {fmt(request.stop_s)} ({duration:.3g} s)"
+
+    def _task_finished(self, result) -> None:
+        task = self.sender()
+        if isinstance(task, Task):
+            self._on_result(task.objectName().removeprefix("spectrum."), task, result)
+
+    def _task_failed(self, error: BaseException) -> None:
+        task = self.sender()
+        if isinstance(task, Task):
+            self._on_failed(task.objectName().removeprefix("spectrum."), task, error)
 
     def _on_result(self, kind: str, task: Task, result) -> None:
         task.deleteLater()

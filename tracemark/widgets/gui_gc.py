@@ -22,7 +22,9 @@ a lambda or a nested function. A lambda that captures its window and that only Q
 connection refers to sits in a cycle the collector may clear, closure first, while the C++
 timer still runs; when the timer fires, the cleared lambda crashes the process. This was
 seen in the test suite as a segmentation fault inside a ``main_window`` lambda, called by a
-timer, at the lambda's first instruction.
+timer, at the lambda's first instruction. The same holds for signals a widget sends while
+Qt deletes it: a dock says it is hidden and its toggle action unchecks, so their slots are
+methods too (``tests/test_app_dropped_window.py``).
 """
 
 from __future__ import annotations
