@@ -32,6 +32,8 @@ def test_a_dropped_window_with_everything_open_is_collected_quietly(qtbot, demo_
         dock.show()
     for name in ("toggle_spectrum", "toggle_spectrogram"):
         window.spectrum.actions[name].trigger()
+    for name in ("toggle_events_panel", "toggle_measurements", "toggle_crosshair"):
+        window.viewer.actions[name].trigger()
     qtbot.wait(100)
     window.stop_work()
     alive = weakref.ref(window)
