@@ -131,11 +131,14 @@ def test_event_labels_stack_and_elide_with_the_whole_text_in_a_tooltip(qtbot):
     viewer = open_viewer(qtbot, source)
     assert viewer.plot.event_label_lanes()[:2] == [0, 1]   # the second label goes under the first
     items = viewer.plot.event_label_items()
-    texts = [item.textItem.toPlainText() for item in items]
+    texts = [item.text() for item in items]
     assert any(t.endswith("…") and len(t) <= 24 for t in texts)
     assert any(long_label in item.toolTip() for item in items)
     box = viewer.plot.getViewBox()
-    first_row_top = box.mapViewToScene(QPointF(0.0, 0.5)).y()
-    for item in items:                             # in the strip above the first row
-        assert box.sceneBoundingRect().top() - 1 <= item.sceneBoundingRect().top()
-        assert item.sceneBoundingRect().bottom() <= first_row_top + 1
+    to_screen = viewer.plot.viewportTransform()
+    first_row_top = to_screen.map(box.mapViewToScene(QPointF(0.0, 0.5))).y()
+    box_top = to_screen.mapRect(box.sceneBoundingRect()).top()
+    for item in items:                             # in the strip above the first row, as drawn
+        drawn = item.deviceTransform(to_screen).mapRect(item.boundingRect())
+        assert box_top - 1 <= drawn.top()
+        assert drawn.bottom() <= first_row_top + 1

@@ -27,6 +27,7 @@ from PyQt6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 from tracemark.domain.annotations import Annotation, Label
 
 from .event_markers import elide
+from .pixel_label import PixelLabel
 
 #: Above the traces (0) and grid (-95), below file events (50) and cursors (60).
 SPAN_Z = 40
@@ -133,7 +134,7 @@ class AnnotationLayer:
         self._max_duration = 0.0
         self._fills: dict[str, RectBatch] = {}
         self._lines: dict[str, pg.PlotCurveItem] = {}
-        self._texts: list[pg.TextItem] = []
+        self._texts: list[PixelLabel] = []
         self._selected_fill = RectBatch(QColor(0, 0, 0, 0))
         self._selected_fill.setZValue(SELECTED_Z)
         plot_item.addItem(self._selected_fill, ignoreBounds=True)
@@ -311,39 +312,34 @@ class AnnotationLayer:
             free_from = x_px + metrics.horizontalAdvance(text) + 6 + LABEL_GAP_PX
             placed.append((mark, text))
         while len(self._texts) < len(placed):
-            item = pg.TextItem(anchor=(0, 0))
+            item = PixelLabel()
             item.setZValue(LABEL_Z)
-            # Painted from a pixmap until its text changes: laying text out on every
-            # paint cost more than all the shading and lines of a page together.
-            item.setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self._plot_item.addItem(item, ignoreBounds=True)
             self._texts.append(item)
         # A label set has a few names, so most labels of a new page find an item that shows
         # their text already and only move: laying text out is what costs.
-        by_look: dict[tuple | None, list[pg.TextItem]] = {}
+        by_look: dict[tuple | None, list[PixelLabel]] = {}
         for item in self._texts:
-            by_look.setdefault(getattr(item, "_look", None), []).append(item)
-        unmatched: list[tuple[Annotation, tuple[str, str]]] = []
+            by_look.setdefault(item.look, []).append(item)
+        unmatched: list[tuple[Annotation, str, QColor]] = []
         for mark, text in placed:
-            look = (text, self.color_of(mark.label).name())
-            reusable = by_look.get(look)
+            color = self.color_of(mark.label).darker(120)
+            reusable = by_look.get((text, color.name()))
             if reusable:
                 self._show_label(reusable.pop(), mark, start_s, y)
             else:
-                unmatched.append((mark, look))
+                unmatched.append((mark, text, color))
         spare = [item for items in by_look.values() for item in items]
-        for mark, look in unmatched:
+        for mark, text, color in unmatched:
             item = spare.pop()
-            item.setColor(QColor(look[1]).darker(120))
-            item.setText(look[0])
-            item._look = look
+            item.set_look(text, color)
             self._show_label(item, mark, start_s, y)
         for item in spare:
             item.hide()
         self.labelled = [mark.id for mark, _text in placed]
 
     @staticmethod
-    def _show_label(item: pg.TextItem, mark: Annotation, start_s: float, y: float) -> None:
+    def _show_label(item: PixelLabel, mark: Annotation, start_s: float, y: float) -> None:
         item.setToolTip(_tooltip(mark))
         item.setPos(max(mark.onset_s, start_s), y)
         item.show()

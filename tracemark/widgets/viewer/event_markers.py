@@ -7,10 +7,10 @@ paint on a whole-hour zoom). Labels are a small pool of text items stacked in up
 :data:`MAX_LANES` lanes under the top edge: each label goes to the first lane where it
 does not overlap the label before it, long texts are elided, and the full text (with the
 event's time and kind) is the label's tooltip. A label that finds no free lane is left
-off; its line is still drawn. Creating a text item costs about 0.6 ms, so the pool is
-filled a few items at a time while the viewer is idle after its first page
-(:meth:`EventMarkers.warm_up`): the first zoom out onto dozens of labels would otherwise
-pay 35 ms for them.
+off; its line is still drawn. Labels are :class:`~.pixel_label.PixelLabel` items, which
+Qt keeps upright and unscaled itself. The pool is still filled a few items at a time while
+the viewer is idle after its first page (:meth:`EventMarkers.warm_up`), so that no page
+pays for making and laying out labels the first zoom out will need.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor, QFont, QFontMetricsF
+
+from .pixel_label import PixelLabel
 
 EVENT_COLORS = {"trigger": QColor(200, 30, 30), "note": QColor(20, 110, 190),
                 "annotation": QColor(20, 140, 60), "epochs": QColor(140, 60, 170)}
@@ -51,9 +53,7 @@ class EventMarkers:
         self._events: list[tuple[float, float, str, str]] = []
         self._times: list[float] = []
         self._lines: dict[str, pg.PlotCurveItem] = {}
-        self._labels: list[pg.TextItem] = []
-        #: The (text, kind) each label item shows, so an unchanged one is not laid out again.
-        self._label_looks: list[tuple[str, str] | None] = []
+        self._labels: list[PixelLabel] = []
         self._usual_look: tuple[str, str] | None = None
         self._layer: pg.ItemGroup | None = None
         self.shown: list[tuple[float, str]] = []
@@ -125,9 +125,8 @@ class EventMarkers:
                 item.hide()
                 continue
             time_s, duration, label, source, text, lane = placed[i]
-            # Repeated triggers share their text: laying it out again costs more than the
-            # rest of a page's labels together.
-            self._show_look(i, (text, source))
+            # Repeated triggers share their text: an item showing it already only moves.
+            item.set_look(text, event_color(source))
             item.setToolTip(_tooltip(time_s, duration, label, source))
             item.setPos(time_s, y_top - lane * lane_height)
             item.show()
@@ -136,14 +135,13 @@ class EventMarkers:
 
     def _ensure_items(self, count: int) -> None:
         while len(self._labels) < count:
-            item = pg.TextItem(anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 215))
+            item = PixelLabel(fill=QColor(255, 255, 255, 215))
             item.setZValue(60)
             item.hide()   # nothing to repaint until it is placed and shown
             # Children of one layer, not of the view: adding one does not make the view
             # recompute its bounds and repaint (which a new item of the view itself does).
             item.setParentItem(self._label_layer())
             self._labels.append(item)
-            self._label_looks.append(None)
 
     def warm_up(self, count: int) -> bool:
         """Create up to ``count`` more label items ahead of need (hidden); True while the
@@ -153,15 +151,10 @@ class EventMarkers:
         first = len(self._labels)
         self._ensure_items(min(first + count, MAX_LABELS))
         look = self._most_usual_look()
-        for i in range(first, len(self._labels)):
-            self._show_look(i, look)
+        if look is not None:
+            for item in self._labels[first:]:
+                item.set_look(look[0], event_color(look[1]))
         return len(self._labels) < MAX_LABELS
-
-    def _show_look(self, i: int, look: tuple[str, str] | None) -> None:
-        if look is not None and self._label_looks[i] != look:
-            self._label_looks[i] = look
-            self._labels[i].setColor(event_color(look[1]))
-            self._labels[i].setText(look[0])
 
     @property
     def prepared(self) -> int:
@@ -175,7 +168,7 @@ class EventMarkers:
             self._plot_item.addItem(self._layer, ignoreBounds=True)
         return self._layer
 
-    def label_items(self) -> list[pg.TextItem]:
+    def label_items(self) -> list[PixelLabel]:
         """The label items on show, in the order they were placed."""
         return [item for item in self._labels if item.isVisible()]
 

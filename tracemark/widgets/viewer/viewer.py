@@ -548,7 +548,7 @@ class SignalViewer(QWidget):
         self.status.set_decimation(_decimation_text(result))
         self.status.set_filter(self._filter_text(result))
         if self._labels_pending:
-            self._warm_up_event_labels(count=1)   # about 0.6 ms: the rest wait for a pause
+            self._warm_up_event_labels(count=1)   # tens of µs: the rest wait for a pause
         self.page_drawn.emit(result)
 
     def _filter_text(self, result: PageResult) -> str:
