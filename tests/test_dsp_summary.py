@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -75,6 +77,46 @@ def test_cancel_stops_reading_and_returns_none(stream):
                                  cancelled=lambda: len(reader.calls) >= 3)
     assert result is None
     assert len(reader.calls) == 3
+
+
+def test_a_build_on_threads_equals_the_build_on_one(stream, pyramid):
+    threads = set()
+
+    def read(i_start, i_stop):
+        threads.add(threading.get_ident())
+        return stream[i_start:i_stop].copy()
+
+    setups = []
+    parallel = MinMaxPyramid.build(read, *stream.shape, base_factor=16, level_step=4, chunk_samples=4096,
+                                   workers=3, worker_setup=lambda: setups.append(threading.get_ident()))
+    assert parallel is not None and parallel.factors == pyramid.factors
+    for (mins, maxs), (mins_1, maxs_1) in zip(parallel.levels, pyramid.levels, strict=True):
+        np.testing.assert_array_equal(mins, mins_1)
+        np.testing.assert_array_equal(maxs, maxs_1)
+    assert threading.get_ident() not in threads            # the chunks were read on the helpers
+    assert set(setups) == threads and len(setups) == len(threads)   # each set up once, first
+
+
+def test_progress_on_threads_is_monotonic_and_a_cancel_stops_new_chunks(stream):
+    seen = []
+    MinMaxPyramid.build(RecordingReader(stream), *stream.shape, base_factor=16, chunk_samples=4096,
+                        progress=seen.append, workers=2)
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+    reader = RecordingReader(stream)
+    result = MinMaxPyramid.build(reader, *stream.shape, base_factor=16, chunk_samples=4096, workers=2,
+                                 cancelled=lambda: len(reader.calls) >= 3)
+    assert result is None
+    assert 3 <= len(reader.calls) <= 3 + 2   # at most the chunks already on their way
+
+
+def test_an_error_on_a_helper_thread_reaches_the_caller(stream):
+    def read(i_start, i_stop):
+        if i_start >= 8192:
+            raise OSError("disk went away")
+        return stream[i_start:i_stop].copy()
+
+    with pytest.raises(OSError, match="disk went away"):
+        MinMaxPyramid.build(read, *stream.shape, base_factor=16, chunk_samples=4096, workers=2)
 
 
 @pytest.mark.parametrize("factor", [16, 64, 128, 1024, 2048, 65536, 131072])

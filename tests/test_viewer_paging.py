@@ -180,7 +180,8 @@ def test_a_failing_read_is_reported_not_raised(qtbot):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
 def test_the_summary_is_built_at_a_lower_priority_than_pages(qtbot):
-    from tracemark.widgets.viewer.pager import SUMMARY_NICENESS, SummaryBuilder
+    from tracemark.paging.priority import BACKGROUND_NICENESS
+    from tracemark.widgets.viewer.pager import SummaryBuilder
 
     builder = SummaryBuilder()
     seen = {}
@@ -191,5 +192,5 @@ def test_the_summary_is_built_at_a_lower_priority_than_pages(qtbot):
 
     with qtbot.waitSignal(builder.finished, timeout=10000):
         builder.start("key", build)
-    assert seen["summary"] == min(os.getpriority(os.PRIO_PROCESS, 0) + SUMMARY_NICENESS, 19)
+    assert seen["summary"] == min(os.getpriority(os.PRIO_PROCESS, 0) + BACKGROUND_NICENESS, 19)
     builder.shutdown()

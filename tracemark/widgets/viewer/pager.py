@@ -18,8 +18,6 @@ person pages (:meth:`SummaryBuilder.pause_for`) and runs at a lower priority tha
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +26,7 @@ from dataclasses import replace
 from PyQt6.QtCore import QObject, QRunnable, QThread, QThreadPool, pyqtSignal
 
 from tracemark.paging.pipeline import DisplayPipeline
+from tracemark.paging.priority import lower_os_priority_of_this_thread
 from tracemark.paging.request import ORIGIN_PENDING, PageRequest, PageResult
 
 
@@ -236,23 +235,11 @@ class Pager(QObject):
         return self._pool.waitForDone(timeout_ms) and self._task_pool.waitForDone(timeout_ms)
 
 
-#: Niceness of the summary thread where threads have their own (Linux): pages first.
-SUMMARY_NICENESS = 10
-
-
 def lower_priority_of_this_thread() -> None:
-    """Let the operating system run pages and the GUI before this thread.
-
-    Its heavy work (positional reads, numpy min/max) releases the interpreter lock, so the
-    lock is not what it competes for; the cores are. Qt's low priority maps to the OS's
-    below-normal thread priority on Windows and macOS; on Linux ordinary threads have no
-    priority levels, but each has its own nice value."""
+    """Let the operating system run pages and the GUI before this thread (see
+    :mod:`tracemark.paging.priority`); Qt's low priority covers macOS as well."""
     QThread.currentThread().setPriority(QThread.Priority.LowPriority)
-    if sys.platform.startswith("linux"):   # elsewhere PRIO_PROCESS would take a process id
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SUMMARY_NICENESS)
-        except OSError:
-            pass   # not permitted here: the pause while paging still keeps it out of the way
+    lower_os_priority_of_this_thread()
 
 
 class SummaryBuilder(QObject):
@@ -309,6 +296,10 @@ class SummaryBuilder(QObject):
                 return
             if pyramid is not None and not cancel.is_set():
                 self._relay.delivered.emit((key, pyramid))
+                # Work the result does not wait for (saving it), done once it is shown.
+                after = getattr(pyramid, "after_delivery", None)
+                if after is not None:
+                    after()
 
         self._pool.start(_Job(work))
 
