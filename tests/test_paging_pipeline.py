@@ -131,6 +131,56 @@ def test_long_windows_reduce_stored_integers_and_scale_only_the_bins():
     np.testing.assert_allclose(streamed.maxs, expected[2], rtol=1e-6, atol=1e-3)
 
 
+def _stretch_truth(data, request, length):
+    """Min and max of the ``length`` samples at the start of each bin, NaN past the end."""
+    n_bins = request.n_samples // request.factor
+    mins = np.full((n_bins, data.shape[1]), np.nan, np.float32)
+    maxs = mins.copy()
+    for k in range(n_bins):
+        start = request.i_start + k * request.factor
+        if start < len(data):
+            stretch = data[start:start + length]
+            mins[k], maxs[k] = stretch.min(axis=0), stretch.max(axis=0)
+    return mins, maxs
+
+
+@pytest.mark.parametrize("on_codes", [False, True])
+def test_a_sampled_page_is_the_min_and_max_of_the_stretch_at_each_bin(on_codes):
+    """Physical values and stored codes (one gain negative) alike, on a recording that ends
+    inside a stretch and before the last bins."""
+    rng = np.random.default_rng(11)
+    codes = rng.integers(-30000, 30000, (100_003, 3))
+    source = (IntegerSource(codes, gains=[0.1, -0.5, 2.0], offsets=[5.0, 0.0, -100.0]) if on_codes
+              else ArraySource(rng.normal(0, 50, (100_003, 3)).astype(np.float32), 256.0))
+    pipeline = DisplayPipeline(source, raw_budget_values=1_000, stream_budget_values=2_000,
+                               sample_budget_values=6_000)
+    req = request(0, 102_400, (2, 0), 1024)
+    sampled = pipeline.compute(req)
+    assert sampled.origin == ORIGIN_SAMPLED
+    length = 6_000 // (100 * 2)                       # the budget shared by bins and inputs
+    data = source.read_block(0, source.n_samples, [2, 0])
+    mins, maxs = _stretch_truth(data, req, length)
+    np.testing.assert_allclose(sampled.mins, mins, rtol=1e-6, atol=1e-3)
+    np.testing.assert_allclose(sampled.maxs, maxs, rtol=1e-6, atol=1e-3)
+    assert np.isnan(sampled.mins[-2:]).all() and np.isfinite(sampled.mins[:-3]).all()
+
+
+def test_a_sampled_page_of_a_montage_combines_each_stretch(source):
+    matrix = np.zeros((2, 19), np.float32)
+    matrix[0, [0, 1]] = (1, -1)
+    matrix[1, [5, 9]] = (1, -1)
+    pipeline = DisplayPipeline(source, raw_budget_values=1_000, stream_budget_values=2_000,
+                               sample_budget_values=16_000)
+    pipeline.register_montage("bipolar", matrix)
+    req = request(0, 100_352, (0, 1), 512, montage_key="bipolar")
+    sampled = pipeline.compute(req)
+    assert sampled.origin == ORIGIN_SAMPLED
+    data = source.read_block(0, source.n_samples, range(19)) @ matrix.T
+    mins, maxs = _stretch_truth(data, req, 16_000 // (196 * 4))   # 4 inputs over 196 bins
+    np.testing.assert_allclose(sampled.mins, mins, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(sampled.maxs, maxs, rtol=1e-5, atol=1e-3)
+
+
 def test_raw_blocks_are_cached_and_the_cache_is_bounded(source):
     pipeline = DisplayPipeline(source, block_samples=1024, cache_bytes=200_000)
     req = request(0, 4096, (0, 1), 4)

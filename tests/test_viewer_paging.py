@@ -178,6 +178,25 @@ def test_a_failing_read_is_reported_not_raised(qtbot):
     assert "disk went away" in viewer.status.text("decimation")
 
 
+def test_the_summary_reports_progress_a_few_times_a_second_and_always_its_end(qtbot):
+    from tracemark.widgets.viewer.pager import SummaryBuilder
+
+    builder = SummaryBuilder()
+    seen = []
+    builder.progress.connect(seen.append)
+
+    def build(progress, _cancelled):
+        for k in range(1, 1001):      # a thousand chunks in a few milliseconds
+            progress(k / 1000)
+        return object()
+
+    with qtbot.waitSignal(builder.finished, timeout=10000):
+        builder.start("key", build)
+    qtbot.wait(50)
+    assert 2 <= len(seen) <= 10 and seen[0] == 0.001 and seen[-1] == 1.0
+    builder.shutdown()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
 def test_the_summary_is_built_at_a_lower_priority_than_pages(qtbot):
     from tracemark.paging.priority import BACKGROUND_NICENESS
