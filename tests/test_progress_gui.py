@@ -206,6 +206,7 @@ def test_the_summary_build_can_be_stopped_and_started_again(qtbot):
     assert _summary_files() == []                     # nothing partial was kept
     overview.message.linkActivated.emit("build")      # what clicking "Build it" sends
     qtbot.waitUntil(lambda: overview.has_summary, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(_summary_files()), timeout=WAIT_MS)   # saved once it is shown
     files = _summary_files()
     assert len(files) == 1 and files[0].endswith(".npz")
     viewer.shutdown()
