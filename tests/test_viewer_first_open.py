@@ -142,3 +142,15 @@ def test_event_labels_stack_and_elide_with_the_whole_text_in_a_tooltip(qtbot):
         drawn = item.deviceTransform(to_screen).mapRect(item.boundingRect())
         assert box_top - 1 <= drawn.top()
         assert drawn.bottom() <= first_row_top + 1
+
+
+def test_more_events_than_labels_are_labelled_across_the_whole_view(qtbot):
+    events = [SourceEvent(0.5 + k * 0.5, 0.0, "Stim", "trigger") for k in range(600)]   # over 300 s
+    source = ArraySource(synthetic_data(int(310 * RATE), 4, RATE), RATE, EEG_NAMES[:4], events=events)
+    viewer = open_viewer(qtbot, source)
+    viewer.model.window.show_range(0.0, 300.0)
+    wait_drawn(qtbot, viewer)
+    times = sorted(item.pos().x() for item in viewer.plot.event_label_items())
+    assert len(times) >= 20
+    assert times[0] < 30.0 and times[-1] > 270.0          # from one edge of the view to the other
+    assert max(b - a for a, b in zip(times, times[1:])) < 30.0   # and no long stretch without one

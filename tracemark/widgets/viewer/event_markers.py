@@ -7,7 +7,8 @@ paint on a whole-hour zoom). Labels are a small pool of text items stacked in up
 :data:`MAX_LANES` lanes under the top edge: each label goes to the first lane where it
 does not overlap the label before it, long texts are elided, and the full text (with the
 event's time and kind) is the label's tooltip. A label that finds no free lane is left
-off; its line is still drawn. Labels are :class:`~.pixel_label.PixelLabel` items, which
+off; its line is still drawn. With more events in view than labels, every k-th event is
+labelled, so the labels spread over the whole view. Labels are :class:`~.pixel_label.PixelLabel` items, which
 Qt keeps upright and unscaled itself. The pool is still filled a few items at a time while
 the viewer is idle after its first page (:meth:`EventMarkers.warm_up`), so that no page
 pays for making and laying out labels the first zoom out will need.
@@ -108,7 +109,10 @@ class EventMarkers:
         metrics = QFontMetricsF(QFont())
         lane_free = [-np.inf] * MAX_LANES
         placed: list[tuple[float, float, str, str, str, int]] = []  # ... label, source, shown text, lane
-        for time_s, duration, label, source in visible:
+        # More events than labels: every k-th is a candidate, so the labels spread over the
+        # whole view instead of filling the lanes at its left edge and stopping there.
+        stride = max(1, -(-len(visible) // MAX_LABELS))
+        for time_s, duration, label, source in visible[::stride]:
             if len(placed) >= MAX_LABELS:
                 break
             x_px = (time_s - start_s) * px_per_s
