@@ -8,10 +8,11 @@ paint on a whole-hour zoom). Labels are a small pool of text items stacked in up
 does not overlap the label before it, long texts are elided, and the full text (with the
 event's time and kind) is the label's tooltip. A label that finds no free lane is left
 off; its line is still drawn. With more events in view than labels, every k-th event is
-labelled, so the labels spread over the whole view. Labels are :class:`~.pixel_label.PixelLabel` items, which
-Qt keeps upright and unscaled itself. The pool is still filled a few items at a time while
-the viewer is idle after its first page (:meth:`EventMarkers.warm_up`), so that no page
-pays for making and laying out labels the first zoom out will need.
+labelled, so the labels spread over the whole view. Labels are
+:class:`~.pixel_label.PixelLabel` items, which Qt keeps upright and unscaled itself. The
+pool is still filled a few items at a time while the viewer is idle after its first page
+(:meth:`EventMarkers.warm_up`), so that no page pays for making and laying out labels the
+first zoom out will need.
 """
 
 from __future__ import annotations
