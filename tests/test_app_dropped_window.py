@@ -53,3 +53,25 @@ def test_a_dropped_empty_window_is_collected_quietly(qtbot):
     del window
     _collect(qtbot)
     assert alive() is None, "the window was not collected, so its deletion was not exercised"
+
+
+def test_the_smoke_test_deletes_its_window_before_it_returns(qtbot, monkeypatch):
+    """A window in a reference cycle would otherwise live on until the interpreter exits,
+    and be torn down after the application (the smoke test once ended in SIGSEGV)."""
+    from PyQt6 import sip
+
+    from tracemark.app import main_window, smoke
+
+    made = []
+    build = main_window.MainWindow.__init__
+
+    def recording_init(self, *args, **kwargs):
+        build(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+
+    monkeypatch.setattr(main_window.MainWindow, "__init__", recording_init)
+    assert smoke.run_smoke_test(None) == smoke.EXIT_PASSED
+    assert made, "the smoke test made no window"
+    for ref in made:
+        window = ref()
+        assert window is None or sip.isdeleted(window)

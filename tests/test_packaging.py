@@ -214,7 +214,8 @@ def test_icon_renders_for_windows_and_macos_builds(tmp_path, qapp):
 def test_smoke_test_passes_from_the_source_tree(tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith("XDG_")}
     env.update(XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"),
-               XDG_CACHE_HOME=str(tmp_path / "cache"), QT_QPA_PLATFORM="offscreen")
+               XDG_CACHE_HOME=str(tmp_path / "cache"), QT_QPA_PLATFORM="offscreen",
+               PYTHONFAULTHANDLER="1")   # a crash prints where it happened
     picture = tmp_path / "window.png"
     result = subprocess.run([sys.executable, "-m", "tracemark", "--smoke-test", str(picture)],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)

@@ -57,5 +57,11 @@ def launch_gui(args) -> int:
     app.setApplicationName(APPLICATION)
     app.setOrganizationName(ORGANISATION)
     app.setDesktopFileName("tracemark")
-    windows = open_windows(args)  # noqa: F841 (kept alive while the event loop runs)
-    return app.exec()
+    windows = open_windows(args)   # kept alive while the event loop runs
+    code = app.exec()
+    from tracemark.widgets.gui_gc import delete_before_exit
+
+    from .main_window import EXTRA_WINDOWS
+
+    delete_before_exit([*windows, *EXTRA_WINDOWS])   # before the application goes
+    return code

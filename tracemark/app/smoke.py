@@ -115,6 +115,7 @@ def _run_app(clock: Clock, settings_dir: Path, screenshot, timeout_s: float) -> 
     from PyQt6.QtWidgets import QApplication
 
     from tracemark.demo import ensure_demo_files
+    from tracemark.widgets.gui_gc import delete_before_exit
 
     from .demo_session import ensure_demo_session
     from .main_window import MainWindow
@@ -144,6 +145,7 @@ def _run_app(clock: Clock, settings_dir: Path, screenshot, timeout_s: float) -> 
     finally:
         window.close()
         app.processEvents()
+        delete_before_exit([window])
     return (f"{app.platformName()}; first frame {clock.marks['first frame']:.2f} s, "
             f"{trace_label(trace).lower()} of {total} {clock.marks['trace shown']:.2f} s "
             f"after {'process start' if clock.from_process_start else 'the smoke test began'}; "
