@@ -16,7 +16,10 @@ The file is opened on a thread of its own once the first page is on screen: open
 imports the journal machinery, takes the lock and reads every mark, which on the GUI
 thread stalled the pages a person turns right after opening (94 ms before the store
 stopped importing the trace cache with it; a long history still costs its reading). The
-viewer keeps the marks' room meanwhile, so the rows do not move when they arrive.
+viewer keeps the marks' room meanwhile, so the rows do not move when they arrive. The
+thread is its own rather than a :class:`~.workers.Task`: when the window is gone before
+the file is open, the thread itself closes the file (and with it the lock), which a task's
+result, delivered to nobody, would keep.
 """
 
 from __future__ import annotations

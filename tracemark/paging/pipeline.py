@@ -219,7 +219,7 @@ class DisplayPipeline:
 
     def _from_raw(self, request: PageRequest, plan: RowPlan, display_filter: DisplayFilter | None,
                   cancelled: Cancelled) -> PageResult | None:
-        if plan.weights is None and not filter_applies(display_filter) and self._raw_exact():
+        if self._on_codes(plan) and not filter_applies(display_filter):
             return self._from_integers(request, plan, display_filter)
         pad = 0
         if display_filter is not None and not getattr(display_filter, "is_identity", True):
@@ -297,7 +297,7 @@ class DisplayPipeline:
         length = int(min(request.factor, max(self.sample_budget_values // max(n_bins * n_inputs, 1), 16)))
         n = self.source.n_samples
         starts = range(request.i_start, min(request.i_start + n_bins * request.factor, n), request.factor)
-        on_codes = plan.weights is None and self._raw_exact()
+        on_codes = self._on_codes(plan)
         read = cast(RawSource, self.source).read_raw_block if on_codes else self.source.read_block
         stretches: np.ndarray | None = None
         for k, start in enumerate(starts):
@@ -330,6 +330,11 @@ class DisplayPipeline:
         empty = np.empty((0, len(request.rows)), dtype=np.float32)
         return PageResult(request, np.empty(0, np.int64), empty, empty, origin=ORIGIN_PENDING,
                           message="this span is drawn from the overview summary, which is still being built")
+
+    def _on_codes(self, plan: RowPlan) -> bool:
+        """Whether ``plan``'s rows can be reduced on the stored integers (channels as
+        recorded, stored exactly): only the bins are scaled then."""
+        return plan.weights is None and self._raw_exact()
 
     def _raw_exact(self) -> bool:
         if self._raw_probe is None:

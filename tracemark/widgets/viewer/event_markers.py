@@ -71,6 +71,7 @@ class EventMarkers:
         """The (text, kind) most events show: a pulse train's labels are all alike, so
         label items made ahead of need are given it."""
         if self._usual_look is None and self._events:
+            # The first few thousand tell it; counting a 24-hour file's every event would not.
             looks = Counter((elide(label), source) for _t, _d, label, source in self._events[:5000])
             self._usual_look = looks.most_common(1)[0][0]
         return self._usual_look
