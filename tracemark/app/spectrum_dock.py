@@ -20,10 +20,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PyQt6.QtCore import QObject, Qt, QThreadPool, QTimer
+from PyQt6.QtCore import QObject, Qt, QTimer
 from PyQt6.QtWidgets import QDockWidget, QMainWindow
 
 from tracemark.widgets.actions import ActionSet, ActionSpec
+from tracemark.widgets.thread_pools import worker_pool
 from tracemark.widgets.viewer.viewer import filter_key
 
 from .workers import Task
@@ -67,8 +68,7 @@ class SpectrumDocks(QObject):
             self.docks[dock].toggleViewAction().toggled.connect(self.actions[name].setChecked)
         #: The PSD's channels (``reading.SCOPE_*``): the view's choice, once it is built.
         self.scope: str | None = None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)   # the pages have the other core
+        self._pool = worker_pool(self)   # one thread: the pages have the other core
         self._tasks: dict[str, Task | None] = {PSD: None, SPECTROGRAM: None}
         self._shown_keys: dict[str, tuple | None] = {PSD: None, SPECTROGRAM: None}
         self._results: dict[str, object] = {PSD: None, SPECTROGRAM: None}

@@ -14,8 +14,8 @@ released, when the test ends. Qt is imported only when the fixture is used.
 A Tracemark window hands Python's cycle collection to the GUI thread
 (``tracemark.widgets.gui_gc``); after each test, the plugin collects what is due, so a
 suite's later tests that run no event loop still free memory. Before that, every signal
-viewer the test left is stopped (its page and summary workers), so that collecting one
-cannot wait on a worker.
+viewer the test left is stopped (its page and summary workers), so that no worker of one
+test reads on into the next.
 """
 
 from __future__ import annotations
@@ -57,9 +57,8 @@ def _stop_viewers() -> None:
     """Stop the workers of every signal viewer the test left behind, before any collection.
 
     A viewer that became garbage without being closed (pytest-qt closes only the widgets
-    it still reaches) is deleted by the collector on the GUI thread, holding the
-    interpreter lock; its thread pool's destructor then waits for a page worker that
-    needs that lock, and the process hangs (seen once in the suite)."""
+    it still reaches) would otherwise be collected with its page and summary workers still
+    reading, into the next test (its pools survive it: ``tracemark.widgets.thread_pools``)."""
     viewer_module = sys.modules.get("tracemark.widgets.viewer.viewer")
     widgets = sys.modules.get("PyQt6.QtWidgets")
     if viewer_module is None or widgets is None or widgets.QApplication.instance() is None:

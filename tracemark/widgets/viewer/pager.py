@@ -23,11 +23,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from PyQt6.QtCore import QObject, QRunnable, QThread, QThreadPool, pyqtSignal
+from PyQt6 import sip
+from PyQt6.QtCore import QObject, QRunnable, QThread, pyqtSignal
 
 from tracemark.paging.pipeline import DisplayPipeline
 from tracemark.paging.priority import lower_os_priority_of_this_thread
 from tracemark.paging.request import ORIGIN_PENDING, PageRequest, PageResult
+from tracemark.widgets.thread_pools import worker_pool
 
 
 class _Relay(QObject):
@@ -40,13 +42,23 @@ class _Relay(QObject):
 
 
 class _Job(QRunnable):
-    def __init__(self, work: Callable[[], None]):
+    """One piece of work on a pool thread, reporting through ``relay``.
+
+    A window deleted without being closed (so without waiting for its workers) deletes the
+    relay under a running job; the job's report then has nobody to go to, and is dropped."""
+
+    def __init__(self, work: Callable[[], None], relay: _Relay):
         super().__init__()
         self._work = work
+        self._relay = relay
         self.setAutoDelete(True)
 
     def run(self) -> None:
-        self._work()
+        try:
+            self._work()
+        except RuntimeError:
+            if not sip.isdeleted(self._relay):
+                raise
 
 
 class Pager(QObject):
@@ -60,12 +72,10 @@ class Pager(QObject):
     def __init__(self, pipeline: DisplayPipeline, parent: QObject | None = None):
         super().__init__(parent)
         self.pipeline = pipeline
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = worker_pool(self)
         # Tasks (the amplitude survey of a new source) run beside the pages, on the other
         # core: the first page and the survey that scales it are computed at once.
-        self._task_pool = QThreadPool(self)
-        self._task_pool.setMaxThreadCount(1)
+        self._task_pool = worker_pool(self)
         self._relay = _Relay(self)
         self._relay.delivered.connect(self._on_delivered)
         self._relay.failed.connect(self._on_failed)
@@ -126,7 +136,7 @@ class Pager(QObject):
             if self._worker_running or self._closed.is_set():
                 return
             self._worker_running = True
-        self._pool.start(_Job(self._work))
+        self._pool.start(_Job(self._work, self._relay))
 
     # -- worker side -------------------------------------------------------------------------
     def _still_wanted(self, request: PageRequest) -> bool:
@@ -184,7 +194,7 @@ class Pager(QObject):
                 self._relay.task_done.emit((name, value, error))
 
         if not self._closed.is_set():
-            self._task_pool.start(_Job(job))
+            self._task_pool.start(_Job(job, self._relay))
 
     def _on_task_done(self, payload) -> None:
         if not self._closed.is_set():
@@ -277,14 +287,14 @@ class SummaryBuilder(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = worker_pool(self)
         self._relay = _Relay(self)
         self._relay.progress.connect(self.progress)
         self._relay.delivered.connect(self._on_done)
         self._relay.failed.connect(lambda key, message: self.failed.emit(key, message))
         self._cancel: threading.Event | None = None
         self._resume_at = 0.0
+        self._closed = False
         self.running_key: str | None = None
 
     def resume(self) -> None:
@@ -296,7 +306,10 @@ class SummaryBuilder(QObject):
         self._resume_at = max(self._resume_at, time.monotonic() + seconds)
 
     def start(self, key: str, build: Callable) -> None:
+        """Build ``key``'s pyramid, cancelling the build under way (none after shutdown)."""
         self.cancel()
+        if self._closed:
+            return
         cancel = threading.Event()
         self._cancel = cancel
         self.running_key = key
@@ -320,7 +333,7 @@ class SummaryBuilder(QObject):
                 if after is not None:
                     after()
 
-        self._pool.start(_Job(work))
+        self._pool.start(_Job(work, self._relay))
 
     def _on_done(self, payload) -> None:
         key, pyramid = payload
@@ -337,6 +350,8 @@ class SummaryBuilder(QObject):
         return self._pool.waitForDone(timeout_ms)
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
+        """Cancel the build, start no other, and wait for the running one."""
+        self._closed = True
         self.cancel()
         self._pool.clear()
         return self._pool.waitForDone(timeout_ms)
