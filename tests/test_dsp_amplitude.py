@@ -71,3 +71,29 @@ def test_partition_median_and_percentiles_equal_numpys(shape):
         np.testing.assert_allclose(median_along(values, axis), np.median(values, axis=axis), rtol=1e-6)
     np.testing.assert_allclose(percentiles_along_rows(values, [2.0, 50.0, 98.0]),
                                np.percentile(values, [2.0, 50.0, 98.0], axis=1), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.uint16])
+def test_spreads_of_stored_codes_times_the_gain_are_the_spreads_of_the_physical_values(dtype):
+    """What the viewer's survey relies on when it reads a recording's integers: the full
+    16-bit range included, whose range would wrap in 16-bit arithmetic."""
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(5)
+    codes = rng.integers(info.min, info.max, (30_000, 4), endpoint=True).astype(dtype)
+    codes[:, 1] = (codes[:, 1] // 64 + (info.max // 2 if dtype == np.uint16 else 0)).astype(dtype)
+    codes[100, 2], codes[101, 2] = info.min, info.max
+    gains, offsets = np.array([0.1, 0.5, 2.0, 0.05]), np.array([0.0, -3200.0, 7.0, 1e4])
+    physical = codes * gains + offsets
+    windows = [codes[:12_000], codes[12_000:]]
+    steady, bursts = robust_spreads(windows, segment=2048)
+    expected_steady, expected_bursts = robust_spreads([physical[:12_000], physical[12_000:]], segment=2048)
+    assert steady * gains == pytest.approx(expected_steady, rel=1e-4)
+    assert bursts * gains == pytest.approx(expected_bursts, rel=1e-4)
+    assert bursts[2] > 0.9 * (int(info.max) - int(info.min))     # no wrap-around
+
+
+def test_the_spreads_leave_the_callers_samples_as_they_were():
+    one_channel = np.linspace(-50, 50, 5000, dtype=np.float32)[:, None]
+    before = one_channel.copy()
+    robust_spreads([one_channel])
+    assert np.array_equal(one_channel, before)

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+from functools import partial
 
 import numpy as np
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from tracemark.domain.channel_types import STIM
-from tracemark.dsp.amplitude import robust_spreads, survey_windows
 from tracemark.dsp.decimate import choose_factor, envelope_xy
 from tracemark.dsp.filters import DisplayFilter
 from tracemark.paging.pipeline import DisplayPipeline, filter_applies
@@ -39,6 +39,7 @@ from tracemark.paging.request import (
     aligned_range,
 )
 from tracemark.paging.source import SignalSource
+from tracemark.paging.survey import survey_spreads
 from tracemark.widgets.gui_gc import collect_in_gui_thread
 
 from .axes import format_seconds
@@ -221,14 +222,15 @@ class SignalViewer(QWidget):
         self.pager.page_failed.connect(self._on_page_failed)
         self.pager.busy_changed.connect(self.status.set_busy)
         self.pager.task_done.connect(self._on_task_done)
-        self._start_survey(source)
         duration = source.n_samples / source.sampling_rate
+        span_s = min(span_s, duration) if duration > 0 else span_s
+        self._start_survey(source, span_s)
         self.model.display.set_montage(None)
         self._keep_filter_if_valid(source.sampling_rate)
         window = self.model.window
         window.set_duration(duration)
         self.cursors.set_duration(duration)
-        window.set_span(min(span_s, duration) if duration > 0 else span_s)
+        window.set_span(span_s)
         window.set_start(0.0)
         if source.start_datetime is None:
             window.set_time_mode("seconds")
@@ -344,8 +346,9 @@ class SignalViewer(QWidget):
         self._update_selection()
 
     # -- first scale from the data -----------------------------------------------------------
-    def _start_survey(self, source) -> None:
-        """Measure the channels' spreads on the worker, ahead of the first page."""
+    def _start_survey(self, source, span_s: float) -> None:
+        """Measure the channels' spreads on the worker, ahead of the first page (of
+        ``span_s`` seconds: each page's median is removed, as the pages remove their DC)."""
         self._automatic = None
         self._auto_scale = True
         self._held_result = None
@@ -353,13 +356,8 @@ class SignalViewer(QWidget):
         if not self.automatic_scale:
             return
 
-        def survey():
-            channels = list(range(len(source.channel_names)))
-            windows = survey_windows(source.n_samples, source.sampling_rate, len(channels))
-            page = max(int(self.model.window.span_s * source.sampling_rate), 2)
-            return robust_spreads([source.read_block(a, b, channels) for a, b in windows], page)
-
-        self.pager.run_task(SURVEY_TASK, survey)
+        page_samples = int(span_s * source.sampling_rate)
+        self.pager.run_task(SURVEY_TASK, partial(survey_spreads, source, page_samples))
 
     def _on_task_done(self, name: str, value, error) -> None:
         if name != SURVEY_TASK or self.source is None:
