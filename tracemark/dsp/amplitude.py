@@ -142,7 +142,8 @@ def _centred_pieces(pieces: list[np.ndarray], finite: bool) -> np.ndarray:
         return np.concatenate([_centred(piece, finite) for piece in pieces], axis=1)
     rows = np.array(np.stack(pieces).transpose(0, 2, 1), dtype=np.float32, order="C")  # (piece, ch, n)
     rows -= median_along(rows, axis=2)[:, :, None] if finite else np.nanmedian(rows, axis=2, keepdims=True)
-    return rows.transpose(1, 0, 2).reshape(rows.shape[1], -1)
+    end_to_end: np.ndarray = rows.transpose(1, 0, 2).reshape(rows.shape[1], -1)
+    return end_to_end
 
 
 def _centred(data: np.ndarray, finite: bool) -> np.ndarray:
