@@ -97,3 +97,18 @@ def test_the_spreads_leave_the_callers_samples_as_they_were():
     before = one_channel.copy()
     robust_spreads([one_channel])
     assert np.array_equal(one_channel, before)
+
+
+@pytest.mark.parametrize("with_nan", [False, True])
+def test_the_usual_survey_windows_give_numpys_percentiles_and_ranges(with_nan):
+    """Eight windows of one length (centred and reduced together) against plain numpy."""
+    rng = np.random.default_rng(9)
+    windows = [rng.normal(i, 10.0 + i, (300, 3)).astype(np.float32) for i in range(SURVEY_WINDOWS)]
+    if with_nan:
+        windows[3][10:20, 1] = np.nan
+    steady, bursts = robust_spreads(windows)
+    centred = np.concatenate([w - np.nanmedian(w, axis=0) for w in windows])
+    low, high = np.nanpercentile(centred, [2, 98], axis=0)
+    ranges = np.stack([np.nanmax(w, axis=0) - np.nanmin(w, axis=0) for w in windows])
+    assert steady == pytest.approx(high - low, rel=1e-5)
+    assert bursts == pytest.approx(np.median(ranges, axis=0), rel=1e-5)
