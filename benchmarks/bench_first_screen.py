@@ -90,6 +90,7 @@ def main() -> int:
     from tracemark.app.viewer_source import RecordingSource
     from tracemark.dsp.amplitude import robust_spreads, survey_windows
     from tracemark.io_backends import open_recording
+    from tracemark.paging.survey import survey_spreads
     from tracemark.widgets.viewer import SignalViewer
 
     path = make_recording(args.folder, args.channels, args.rate, args.minutes)
@@ -102,6 +103,7 @@ def main() -> int:
         viewers[name] = viewer
     times: dict[str, list[float]] = {name: [] for name in viewers}
     survey: list[float] = []
+    survey_physical: list[float] = []   # the same spreads from physical values: the reference
     with open_recording(path) as recording:
         for repeat in range(args.repeats + 1):
             for name, viewer in viewers.items():   # alternating, so load affects both alike
@@ -112,16 +114,21 @@ def main() -> int:
                     times[name].append(seconds)
             source = RecordingSource(recording)
             began = time.perf_counter()
+            survey_spreads(source, int(10 * source.sampling_rate))   # what the viewer runs
+            if repeat:
+                survey.append(time.perf_counter() - began)
+            began = time.perf_counter()
             windows = survey_windows(source.n_samples, source.sampling_rate, len(source.channel_names))
             robust_spreads([source.read_block(a, b, range(len(source.channel_names))) for a, b in windows],
                            int(10 * source.sampling_rate))
             if repeat:
-                survey.append(time.perf_counter() - began)
+                survey_physical.append(time.perf_counter() - began)
     print(f"{path.name}: {args.channels} channels, {args.rate:g} Hz, {args.minutes:g} min; "
           f"{args.repeats} opens each, alternating")
     for name, values in times.items():
         print(f"  set_source to first page, {name:15s} {stats(values)}")
     print(f"  survey alone (read + spreads)         {stats(survey)}")
+    print(f"  ... on physical values instead        {stats(survey_physical)}")
     ratio = statistics.median(times["with survey"]) / statistics.median(times["lean reference"])
     print(f"  ratio with survey / lean reference: {ratio:.2f}x")
     return 0

@@ -145,3 +145,28 @@ def test_a_signal_viewer_deleted_while_a_page_is_read_returns_at_once():
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["returned", "ended"]
     assert "Traceback" not in result.stderr, result.stderr
+
+
+def test_pools_left_when_the_application_ends_first_are_passed_over_at_exit():
+    """PyQt destroys the pools with the application (waiting for their jobs); the drain at
+    exit then finds them gone and must not raise."""
+    result = run_child("""
+        from tracemark.widgets.thread_pools import worker_pool
+
+        def session():
+            local_app = QApplication.instance()
+            owner = QObject()
+            pool = worker_pool(owner)
+            pool.start(PythonJob())
+            wait_started()
+            return owner
+
+        kept = session()
+        del app
+        gc.collect()
+        print("ended")
+    """, limit_s=60)
+    assert result is not None, "the application's end waited for a job while holding the interpreter lock"
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ended"]
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr

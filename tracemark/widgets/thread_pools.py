@@ -58,9 +58,12 @@ def live_pool_count() -> int:
 def wait_for_all_pools(timeout_ms: int = 10000) -> bool:
     """Abandon queued work and wait for running work in every pool; True when all stopped.
 
-    Runs at exit, before the interpreter tears its threads down."""
+    Runs at exit, before the interpreter tears its threads down (a pool PyQt has
+    already destroyed by then, with the application, has nothing left to wait for)."""
     stopped = True
     for _owner_ref, pool in list(_pools):
+        if sip.isdeleted(pool):
+            continue
         pool.clear()
         stopped = pool.waitForDone(timeout_ms) and stopped   # waits with the lock released
     return stopped
