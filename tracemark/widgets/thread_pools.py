@@ -43,10 +43,14 @@ def _owner_gone(owner_ref: weakref.ref) -> bool:
     return owner is None or sip.isdeleted(owner)
 
 
+def _finished(pool: QThreadPool) -> bool:
+    return sip.isdeleted(pool) or pool.activeThreadCount() == 0   # gone with the application
+
+
 def _forget_finished() -> None:
     """Drop the pools whose owner is gone and which run nothing (here, on the GUI thread)."""
     _pools[:] = [(owner_ref, pool) for owner_ref, pool in _pools
-                 if not (_owner_gone(owner_ref) and pool.activeThreadCount() == 0)]
+                 if not (_owner_gone(owner_ref) and _finished(pool))]
 
 
 def live_pool_count() -> int:
